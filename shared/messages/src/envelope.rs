@@ -1,0 +1,107 @@
+use crate::newtypes::{CorrelationId, MessageId};
+use crate::payloads::Payload;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The schema version this build writes. Older versions listed in
+/// [`Envelope::from_json`] keep deserialising.
+pub const CURRENT_SCHEMA_VERSION: u16 = 1;
+
+/// The function that produced a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Producer {
+    IngestValidator,
+    EtlTransformer,
+    FilingFetcher,
+    LlmAnalyzer,
+    SseNotifier,
+    PriceUpdater,
+}
+
+impl Producer {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::IngestValidator => "ingest-validator",
+            Self::EtlTransformer => "etl-transformer",
+            Self::FilingFetcher => "filing-fetcher",
+            Self::LlmAnalyzer => "llm-analyzer",
+            Self::SseNotifier => "sse-notifier",
+            Self::PriceUpdater => "price-updater",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub schema_version: u16,
+    pub message_id: MessageId,
+    pub correlation_id: CorrelationId,
+    pub producer: Producer,
+    pub occurred_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub payload: Payload,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EnvelopeError {
+    #[error("message is not valid JSON for its schema: {0}")]
+    Malformed(#[from] serde_json::Error),
+    #[error("schema version {0} is not one this build reads (it reads 1..={CURRENT_SCHEMA_VERSION})")]
+    UnsupportedSchemaVersion(u16),
+}
+
+impl Envelope {
+    pub fn new(producer: Producer, correlation_id: CorrelationId, payload: Payload) -> Self {
+        Self {
+            schema_version: CURRENT_SCHEMA_VERSION,
+            message_id: MessageId::new(),
+            correlation_id,
+            producer,
+            occurred_at: Utc::now(),
+            payload,
+        }
+    }
+
+    /// Replaces the random message id with one derived from what the message is
+    /// about, so producing it again (a redelivery) yields the same id.
+    pub fn with_derived_id(mut self, name: &str) -> Self {
+        self.message_id = MessageId::derived(self.payload.kind(), name);
+        self
+    }
+
+    pub fn from_json(raw: &str) -> Result<Self, EnvelopeError> {
+        #[derive(Deserialize)]
+        struct VersionOnly {
+            schema_version: u16,
+        }
+        let version: VersionOnly = serde_json::from_str(raw)?;
+        match version.schema_version {
+            1 => Ok(serde_json::from_str(raw)?),
+            other => Err(EnvelopeError::UnsupportedSchemaVersion(other)),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        // An Envelope holds only strings, numbers and maps with string keys: it always serialises.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// SQS FIFO message group: messages of one group are delivered in order, one at a time.
+    pub fn fifo_group_id(&self) -> String {
+        match &self.payload {
+            // Loads of one table are serialised.
+            Payload::DatasetUploaded(m) => m.dataset.to_string(),
+            Payload::DatasetLoaded(m) => m.dataset.to_string(),
+        }
+    }
+
+    /// SQS FIFO deduplication id (SQS remembers it for 5 minutes only).
+    pub fn deduplication_id(&self) -> String {
+        match &self.payload {
+            // The same file uploaded twice is loaded once.
+            Payload::DatasetUploaded(m) => m.checksum.to_string(),
+            Payload::DatasetLoaded(_) => self.message_id.to_string(),
+        }
+    }
+}

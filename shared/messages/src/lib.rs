@@ -1,0 +1,17 @@
+//! Typed messages that cross Sluice's queues and topics.
+//!
+//! This crate has no AWS or database dependencies: it is the contract between
+//! functions. Every message is an [`Envelope`] around a [`Payload`]; the envelope
+//! derives the SQS FIFO group id and deduplication id from the payload, so every
+//! producer names its messages the same way.
+
+mod envelope;
+mod newtypes;
+mod payloads;
+
+pub use envelope::{Envelope, EnvelopeError, Producer, CURRENT_SCHEMA_VERSION};
+pub use newtypes::{
+    Cik, CorrelationId, Dataset, DataVersionId, Email, InvalidValue, MessageId, Money, Sha256Digest,
+    Ticker, UserTier,
+};
+pub use payloads::{DatasetLoaded, DatasetUploaded, LoadCounts, LoadStatus, Payload};

@@ -1,0 +1,98 @@
+//! The payloads. Adding a field: make it `Option` or give it a serde default so
+//! messages already on a queue keep deserialising; anything else is a new schema version.
+
+use crate::newtypes::{Dataset, DataVersionId, Sha256Digest};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum Payload {
+    /// A spreadsheet passed ingest checks and waits on the ETL queue.
+    DatasetUploaded(DatasetUploaded),
+    /// A spreadsheet load finished (success, partial or failed).
+    DatasetLoaded(DatasetLoaded),
+}
+
+impl Payload {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::DatasetUploaded(_) => "DatasetUploaded",
+            Self::DatasetLoaded(_) => "DatasetLoaded",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetUploaded {
+    pub data_version_id: DataVersionId,
+    pub dataset: Dataset,
+    pub bucket: String,
+    pub key: String,
+    /// The S3 version when the bucket is versioned: the load reads exactly this version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    pub etag: String,
+    pub size_bytes: u64,
+    pub checksum: Sha256Digest,
+    /// S3 LastModified: decides which of two edits of a row wins.
+    pub source_modified_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uploaded_by: Option<String>,
+    /// File column -> dataset column, for files whose headers differ from the known aliases.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub column_map: BTreeMap<String, String>,
+    /// `dmy` (default) or `mdy`: how to read `01/02/2024`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_order: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadStatus {
+    Success,
+    Partial,
+    Failed,
+}
+
+impl LoadStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Partial => "partial",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadCounts {
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub rejected: u64,
+    pub stale: u64,
+    pub superseded: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasetLoaded {
+    pub data_version_id: DataVersionId,
+    pub dataset: Dataset,
+    pub bucket: String,
+    pub key: String,
+    pub checksum: Sha256Digest,
+    pub status: LoadStatus,
+    pub counts: LoadCounts,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejects_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_report_key: Option<String>,
+    /// Why a failed load failed, in words a person can act on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uploaded_by: Option<String>,
+}
