@@ -11,7 +11,6 @@ mod payloads;
 
 pub use envelope::{Envelope, EnvelopeError, Producer, CURRENT_SCHEMA_VERSION};
 pub use newtypes::{
-    Cik, CorrelationId, Dataset, DataVersionId, Email, InvalidValue, MessageId, Money, Sha256Digest,
-    Ticker, UserTier,
+    Cik, CorrelationId, DataVersionId, Dataset, Email, InvalidValue, MessageId, Money, Sha256Digest, Ticker, UserTier,
 };
 pub use payloads::{DatasetLoaded, DatasetUploaded, LoadCounts, LoadStatus, Payload};

@@ -15,7 +15,10 @@ pub struct InvalidValue {
 
 impl InvalidValue {
     fn new(kind: &'static str, reason: impl Into<String>) -> Self {
-        Self { kind, reason: reason.into() }
+        Self {
+            kind,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -126,7 +129,10 @@ impl Ticker {
         if base_ok && class_ok {
             Ok(Self(upper))
         } else {
-            Err(InvalidValue::new("ticker", format!("`{}` is not 1-5 letters or digits", raw.trim())))
+            Err(InvalidValue::new(
+                "ticker",
+                format!("`{}` is not 1-5 letters or digits", raw.trim()),
+            ))
         }
     }
     pub fn as_str(&self) -> &str {
@@ -178,7 +184,10 @@ impl Email {
         if valid {
             Ok(Self(trimmed.to_owned()))
         } else {
-            Err(InvalidValue::new("e-mail address", format!("`{trimmed}` is not an address")))
+            Err(InvalidValue::new(
+                "e-mail address",
+                format!("`{trimmed}` is not an address"),
+            ))
         }
     }
     pub fn as_str(&self) -> &str {
@@ -203,7 +212,10 @@ impl UserTier {
             "basic" => Ok(Self::Basic),
             "professional" => Ok(Self::Professional),
             "enterprise" => Ok(Self::Enterprise),
-            _ => Err(InvalidValue::new("tier", "expected demo, basic, professional or enterprise")),
+            _ => Err(InvalidValue::new(
+                "tier",
+                "expected demo, basic, professional or enterprise",
+            )),
         }
     }
     pub fn as_str(&self) -> &'static str {
@@ -244,10 +256,15 @@ impl Money {
             && frac.len() <= 6
             && frac.bytes().all(|b| b.is_ascii_digit());
         if !well_formed {
-            return Err(InvalidValue::new("amount", format!("`{raw}` is not dollars with at most 6 decimals")));
+            return Err(InvalidValue::new(
+                "amount",
+                format!("`{raw}` is not dollars with at most 6 decimals"),
+            ));
         }
         let whole: i64 = whole.parse().map_err(|_| InvalidValue::new("amount", "too large"))?;
-        let frac: i64 = format!("{frac:0<6}").parse().map_err(|_| InvalidValue::new("amount", "bad fraction"))?;
+        let frac: i64 = format!("{frac:0<6}")
+            .parse()
+            .map_err(|_| InvalidValue::new("amount", "bad fraction"))?;
         let micros = whole
             .checked_mul(1_000_000)
             .and_then(|w| w.checked_add(frac))
@@ -397,7 +414,13 @@ mod tests {
         assert!(Money::parse_dollars("0.0000001").is_err());
         assert!(Money::parse_dollars("1e3").is_err());
         assert_eq!(Money::from_micros(1_234_567).to_string(), "$1.234567");
-        assert_eq!(Money::from_micros(5).checked_sub(Money::from_micros(7)).unwrap().micros(), -2);
+        assert_eq!(
+            Money::from_micros(5)
+                .checked_sub(Money::from_micros(7))
+                .unwrap()
+                .micros(),
+            -2
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The payloads. Adding a field: make it `Option` or give it a serde default so
 //! messages already on a queue keep deserialising; anything else is a new schema version.
 
-use crate::newtypes::{Dataset, DataVersionId, Sha256Digest};
+use crate::newtypes::{DataVersionId, Dataset, Sha256Digest};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -6,7 +6,9 @@ use std::fs;
 use std::path::PathBuf;
 
 fn golden_dir(version: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(version)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(version)
 }
 
 #[test]
@@ -29,7 +31,9 @@ fn every_v1_golden_message_round_trips() {
 fn dataset_uploaded_derives_fifo_ids_from_the_file() {
     let raw = fs::read_to_string(golden_dir("v1").join("dataset_uploaded.json")).unwrap();
     let envelope = Envelope::from_json(&raw).unwrap();
-    let Payload::DatasetUploaded(upload) = &envelope.payload else { panic!("wrong payload") };
+    let Payload::DatasetUploaded(upload) = &envelope.payload else {
+        panic!("wrong payload")
+    };
     assert_eq!(envelope.fifo_group_id(), "kpis");
     assert_eq!(envelope.deduplication_id(), upload.checksum.as_str());
 }
@@ -38,7 +42,10 @@ fn dataset_uploaded_derives_fifo_ids_from_the_file() {
 fn unknown_schema_version_is_refused_by_name() {
     let raw = fs::read_to_string(golden_dir("v1").join("dataset_loaded.json")).unwrap();
     let bumped = raw.replace("\"schema_version\": 1", "\"schema_version\": 99");
-    assert!(matches!(Envelope::from_json(&bumped), Err(EnvelopeError::UnsupportedSchemaVersion(99))));
+    assert!(matches!(
+        Envelope::from_json(&bumped),
+        Err(EnvelopeError::UnsupportedSchemaVersion(99))
+    ));
 }
 
 #[test]

@@ -1,0 +1,132 @@
+//! The local stack: the same handler libraries the Lambda binaries run, wired to a
+//! moto server and a local PostgreSQL the way AWS wires them (see design.md).
+
+pub mod health;
+pub mod pump;
+pub mod resources;
+
+use etl_transformer::{Etl, EtlConfig};
+use ingest_validator::{Ingest, IngestConfig};
+use pump::{EventSource, SqsHandler};
+use resources::StackResources;
+use sluice_core::{aws, BatchProcessor, ConfigSource, DeadLetterQueue, EventPublisher, Pool};
+use std::sync::Arc;
+
+/// The AWS clients of one process, built once.
+#[derive(Clone)]
+pub struct Clients {
+    pub s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub region: String,
+}
+
+impl Clients {
+    pub async fn from_env() -> Self {
+        let sdk = aws::sdk_config().await;
+        Self {
+            s3: aws::s3(&sdk),
+            sqs: aws::sqs(&sdk),
+            sns: aws::sns(&sdk),
+            region: sdk
+                .region()
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "us-east-1".into()),
+        }
+    }
+
+    pub fn provisioner(&self) -> resources::Provisioner<'_> {
+        resources::Provisioner {
+            s3: &self.s3,
+            sqs: &self.sqs,
+            sns: &self.sns,
+        }
+    }
+}
+
+/// The variables a function would get from template.yaml, for these resources.
+pub fn function_env(res: &StackResources) -> Vec<(&'static str, String)> {
+    vec![
+        ("UPLOAD_BUCKET", res.bucket.clone()),
+        ("UPLOADS_QUEUE_URL", res.uploads.url.clone()),
+        ("UPLOADS_DLQ_URL", res.uploads.dlq_url.clone()),
+        ("ETL_QUEUE_URL", res.etl.url.clone()),
+        ("ETL_DLQ_URL", res.etl.dlq_url.clone()),
+        ("EVENTS_TOPIC_ARN", res.topic_arn.clone()),
+        ("EVENTS_TAP_QUEUE_URL", res.events_tap_url.clone()),
+    ]
+}
+
+/// The two functions of the first pipeline, built as their `main.rs` builds them.
+pub struct Functions {
+    pub ingest: Arc<Ingest>,
+    pub ingest_processor: Arc<BatchProcessor>,
+    pub etl: Arc<Etl>,
+    pub etl_processor: Arc<BatchProcessor>,
+}
+
+impl Functions {
+    pub fn build(
+        cfg: &ConfigSource,
+        res: &StackResources,
+        pool: &Pool,
+        clients: &Clients,
+    ) -> Result<Self, sluice_core::ConfigError> {
+        let mut cfg = cfg.clone();
+        for (k, v) in function_env(res) {
+            cfg = cfg.with(k, v);
+        }
+        let publisher = EventPublisher::new(clients.sns.clone(), clients.sqs.clone());
+        let dlq = |url: &str| {
+            Arc::new(BatchProcessor::new(Some(DeadLetterQueue::new(
+                clients.sqs.clone(),
+                url,
+            ))))
+        };
+        Ok(Self {
+            ingest: Arc::new(Ingest {
+                pool: pool.clone(),
+                s3: clients.s3.clone(),
+                publisher: publisher.clone(),
+                config: IngestConfig::load(&cfg)?,
+            }),
+            ingest_processor: dlq(&res.uploads.dlq_url),
+            etl: Arc::new(Etl {
+                pool: pool.clone(),
+                s3: clients.s3.clone(),
+                publisher,
+                config: EtlConfig::load(&cfg)?,
+            }),
+            etl_processor: dlq(&res.etl.dlq_url),
+        })
+    }
+
+    /// The event source mappings of template.yaml: uploads queue -> ingest-validator,
+    /// ETL FIFO queue -> etl-transformer.
+    pub fn event_sources(&self, res: &StackResources, clients: &Clients, wait_seconds: i32) -> Vec<EventSource> {
+        let (ingest, ingest_processor) = (self.ingest.clone(), self.ingest_processor.clone());
+        let ingest_handler: SqsHandler = Arc::new(move |event| {
+            let (ingest, processor) = (ingest.clone(), ingest_processor.clone());
+            Box::pin(async move { ingest.handle_batch(event, &processor).await })
+        });
+        let (etl, etl_processor) = (self.etl.clone(), self.etl_processor.clone());
+        let etl_handler: SqsHandler = Arc::new(move |event| {
+            let (etl, processor) = (etl.clone(), etl_processor.clone());
+            Box::pin(async move { etl.handle_batch(event, &processor).await })
+        });
+        let source = |name: &str, queue: &resources::Queue, handler: SqsHandler| EventSource {
+            name: name.into(),
+            sqs: clients.sqs.clone(),
+            queue_url: queue.url.clone(),
+            queue_arn: queue.arn.clone(),
+            region: clients.region.clone(),
+            batch_size: 10,
+            wait_seconds,
+            handler,
+        };
+        vec![
+            source("ingest-validator", &res.uploads, ingest_handler),
+            source("etl-transformer", &res.etl, etl_handler),
+        ]
+    }
+}

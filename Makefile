@@ -1,0 +1,69 @@
+# The verbs people type. `make up` runs Sluice locally; `make test` tests it.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# The build cache lives outside the clone so fresh clones (and CI) reuse it.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/sluice/target
+LOCAL := .local
+VENV := $(LOCAL)/venv
+STACK_ENV := $(LOCAL)/stack.env
+API_URL ?= http://127.0.0.1:8787
+RUNNER := $(CARGO_TARGET_DIR)/release/sluice-local
+# Every cargo/aws call below sees the local services.
+WITH_ENV = set -a; . $(LOCAL)/services.env; [ -f $(STACK_ENV) ] && . $(STACK_ENV); API_URL=$(API_URL); set +a;
+
+.PHONY: help setup services up down logs status test lint check unit migrate build bench deploy fmt clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: ## install what is missing (Python tools in .local/venv, rustfmt, clippy)
+	@scripts/bootstrap.sh
+
+services: setup ## start PostgreSQL (127.0.0.1:54329) and moto (127.0.0.1:4566)
+	@scripts/services.sh start
+
+up: services ## set up everything and leave the local stack running in the background
+	@cargo build --release -p sluice-local --bin sluice-local
+	@$(WITH_ENV) $(RUNNER) provision $(STACK_ENV) >/dev/null
+	@$(WITH_ENV) $(RUNNER) migrate >/dev/null
+	@scripts/runner.sh start $(RUNNER) $(API_URL)
+	@scripts/runner.sh summary
+
+down: ## stop everything `make up` started
+	@scripts/runner.sh stop
+	@scripts/services.sh stop
+
+logs: ## follow the logs of the runner (all functions) and moto
+	@tail -n 50 -F $(LOCAL)/logs/runner.log $(LOCAL)/logs/moto.log
+
+status: ## what is running
+	@scripts/services.sh status; scripts/runner.sh status
+
+test: services ## formatting, clippy, unit and integration tests, template lint
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+	@$(WITH_ENV) cargo test --workspace --locked
+	@$(MAKE) --no-print-directory lint
+
+lint: setup ## cfn-lint and sam validate --lint on template.yaml
+	$(VENV)/bin/cfn-lint template.yaml
+	AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam validate --lint --region us-east-1
+
+migrate: services ## apply migrations/ to DATABASE_URL (the local cluster unless set)
+	@$(WITH_ENV) cargo run -q -p sluice-local --bin sluice-local -- migrate
+
+build: setup ## arm64 Lambda zips of every function (cargo lambda), with their sizes
+	@scripts/build.sh
+
+bench: services ## the benchmarks of BENCHMARKS.md
+	@scripts/bench.sh
+
+deploy: build ## sam build && sam deploy (guided the first time)
+	$(VENV)/bin/sam build && $(VENV)/bin/sam deploy
+
+fmt: ## format the code
+	cargo fmt --all
+
+clean: down ## stop everything and delete .local (databases, venv, logs)
+	rm -rf $(LOCAL)

@@ -1,0 +1,180 @@
+//! The SQL of one load, generated once from the dataset's schema. Pure.
+//!
+//! A load stages every valid row with COPY into a temporary table, then works set
+//! by set: drop rows superseded by a later row with the same key, classify what
+//! would be stale or unchanged, sample the changes, and upsert in one statement.
+
+use sluice_messages::Dataset;
+use sluice_tabular::schema;
+
+pub const STAGE: &str = "stage_rows";
+
+#[derive(Debug, Clone)]
+pub struct LoadPlan {
+    pub table: &'static str,
+    pub create_stage: String,
+    pub copy_stage: String,
+    /// `$1` = how many row numbers to return -> (count, first row numbers)
+    pub drop_superseded: String,
+    /// `$1` = file's LastModified, `$2` = how many row numbers -> (stale, unchanged, first stale rows)
+    pub classify: String,
+    /// `$1` = file's LastModified, `$2` = limit -> (row_no, before, after)
+    pub sample_changes: String,
+    /// `$1` = file's LastModified, `$2` = data_version_id -> (inserted, updated)
+    pub upsert: String,
+}
+
+impl LoadPlan {
+    pub fn for_dataset(dataset: Dataset) -> Self {
+        let s = schema(dataset);
+        let table = s.table;
+        let values: Vec<&str> = s.columns.iter().map(|c| c.name).collect();
+        // What a row is compared on: every value column plus the extra JSON.
+        let mut compared = values.clone();
+        compared.push("extra");
+        // (column, may be NULL) of the natural key.
+        let key: Vec<(&str, bool)> = if dataset == Dataset::Companies {
+            vec![("company_key", false)]
+        } else {
+            s.key
+                .iter()
+                .map(|k| (*k, s.columns.iter().any(|c| c.name == *k && !c.required)))
+                .collect()
+        };
+        let mut staged = vec!["row_no".to_owned()];
+        staged.extend(values.iter().map(|v| v.to_string()));
+        staged.push("extra".into());
+        let mut stage_cols = vec!["row_no bigint NOT NULL".to_owned()];
+        stage_cols.extend(s.columns.iter().map(|c| format!("{} {}", c.name, c.ty.sql_type())));
+        stage_cols.push("extra jsonb NOT NULL".into());
+        if dataset == Dataset::Companies {
+            staged.push("company_key".into());
+            stage_cols.push("company_key text NOT NULL".into());
+        }
+        let mut written: Vec<&str> = values.clone();
+        written.push("extra");
+        if dataset == Dataset::Companies {
+            written.push("company_key");
+        }
+
+        // NULL-able key parts compare with IS NOT DISTINCT FROM (the unique
+        // constraints are NULLS NOT DISTINCT); equality parts let PostgreSQL hash-join.
+        let key_match = |a: &str, b: &str| {
+            key.iter()
+                .map(|(k, nullable)| {
+                    if *nullable {
+                        format!("{a}.{k} IS NOT DISTINCT FROM {b}.{k}")
+                    } else {
+                        format!("{a}.{k} = {b}.{k}")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        };
+        let tuple = |alias: &str| {
+            compared
+                .iter()
+                .map(|c| format!("{alias}.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let differs = format!("(({}) IS DISTINCT FROM ({}))", tuple("t"), tuple("s"));
+        let json_of = |alias: &str| {
+            compared
+                .iter()
+                .map(|c| format!("'{c}', {alias}.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let key_list = key.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ");
+
+        Self {
+            table,
+            create_stage: format!("CREATE TEMP TABLE {STAGE} ({}) ON COMMIT DROP", stage_cols.join(", ")),
+            copy_stage: format!("COPY {STAGE} ({}) FROM STDIN", staged.join(", ")),
+            drop_superseded: format!(
+                "WITH keep AS (
+                     SELECT {key_list}, max(row_no) AS row_no FROM {STAGE} GROUP BY {key_list} HAVING count(*) > 1
+                 ), gone AS (
+                     DELETE FROM {STAGE} s USING keep k WHERE {} AND s.row_no < k.row_no RETURNING s.row_no
+                 )
+                 SELECT count(*), coalesce((array_agg(row_no ORDER BY row_no))[1:$1::int], '{{}}') FROM gone",
+                key_match("s", "k")
+            ),
+            classify: format!(
+                "SELECT count(*) FILTER (WHERE t.source_modified_at > $1 AND {differs}),
+                        count(*) FILTER (WHERE NOT {differs}),
+                        coalesce((array_agg(s.row_no ORDER BY s.row_no)
+                                  FILTER (WHERE t.source_modified_at > $1 AND {differs}))[1:$2::int], '{{}}')
+                 FROM {STAGE} s JOIN {table} t ON {}",
+                key_match("t", "s")
+            ),
+            sample_changes: format!(
+                "SELECT s.row_no, jsonb_build_object({}), jsonb_build_object({})
+                 FROM {STAGE} s JOIN {table} t ON {}
+                 WHERE t.source_modified_at <= $1 AND {differs}
+                 ORDER BY s.row_no LIMIT $2",
+                json_of("t"),
+                json_of("s"),
+                key_match("t", "s")
+            ),
+            upsert: format!(
+                "WITH up AS (
+                     INSERT INTO {table} AS t ({cols}, source_modified_at, data_version_id)
+                     SELECT {cols}, $1, $2 FROM {STAGE}
+                     ON CONFLICT ({key_list}) DO UPDATE SET {set},
+                         version = t.version + 1, updated_at = now(),
+                         source_modified_at = EXCLUDED.source_modified_at, data_version_id = EXCLUDED.data_version_id
+                     WHERE t.source_modified_at <= EXCLUDED.source_modified_at
+                       AND (({told}) IS DISTINCT FROM ({excl}))
+                     RETURNING (xmax = 0) AS inserted
+                 )
+                 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up",
+                cols = written.join(", "),
+                set = written
+                    .iter()
+                    .map(|c| format!("{c} = EXCLUDED.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                told = tuple("t"),
+                excl = compared
+                    .iter()
+                    .map(|c| format!("EXCLUDED.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kpis_key_allows_a_blank_tipo() {
+        let p = LoadPlan::for_dataset(Dataset::Kpis);
+        assert!(p.classify.contains("t.empresa = s.empresa"));
+        assert!(p.classify.contains("t.tipo IS NOT DISTINCT FROM s.tipo"));
+        assert!(p.upsert.contains("ON CONFLICT (empresa, fecha, indicador, tipo)"));
+    }
+
+    #[test]
+    fn companies_are_keyed_by_the_normalised_name() {
+        let p = LoadPlan::for_dataset(Dataset::Companies);
+        assert!(p.upsert.contains("ON CONFLICT (company_key)"));
+        assert!(p.create_stage.contains("company_key text NOT NULL"));
+        assert!(p.copy_stage.ends_with("extra, company_key) FROM STDIN"));
+    }
+
+    #[test]
+    fn stage_columns_follow_the_copy_order() {
+        for d in Dataset::ALL {
+            let p = LoadPlan::for_dataset(d);
+            let copy_cols = p.copy_stage.matches(", ").count() + 1;
+            let stage_cols = p.create_stage.matches(", ").count() + 1;
+            assert_eq!(copy_cols, stage_cols, "{d}");
+            assert_eq!(copy_cols, crate::parse::staged_columns(d).len(), "{d}");
+        }
+    }
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Starts/stops the local runner (sluice-local run) in the background.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOCAL="$ROOT/.local"
+PID="$LOCAL/runner.pid"
+mkdir -p "$LOCAL/logs"
+
+running() { [ -f "$PID" ] && kill -0 "$(cat "$PID")" 2>/dev/null; }
+
+case "${1:-}" in
+  start)
+    runner="$2"; api_url="$3"
+    if running; then kill "$(cat "$PID")" 2>/dev/null || true; sleep 1; fi
+    set -a; . "$LOCAL/services.env"; . "$LOCAL/stack.env"; API_URL="$api_url"; RUST_LOG_TIME=1; set +a
+    nohup "$runner" run >>"$LOCAL/logs/runner.log" 2>&1 &
+    echo $! > "$PID"
+    for _ in $(seq 1 60); do curl -fsS "$api_url/health" >/dev/null 2>&1 && exit 0; sleep 0.5; done
+    echo "the runner did not come up; see .local/logs/runner.log" >&2; tail -20 "$LOCAL/logs/runner.log" >&2; exit 1
+    ;;
+  stop)
+    if running; then kill "$(cat "$PID")"; echo "[runner] stopped"; fi
+    rm -f "$PID"
+    ;;
+  status)
+    running && echo "runner: up (pid $(cat "$PID"))" || echo "runner: down"
+    ;;
+  summary)
+    set -a; . "$LOCAL/stack.env"; set +a
+    cat <<TXT
+
+Sluice is running locally.
+  PostgreSQL      $DATABASE_URL
+  AWS (moto)      $AWS_ENDPOINT_URL
+  API / health    $API_URL/health
+  uploads bucket  s3://$UPLOAD_BUCKET/uploads/{companies,kpis,dealflow}/
+  ingest-validator  <- $UPLOADS_QUEUE_URL (S3 notifications)
+  etl-transformer   <- $ETL_QUEUE_URL
+  events topic      $EVENTS_TOPIC_ARN (tap: $EVENTS_TAP_QUEUE_URL)
+  settings        .local/stack.env     logs: make logs     stop: make down
+
+Try it:
+  set -a; . .local/stack.env; set +a
+  .local/venv/bin/aws s3 cp my-kpis.csv s3://\$UPLOAD_BUCKET/uploads/kpis/my-kpis.csv
+TXT
+    ;;
+  *) echo "usage: $0 start RUNNER API_URL | stop | status | summary" >&2; exit 2 ;;
+esac

@@ -1,0 +1,28 @@
+//! AWS SDK clients, built once per instance. `AWS_ENDPOINT_URL` (the moto server
+//! locally) is honoured by the SDK itself; S3 then needs path-style addressing.
+
+use aws_config::{BehaviorVersion, SdkConfig};
+
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+pub fn s3(config: &SdkConfig) -> aws_sdk_s3::Client {
+    let path_style = config.endpoint_url().is_some();
+    let s3_config = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(path_style)
+        .build();
+    aws_sdk_s3::Client::from_conf(s3_config)
+}
+
+pub fn sqs(config: &SdkConfig) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(config)
+}
+
+pub fn sns(config: &SdkConfig) -> aws_sdk_sns::Client {
+    aws_sdk_sns::Client::new(config)
+}
+
+pub fn secrets(config: &SdkConfig) -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::new(config)
+}

@@ -1,0 +1,263 @@
+//! The one SQS batch processor, with Lambda's partial batch response
+//! (`ReportBatchItemFailures`).
+//!
+//! - FIFO queues: records are handled in order; at the first failure the processor
+//!   stops and reports that record and every later one, so a message group never
+//!   runs out of order.
+//! - Standard queues: every record is tried; each failure is reported on its own.
+//! - A failure the handler calls permanent (a bad payload) is not retried: the
+//!   record is sent to the dead-letter queue with its reason as a message attribute
+//!   and counts as done. If that send fails, it is reported as a failure instead,
+//!   and the queue's redrive policy moves it to the DLQ after maxReceiveCount.
+
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_sdk_sqs::types::MessageAttributeValue;
+use std::future::Future;
+use tracing::Instrument;
+
+/// What a handler's error says about retrying.
+pub trait RecordError: std::fmt::Display {
+    /// True when trying again later can succeed (a timeout, a throttled or
+    /// unreachable service). False for input that will never be valid.
+    fn is_retryable(&self) -> bool;
+}
+
+/// Where permanently failing records go, with their reason.
+#[derive(Debug, Clone)]
+pub struct DeadLetterQueue {
+    sqs: aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl DeadLetterQueue {
+    pub fn new(sqs: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
+        Self { sqs, url: url.into() }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    async fn send(&self, record: &SqsMessage, reason: &str) -> Result<(), String> {
+        let text = |v: &str| {
+            MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(v)
+                .build()
+        };
+        // SQS attribute values are bounded; a reason is a sentence, not a dump.
+        let reason: String = reason.chars().take(1000).collect();
+        let mut send = self
+            .sqs
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(record.body.clone().unwrap_or_default())
+            .message_attributes("sluice-failure-reason", text(&reason).map_err(|e| e.to_string())?)
+            .message_attributes(
+                "sluice-source-queue",
+                text(record.event_source_arn.as_deref().unwrap_or("unknown")).map_err(|e| e.to_string())?,
+            );
+        if self.url.ends_with(".fifo") {
+            let group = record
+                .attributes
+                .get("MessageGroupId")
+                .cloned()
+                .unwrap_or_else(|| "dead-letters".into());
+            let dedup = record.message_id.clone().unwrap_or_default();
+            send = send.message_group_id(group).message_deduplication_id(dedup);
+        }
+        send.send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BatchProcessor {
+    dead_letters: Option<DeadLetterQueue>,
+}
+
+/// How one record ended, for the batch response and for tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordOutcome {
+    Done,
+    DeadLettered {
+        reason: String,
+    },
+    Failed {
+        reason: String,
+    },
+    /// Not attempted: an earlier record of this FIFO batch failed.
+    Skipped,
+}
+
+impl BatchProcessor {
+    pub fn new(dead_letters: Option<DeadLetterQueue>) -> Self {
+        Self { dead_letters }
+    }
+
+    pub async fn process<F, Fut, E>(&self, event: SqsEvent, handle: F) -> SqsBatchResponse
+    where
+        F: FnMut(SqsMessage) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: RecordError,
+    {
+        let outcomes = self.process_with_outcomes(event, handle).await;
+        let mut response = SqsBatchResponse::default();
+        for (id, outcome) in outcomes {
+            if matches!(outcome, RecordOutcome::Failed { .. } | RecordOutcome::Skipped) {
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = id;
+                response.batch_item_failures.push(failure);
+            }
+        }
+        response
+    }
+
+    pub async fn process_with_outcomes<F, Fut, E>(&self, event: SqsEvent, mut handle: F) -> Vec<(String, RecordOutcome)>
+    where
+        F: FnMut(SqsMessage) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: RecordError,
+    {
+        let mut outcomes = Vec::with_capacity(event.records.len());
+        let mut stopped = false;
+        for record in event.records {
+            let id = record.message_id.clone().unwrap_or_default();
+            if stopped {
+                outcomes.push((id, RecordOutcome::Skipped));
+                continue;
+            }
+            let fifo = record
+                .event_source_arn
+                .as_deref()
+                .is_some_and(|arn| arn.ends_with(".fifo"));
+            let span = tracing::info_span!("record", message_id = %id, fifo);
+            let kept = record.clone();
+            let outcome = match handle(record).instrument(span.clone()).await {
+                Ok(()) => RecordOutcome::Done,
+                Err(e) if e.is_retryable() => {
+                    span.in_scope(|| tracing::warn!(error = %e, "record failed; it will be retried"));
+                    RecordOutcome::Failed { reason: e.to_string() }
+                }
+                Err(e) => self.dead_letter(&kept, &e.to_string()).instrument(span).await,
+            };
+            if fifo && matches!(outcome, RecordOutcome::Failed { .. }) {
+                stopped = true;
+            }
+            outcomes.push((id, outcome));
+        }
+        outcomes
+    }
+
+    async fn dead_letter(&self, record: &SqsMessage, reason: &str) -> RecordOutcome {
+        let Some(dlq) = &self.dead_letters else {
+            tracing::error!(
+                reason,
+                "record failed permanently; no DLQ configured, the redrive policy will move it"
+            );
+            return RecordOutcome::Failed { reason: reason.into() };
+        };
+        match dlq.send(record, reason).await {
+            Ok(()) => {
+                tracing::error!(
+                    reason,
+                    dlq = dlq.url(),
+                    "record failed permanently; sent to the dead-letter queue"
+                );
+                RecordOutcome::DeadLettered { reason: reason.into() }
+            }
+            Err(send_error) => {
+                tracing::error!(reason, %send_error, "record failed permanently and the DLQ send failed; it will be retried");
+                RecordOutcome::Failed { reason: reason.into() }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    #[derive(Debug)]
+    struct TestError {
+        retryable: bool,
+    }
+    impl std::fmt::Display for TestError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "retryable={}", self.retryable)
+        }
+    }
+    impl RecordError for TestError {
+        fn is_retryable(&self) -> bool {
+            self.retryable
+        }
+    }
+
+    fn event(arn: &str, bodies: &[&str]) -> SqsEvent {
+        let mut event = SqsEvent::default();
+        for (i, body) in bodies.iter().enumerate() {
+            let mut m = SqsMessage::default();
+            m.message_id = Some(format!("m{i}"));
+            m.body = Some((*body).to_owned());
+            m.event_source_arn = Some(arn.to_owned());
+            event.records.push(m);
+        }
+        event
+    }
+
+    async fn run(arn: &str, bodies: &[&str]) -> (Vec<String>, Vec<String>) {
+        let seen = RefCell::new(Vec::new());
+        let response = BatchProcessor::default()
+            .process(event(arn, bodies), |m| {
+                let body = m.body.unwrap_or_default();
+                seen.borrow_mut().push(body.clone());
+                async move {
+                    match body.as_str() {
+                        "retry" => Err(TestError { retryable: true }),
+                        "poison" => Err(TestError { retryable: false }),
+                        _ => Ok(()),
+                    }
+                }
+            })
+            .await;
+        let failed = response
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier)
+            .collect();
+        (seen.into_inner(), failed)
+    }
+
+    const FIFO: &str = "arn:aws:sqs:us-east-1:123456789012:sluice-etl.fifo";
+    const STANDARD: &str = "arn:aws:sqs:us-east-1:123456789012:sluice-uploads";
+
+    #[tokio::test]
+    async fn fifo_stops_at_first_failure_and_reports_the_rest() {
+        let (seen, failed) = run(FIFO, &["ok", "retry", "ok", "ok"]).await;
+        assert_eq!(seen, ["ok", "retry"]);
+        assert_eq!(failed, ["m1", "m2", "m3"]);
+    }
+
+    #[tokio::test]
+    async fn standard_queue_tries_every_record() {
+        let (seen, failed) = run(STANDARD, &["retry", "ok", "retry"]).await;
+        assert_eq!(seen.len(), 3);
+        assert_eq!(failed, ["m0", "m2"]);
+    }
+
+    #[tokio::test]
+    async fn all_good_reports_nothing() {
+        let (_, failed) = run(FIFO, &["ok", "ok"]).await;
+        assert!(failed.is_empty());
+    }
+
+    #[tokio::test]
+    async fn permanent_failure_without_dlq_is_left_to_the_redrive_policy() {
+        let (seen, failed) = run(FIFO, &["poison", "ok"]).await;
+        assert_eq!(seen, ["poison"]);
+        assert_eq!(failed, ["m0", "m1"]);
+    }
+}

@@ -1,0 +1,253 @@
+//! The PostgreSQL pool: one small pool per Lambda instance, created at init.
+//!
+//! Aurora Serverless v2 at minimum capacity 0 pauses; the first connection after a
+//! pause fails while it resumes (up to ~15 s), so [`connect`] retries with backoff
+//! for `connect_deadline` (30 s by default) before giving up.
+
+use crate::config::{ConfigError, ConfigSource};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_postgres::config::SslMode;
+
+pub use deadpool_postgres::{Client, Pool, Transaction};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("database credentials secret could not be read: {0}")]
+    Secret(String),
+    #[error("TLS set-up failed: {0}")]
+    Tls(String),
+    #[error("database unreachable after {waited:?}: {last}")]
+    Unreachable { waited: Duration, last: String },
+    #[error("pool could not be built: {0}")]
+    Build(String),
+    #[error("no connection from the pool: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    #[error(transparent)]
+    Postgres(#[from] tokio_postgres::Error),
+}
+
+impl DbError {
+    /// Connection trouble is worth retrying; a constraint or syntax error is not.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Unreachable { .. } | Self::Pool(_) => true,
+            Self::Postgres(e) => {
+                e.is_closed()
+                    || e.code().is_none_or(|c| {
+                        c.code().starts_with("08")
+                            || c.code().starts_with("57P")
+                            || c.code() == "40001"
+                            || c.code() == "40P01"
+                    })
+            }
+            _ => false,
+        }
+    }
+}
+
+/// How connections are protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain TCP: only for the local cluster on 127.0.0.1.
+    Disable,
+    /// TLS with the server certificate verified against the Mozilla roots and
+    /// `DATABASE_CA_FILE` (e.g. the RDS global bundle) and its host name checked.
+    VerifyFull,
+}
+
+impl FromStr for TlsMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "disable" => Ok(Self::Disable),
+            "verify-full" => Ok(Self::VerifyFull),
+            other => Err(format!("`{other}` is not disable or verify-full")),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct DbSettings {
+    pub pg: tokio_postgres::Config,
+    pub tls: TlsMode,
+    pub ca_file: Option<String>,
+    pub pool_size: usize,
+    pub connect_deadline: Duration,
+}
+
+impl std::fmt::Debug for DbSettings {
+    // The password stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbSettings")
+            .field("hosts", &self.pg.get_hosts())
+            .field("dbname", &self.pg.get_dbname())
+            .field("user", &self.pg.get_user())
+            .field("tls", &self.tls)
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct RdsSecret {
+    username: String,
+    password: String,
+}
+
+impl DbSettings {
+    /// `DATABASE_URL` locally; in AWS `DATABASE_SECRET_ARN` (the cluster's managed
+    /// secret) with `DATABASE_HOST`, `DATABASE_PORT`, `DATABASE_NAME`.
+    pub async fn load(cfg: &ConfigSource, secrets: Option<&aws_sdk_secretsmanager::Client>) -> Result<Self, DbError> {
+        let pg = match cfg.optional::<String>("DATABASE_URL")? {
+            Some(url) => tokio_postgres::Config::from_str(&url).map_err(|_| ConfigError::Invalid {
+                key: "DATABASE_URL".into(),
+                reason: "not a PostgreSQL connection string".into(),
+            })?,
+            None => {
+                let arn: String = cfg.required("DATABASE_SECRET_ARN")?;
+                let client = secrets.ok_or_else(|| DbError::Secret("no Secrets Manager client".into()))?;
+                let out =
+                    client.get_secret_value().secret_id(&arn).send().await.map_err(|e| {
+                        DbError::Secret(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
+                    })?;
+                let secret: RdsSecret = serde_json::from_str(out.secret_string().unwrap_or_default())
+                    .map_err(|_| DbError::Secret("secret is not {username, password} JSON".into()))?;
+                let mut pg = tokio_postgres::Config::new();
+                pg.host(&cfg.required::<String>("DATABASE_HOST")?)
+                    .port(cfg.or("DATABASE_PORT", 5432u16)?)
+                    .dbname(&cfg.or("DATABASE_NAME", "sluice".to_owned())?)
+                    .user(&secret.username)
+                    .password(secret.password);
+                pg
+            }
+        };
+        Self::from_pg_config(pg, cfg)
+    }
+
+    pub fn from_pg_config(mut pg: tokio_postgres::Config, cfg: &ConfigSource) -> Result<Self, DbError> {
+        let tls: TlsMode = cfg.or("DATABASE_TLS", TlsMode::Disable)?;
+        if tls == TlsMode::VerifyFull {
+            pg.ssl_mode(SslMode::Require);
+        }
+        pg.connect_timeout(Duration::from_secs(cfg.or("DATABASE_CONNECT_TIMEOUT_SECS", 5u64)?));
+        pg.application_name(&cfg.or("DATABASE_APPLICATION_NAME", "sluice".to_owned())?);
+        Ok(Self {
+            pg,
+            tls,
+            ca_file: cfg.optional("DATABASE_CA_FILE")?,
+            pool_size: cfg.or("DATABASE_POOL_SIZE", 4usize)?,
+            connect_deadline: Duration::from_secs(cfg.or("DATABASE_CONNECT_DEADLINE_SECS", 30u64)?),
+        })
+    }
+
+    /// A copy pointing at another database of the same server (tests use one database each).
+    pub fn with_dbname(&self, dbname: &str) -> Self {
+        let mut copy = self.clone();
+        copy.pg.dbname(dbname);
+        copy
+    }
+}
+
+fn rustls_config(ca_file: Option<&str>) -> Result<rustls::ClientConfig, DbError> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path).map_err(|e| DbError::Tls(format!("cannot read DATABASE_CA_FILE: {e}")))?;
+        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+            let cert = cert.map_err(|e| DbError::Tls(format!("bad certificate in DATABASE_CA_FILE: {e}")))?;
+            roots
+                .add(cert)
+                .map_err(|e| DbError::Tls(format!("unusable CA certificate: {e}")))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| DbError::Tls(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+/// Builds the pool and waits (with backoff) until one connection succeeds.
+pub async fn connect(settings: &DbSettings) -> Result<Pool, DbError> {
+    let manager_config = deadpool_postgres::ManagerConfig {
+        recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+    };
+    let manager = match settings.tls {
+        TlsMode::Disable => {
+            deadpool_postgres::Manager::from_config(settings.pg.clone(), tokio_postgres::NoTls, manager_config)
+        }
+        TlsMode::VerifyFull => {
+            let tls = tokio_postgres_rustls::MakeRustlsConnect::new(rustls_config(settings.ca_file.as_deref())?);
+            deadpool_postgres::Manager::from_config(settings.pg.clone(), tls, manager_config)
+        }
+    };
+    let pool = Pool::builder(manager)
+        .max_size(settings.pool_size.max(1))
+        .build()
+        .map_err(|e| DbError::Build(e.to_string()))?;
+    wait_until_reachable(&pool, settings.connect_deadline).await?;
+    Ok(pool)
+}
+
+async fn wait_until_reachable(pool: &Pool, deadline: Duration) -> Result<(), DbError> {
+    let started = tokio::time::Instant::now();
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match pool.get().await {
+            Ok(_) => return Ok(()),
+            Err(e) => {
+                let waited = started.elapsed();
+                if waited + delay > deadline {
+                    return Err(DbError::Unreachable {
+                        waited,
+                        last: e.to_string(),
+                    });
+                }
+                tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "database not reachable yet");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(3));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_modes_parse_and_debug_hides_password() {
+        let cfg = ConfigSource::from_pairs([("DATABASE_TLS", "verify-full")]);
+        let pg = tokio_postgres::Config::from_str("postgres://u:hunter2@db.example/sluice").unwrap();
+        let s = DbSettings::from_pg_config(pg, &cfg).unwrap();
+        assert_eq!(s.tls, TlsMode::VerifyFull);
+        assert!(!format!("{s:?}").contains("hunter2"));
+        assert!("require".parse::<TlsMode>().is_err());
+    }
+
+    #[test]
+    fn rustls_config_builds_with_and_without_ca_file() {
+        assert!(rustls_config(None).is_ok());
+        assert!(matches!(
+            rustls_config(Some("/nonexistent/ca.pem")),
+            Err(DbError::Tls(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn unreachable_database_gives_up_after_the_deadline() {
+        // Port 9 on loopback: nothing listens, connections are refused at once.
+        let cfg = ConfigSource::from_pairs([("DATABASE_CONNECT_DEADLINE_SECS", "1")]);
+        let pg = tokio_postgres::Config::from_str("postgres://u@127.0.0.1:9/none").unwrap();
+        let s = DbSettings::from_pg_config(pg, &cfg).unwrap();
+        match connect(&s).await {
+            Err(DbError::Unreachable { .. }) => {}
+            other => panic!("expected Unreachable, got {:?}", other.map(|_| ())),
+        }
+    }
+}

@@ -1,0 +1,406 @@
+//! Normalising one record into canonical text for PostgreSQL `COPY`.
+
+use crate::header::HeaderMapping;
+use crate::schema::{ColumnType, DatasetSchema};
+use crate::values::{normalise_text, parse_date, parse_decimal, parse_integer, DateOrder, ValueError};
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// How to read the values of one file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct NormaliseSettings {
+    pub date_order: DateOrder,
+    /// `,` is the decimal separator (files saved by Spanish Excel, which also uses `;`).
+    pub decimal_comma: bool,
+}
+
+impl NormaliseSettings {
+    /// A `;`-delimited file is a decimal-comma file; anything else uses `.`.
+    pub fn for_delimiter(delimiter: u8, date_order: DateOrder) -> Self {
+        Self {
+            date_order,
+            decimal_comma: delimiter == b';',
+        }
+    }
+}
+
+/// One record, ready to load.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NormalisedRow {
+    /// One per schema column, in schema order; canonical text for `COPY` (ISO dates, canonical
+    /// decimals, integers); `None` is NULL.
+    pub values: Vec<Option<String>>,
+    /// Extra columns: original header -> trimmed raw value (non-empty values only). A header
+    /// that occurs twice gets " (n)" appended, n being its 1-based file column.
+    pub extras: Map<String, Value>,
+}
+
+/// One thing wrong with a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldProblem {
+    /// The file header as written (trimmed); empty for a problem with the whole record.
+    pub column: String,
+    pub raw: String,
+    pub reason: String,
+}
+
+impl fmt::Display for FieldProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.column.is_empty() {
+            f.write_str(&self.reason)
+        } else {
+            write!(f, "{}: {}", self.column, self.reason)
+        }
+    }
+}
+
+/// Normalises one value for a column of type `ty`; empty markers are `None`.
+pub fn normalise_value(ty: ColumnType, raw: &str, settings: &NormaliseSettings) -> Result<Option<String>, ValueError> {
+    match ty {
+        ColumnType::Text { max_len } => normalise_text(raw, max_len),
+        ColumnType::Date => Ok(parse_date(raw, settings.date_order)?.map(|d| d.format("%Y-%m-%d").to_string())),
+        ColumnType::Integer => Ok(parse_integer(raw, settings.decimal_comma)?.map(|n| n.to_string())),
+        ColumnType::Decimal { precision, scale } => parse_decimal(raw, settings.decimal_comma, precision, scale),
+    }
+}
+
+/// Is the record blank (all fields empty after trim)? Such records are skipped, not rejected.
+pub fn is_blank_record(fields: &[&str]) -> bool {
+    fields.iter().all(|f| f.trim().is_empty())
+}
+
+/// Normalises one record (`fields`: decoded, in file order) and returns every problem of the
+/// record, not just the first. Missing trailing fields count as empty; surplus fields are a
+/// problem.
+pub fn normalise_row(
+    schema: &DatasetSchema,
+    mapping: &HeaderMapping,
+    fields: &[&str],
+    settings: &NormaliseSettings,
+) -> Result<NormalisedRow, Vec<FieldProblem>> {
+    let mut problems = Vec::new();
+    let width = mapping.columns.len();
+    if fields.len() > width {
+        problems.push(FieldProblem {
+            column: String::new(),
+            raw: fields[width..].join(" | "),
+            reason: format!("row has {} fields, header has {width}", fields.len()),
+        });
+    }
+
+    let header_of = |file_col: usize, fallback: &str| {
+        mapping
+            .headers
+            .get(file_col)
+            .map_or_else(|| fallback.to_owned(), Clone::clone)
+    };
+    let mut values: Vec<Option<String>> = vec![None; schema.columns.len()];
+    let mut seen = vec![false; schema.columns.len()];
+    for (file_col, target) in mapping.columns.iter().enumerate() {
+        let Some((index, spec)) = target.and_then(|i| schema.columns.get(i).map(|spec| (i, spec))) else {
+            continue;
+        };
+        seen[index] = true;
+        let raw = fields.get(file_col).copied().unwrap_or("");
+        let problem = |reason: String| FieldProblem {
+            column: header_of(file_col, spec.name),
+            raw: raw.to_owned(),
+            reason,
+        };
+        match normalise_value(spec.ty, raw, settings) {
+            Ok(None) if spec.required => problems.push(problem("required value missing".to_owned())),
+            Ok(value) => values[index] = value,
+            Err(e) => problems.push(problem(e.to_string())),
+        }
+    }
+    // Only reachable with a mapping that skipped `map_header`'s required-column check.
+    for (spec, _) in schema
+        .columns
+        .iter()
+        .zip(&seen)
+        .filter(|(spec, seen)| spec.required && !**seen)
+    {
+        problems.push(FieldProblem {
+            column: spec.name.to_owned(),
+            raw: String::new(),
+            reason: "required value missing".to_owned(),
+        });
+    }
+
+    let mut extras = Map::new();
+    for (file_col, header) in &mapping.extras {
+        let cleaned: String = fields
+            .get(*file_col)
+            .map(|f| f.chars().filter(|&c| c != '\0').collect())
+            .unwrap_or_default();
+        let value = cleaned.trim();
+        if value.is_empty() {
+            continue;
+        }
+        let key = if extras.contains_key(header) {
+            format!("{header} ({})", file_col + 1)
+        } else {
+            header.clone()
+        };
+        extras.insert(key, Value::String(value.to_owned()));
+    }
+
+    if problems.is_empty() {
+        Ok(NormalisedRow { values, extras })
+    } else {
+        Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::header::map_header;
+    use crate::schema::schema;
+    use sluice_messages::Dataset;
+    use std::collections::BTreeMap;
+
+    fn mapping(dataset: Dataset, header: &[&str]) -> HeaderMapping {
+        map_header(schema(dataset), header, &BTreeMap::new()).unwrap()
+    }
+
+    fn value<'a>(dataset: Dataset, row: &'a NormalisedRow, column: &str) -> Option<&'a str> {
+        let index = schema(dataset).column_index(column).unwrap();
+        row.values[index].as_deref()
+    }
+
+    const DMY_COMMA: NormaliseSettings = NormaliseSettings {
+        date_order: DateOrder::DayFirst,
+        decimal_comma: true,
+    };
+    const MDY_DOT: NormaliseSettings = NormaliseSettings {
+        date_order: DateOrder::MonthFirst,
+        decimal_comma: false,
+    };
+
+    #[test]
+    fn settings_follow_the_delimiter() {
+        assert!(NormaliseSettings::for_delimiter(b';', DateOrder::DayFirst).decimal_comma);
+        assert!(!NormaliseSettings::for_delimiter(b',', DateOrder::DayFirst).decimal_comma);
+        assert!(!NormaliseSettings::for_delimiter(b'\t', DateOrder::MonthFirst).decimal_comma);
+        assert_eq!(
+            NormaliseSettings::for_delimiter(b'\t', DateOrder::MonthFirst).date_order,
+            DateOrder::MonthFirst
+        );
+    }
+
+    #[test]
+    fn a_spanish_kpi_row_normalises() {
+        let m = mapping(
+            Dataset::Kpis,
+            &["Fondo", "Empresa", "Fecha", "Indicador", "Tipo", "Valor", "Comentario"],
+        );
+        let fields = [
+            "Fondo I",
+            " Acme SL ",
+            "31/03/2024",
+            "Ingresos",
+            "actual",
+            "1.234.567,891",
+            "revisado",
+        ];
+        let row = normalise_row(schema(Dataset::Kpis), &m, &fields, &DMY_COMMA).unwrap();
+        assert_eq!(
+            row.values,
+            [
+                Some("Fondo I".to_owned()),
+                Some("Acme SL".to_owned()),
+                Some("2024-03-31".to_owned()),
+                None,
+                Some("actual".to_owned()),
+                Some("Ingresos".to_owned()),
+                None,
+                Some("1234567.89".to_owned()),
+                None,
+            ]
+        );
+        assert_eq!(
+            row.extras.get("Comentario"),
+            Some(&Value::String("revisado".to_owned()))
+        );
+    }
+
+    #[test]
+    fn a_us_companies_row_normalises() {
+        let header = [
+            "name",
+            "city",
+            "founded_at",
+            "funding_total_usd",
+            "employees",
+            "homepage_url",
+        ];
+        let m = mapping(Dataset::Companies, &header);
+        let fields = [
+            "Acme, Inc.",
+            "San Diego",
+            "1/31/2007",
+            "$1,500,000",
+            "1,200",
+            "https://acme.example",
+        ];
+        let row = normalise_row(schema(Dataset::Companies), &m, &fields, &MDY_DOT).unwrap();
+        let v = |c| value(Dataset::Companies, &row, c);
+        assert_eq!(v("company_name"), Some("Acme, Inc."));
+        assert_eq!(v("founding_date"), Some("2007-01-31"));
+        assert_eq!(v("funding_total"), Some("1500000"));
+        assert_eq!(v("headcount"), Some("1200"));
+        assert_eq!(v("website_url"), Some("https://acme.example"));
+        assert_eq!(v("description"), None);
+        assert!(row.extras.is_empty());
+    }
+
+    #[test]
+    fn all_problems_of_a_row_are_reported_at_once() {
+        let m = mapping(
+            Dataset::Companies,
+            &["Empresa", "Fecha de fundación", "Empleados", "Financiación"],
+        );
+        let fields = ["N/A", "31/02/2024", "12,5", "abc"];
+        let problems = normalise_row(schema(Dataset::Companies), &m, &fields, &DMY_COMMA).unwrap_err();
+        assert_eq!(
+            problems,
+            [
+                FieldProblem {
+                    column: "Empresa".into(),
+                    raw: "N/A".into(),
+                    reason: "required value missing".into()
+                },
+                FieldProblem {
+                    column: "Fecha de fundación".into(),
+                    raw: "31/02/2024".into(),
+                    reason: "31/02/2024 is not a calendar date".into()
+                },
+                FieldProblem {
+                    column: "Empleados".into(),
+                    raw: "12,5".into(),
+                    reason: "`12,5` is not a whole number".into()
+                },
+                FieldProblem {
+                    column: "Financiación".into(),
+                    raw: "abc".into(),
+                    reason: "`abc` is not a number".into()
+                },
+            ]
+        );
+        assert_eq!(
+            problems[1].to_string(),
+            "Fecha de fundación: 31/02/2024 is not a calendar date"
+        );
+    }
+
+    #[test]
+    fn a_row_with_too_many_fields_is_a_problem() {
+        let m = mapping(Dataset::Dealflow, &["Company", "Stage"]);
+        let problems = normalise_row(
+            schema(Dataset::Dealflow),
+            &m,
+            &["Acme", "Seed", "extra", "more"],
+            &MDY_DOT,
+        )
+        .unwrap_err();
+        assert_eq!(
+            problems,
+            [FieldProblem {
+                column: String::new(),
+                raw: "extra | more".into(),
+                reason: "row has 4 fields, header has 2".into()
+            }]
+        );
+        assert_eq!(problems[0].to_string(), "row has 4 fields, header has 2");
+    }
+
+    #[test]
+    fn too_many_fields_is_reported_with_the_other_problems() {
+        let m = mapping(Dataset::Dealflow, &["Company", "Score"]);
+        let problems = normalise_row(schema(Dataset::Dealflow), &m, &["", "10", "x"], &MDY_DOT).unwrap_err();
+        let reasons: Vec<&str> = problems.iter().map(|p| p.reason.as_str()).collect();
+        assert_eq!(
+            reasons,
+            [
+                "row has 3 fields, header has 2",
+                "required value missing",
+                "10 does not fit NUMERIC(5,4)"
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_trailing_fields_are_empty() {
+        let m = mapping(Dataset::Dealflow, &["Company", "Stage", "Ronda", "Notas"]);
+        let row = normalise_row(schema(Dataset::Dealflow), &m, &["Acme"], &MDY_DOT).unwrap();
+        assert_eq!(value(Dataset::Dealflow, &row, "company"), Some("Acme"));
+        assert_eq!(value(Dataset::Dealflow, &row, "stage"), None);
+        assert!(row.extras.is_empty());
+        // A required column past the end of a short record is missing, not skipped.
+        let m = mapping(Dataset::Dealflow, &["Stage", "Company"]);
+        let problems = normalise_row(schema(Dataset::Dealflow), &m, &["Seed"], &MDY_DOT).unwrap_err();
+        assert_eq!(problems[0].column, "Company");
+        assert_eq!(problems[0].reason, "required value missing");
+    }
+
+    #[test]
+    fn extras_keep_trimmed_non_empty_values_under_the_original_header() {
+        let m = mapping(
+            Dataset::Dealflow,
+            &["Company", " Notas ", "Unnamed: 2", "Tags", "Notas", "Vacío"],
+        );
+        let fields = ["Acme", "  llamar en Q3  ", "17", "b2b\0", "otra", "   "];
+        let row = normalise_row(schema(Dataset::Dealflow), &m, &fields, &MDY_DOT).unwrap();
+        let expected: Map<String, Value> = [("Notas", "llamar en Q3"), ("Tags", "b2b"), ("Notas (5)", "otra")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
+            .collect();
+        assert_eq!(row.extras, expected);
+    }
+
+    #[test]
+    fn every_column_type_reaches_canonical_text() {
+        let s = NormaliseSettings::default();
+        assert_eq!(
+            normalise_value(ColumnType::Text { max_len: 5 }, " ab ", &s),
+            Ok(Some("ab".into()))
+        );
+        assert_eq!(
+            normalise_value(ColumnType::Date, "1/2/2024", &s),
+            Ok(Some("2024-02-01".into()))
+        );
+        assert_eq!(normalise_value(ColumnType::Integer, "-12", &s), Ok(Some("-12".into())));
+        let decimal = ColumnType::Decimal { precision: 5, scale: 4 };
+        assert_eq!(normalise_value(decimal, "0.12345", &s), Ok(Some("0.1235".into())));
+        for ty in [
+            ColumnType::Text { max_len: 5 },
+            ColumnType::Date,
+            ColumnType::Integer,
+            decimal,
+        ] {
+            assert_eq!(normalise_value(ty, " n/a ", &s), Ok(None), "{ty:?}");
+        }
+        assert_eq!(
+            normalise_value(ColumnType::Text { max_len: 2 }, "abc", &s),
+            Err(ValueError::TooLong { max_len: 2 })
+        );
+    }
+
+    #[test]
+    fn text_too_long_is_a_problem() {
+        let m = mapping(Dataset::Kpis, &["Empresa", "Fecha", "Indicador", "Trimestre"]);
+        let fields = ["Acme", "2024-03", "ARR", "Q1 2024 (revisado)"];
+        let problems = normalise_row(schema(Dataset::Kpis), &m, &fields, &DMY_COMMA).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].reason, "text longer than 10 characters");
+    }
+
+    #[test]
+    fn blank_records_are_detected() {
+        assert!(is_blank_record(&[]));
+        assert!(is_blank_record(&["", "  ", "\t"]));
+        assert!(!is_blank_record(&["", "x"]));
+        assert!(!is_blank_record(&["-"]));
+    }
+}

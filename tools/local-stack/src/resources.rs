@@ -1,0 +1,224 @@
+//! The AWS resources of the local stack, created in the moto server under the
+//! same logical names template.yaml uses (a prefix keeps test stacks apart).
+
+use aws_sdk_s3::types::{
+    BucketVersioningStatus, Event, FilterRule, FilterRuleName, NotificationConfiguration,
+    NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter, VersioningConfiguration,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+use std::collections::HashMap;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+#[error("provisioning {what} failed: {reason}")]
+pub struct ProvisionError {
+    pub what: String,
+    pub reason: String,
+}
+
+fn fail<E: std::error::Error>(what: impl Into<String>) -> impl FnOnce(E) -> ProvisionError {
+    let what = what.into();
+    move |e| ProvisionError {
+        what,
+        reason: aws_sdk_sqs::error::DisplayErrorContext(e).to_string(),
+    }
+}
+
+/// How a queue behaves; locally shorter than in AWS so retries are seen quickly.
+#[derive(Debug, Clone, Copy)]
+pub struct QueueTiming {
+    pub visibility_timeout: Duration,
+    pub max_receive_count: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Queue {
+    pub url: String,
+    pub arn: String,
+    pub dlq_url: String,
+    pub dlq_arn: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct StackResources {
+    pub bucket: String,
+    pub uploads: Queue,
+    pub etl: Queue,
+    pub topic_arn: String,
+    /// A queue subscribed to the events topic so people and tests can see what is published.
+    pub events_tap_url: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct StackNames {
+    pub prefix: String,
+    pub uploads_timing: QueueTiming,
+    pub etl_timing: QueueTiming,
+}
+
+impl Default for StackNames {
+    fn default() -> Self {
+        Self {
+            prefix: "sluice".into(),
+            uploads_timing: QueueTiming {
+                visibility_timeout: Duration::from_secs(30),
+                max_receive_count: 5,
+            },
+            etl_timing: QueueTiming {
+                visibility_timeout: Duration::from_secs(60),
+                max_receive_count: 5,
+            },
+        }
+    }
+}
+
+pub struct Provisioner<'a> {
+    pub s3: &'a aws_sdk_s3::Client,
+    pub sqs: &'a aws_sdk_sqs::Client,
+    pub sns: &'a aws_sdk_sns::Client,
+}
+
+impl Provisioner<'_> {
+    /// Creates (or finds: every call here is idempotent) the whole stack.
+    pub async fn provision(&self, names: &StackNames) -> Result<StackResources, ProvisionError> {
+        let p = &names.prefix;
+        let uploads = self
+            .queue_with_dlq(&format!("{p}-uploads"), false, names.uploads_timing)
+            .await?;
+        let etl = self.queue_with_dlq(&format!("{p}-etl"), true, names.etl_timing).await?;
+        let topic_arn = self
+            .sns
+            .create_topic()
+            .name(format!("{p}-events"))
+            .send()
+            .await
+            .map_err(fail("events topic"))?
+            .topic_arn
+            .unwrap_or_default();
+        let tap = self.plain_queue(&format!("{p}-events-tap"), HashMap::new()).await?;
+        self.sns
+            .subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(&tap.1)
+            .send()
+            .await
+            .map_err(fail("events tap subscription"))?;
+        let bucket = format!("{p}-uploads");
+        self.bucket(&bucket, &uploads.arn).await?;
+        Ok(StackResources {
+            bucket,
+            uploads,
+            etl,
+            topic_arn,
+            events_tap_url: tap.0,
+        })
+    }
+
+    async fn plain_queue(
+        &self,
+        name: &str,
+        attributes: HashMap<QueueAttributeName, String>,
+    ) -> Result<(String, String), ProvisionError> {
+        let url = self
+            .sqs
+            .create_queue()
+            .queue_name(name)
+            .set_attributes(Some(attributes))
+            .send()
+            .await
+            .map_err(fail(format!("queue {name}")))?
+            .queue_url
+            .unwrap_or_default();
+        let arn = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map_err(fail(format!("queue {name} attributes")))?
+            .attributes
+            .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+            .unwrap_or_default();
+        Ok((url, arn))
+    }
+
+    async fn queue_with_dlq(&self, base: &str, fifo: bool, timing: QueueTiming) -> Result<Queue, ProvisionError> {
+        let suffix = if fifo { ".fifo" } else { "" };
+        let mut dlq_attrs = HashMap::new();
+        dlq_attrs.insert(QueueAttributeName::MessageRetentionPeriod, "1209600".to_owned());
+        if fifo {
+            dlq_attrs.insert(QueueAttributeName::FifoQueue, "true".to_owned());
+        }
+        let (dlq_url, dlq_arn) = self.plain_queue(&format!("{base}-dlq{suffix}"), dlq_attrs).await?;
+        let mut attrs = HashMap::new();
+        attrs.insert(
+            QueueAttributeName::VisibilityTimeout,
+            timing.visibility_timeout.as_secs().to_string(),
+        );
+        attrs.insert(
+            QueueAttributeName::RedrivePolicy,
+            serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": timing.max_receive_count.to_string()})
+                .to_string(),
+        );
+        if fifo {
+            attrs.insert(QueueAttributeName::FifoQueue, "true".to_owned());
+            // Producers set deduplication ids derived from the message.
+            attrs.insert(QueueAttributeName::ContentBasedDeduplication, "false".to_owned());
+        }
+        let (url, arn) = self.plain_queue(&format!("{base}{suffix}"), attrs).await?;
+        Ok(Queue {
+            url,
+            arn,
+            dlq_url,
+            dlq_arn,
+        })
+    }
+
+    async fn bucket(&self, name: &str, queue_arn: &str) -> Result<(), ProvisionError> {
+        match self.s3.create_bucket().bucket(name).send().await {
+            Ok(_) => {}
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_bucket_already_owned_by_you()) => {}
+            Err(e) => return Err(fail(format!("bucket {name}"))(e)),
+        }
+        self.s3
+            .put_bucket_versioning()
+            .bucket(name)
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(fail(format!("bucket {name} versioning")))?;
+        let filter = NotificationConfigurationFilter::builder()
+            .key(
+                S3KeyFilter::builder()
+                    .filter_rules(
+                        FilterRule::builder()
+                            .name(FilterRuleName::Prefix)
+                            .value("uploads/")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build();
+        let queue = QueueConfiguration::builder()
+            .id("uploads-to-ingest")
+            .queue_arn(queue_arn)
+            .events(Event::from("s3:ObjectCreated:*"))
+            .filter(filter)
+            .build()
+            .map_err(fail("bucket notification"))?;
+        self.s3
+            .put_bucket_notification_configuration()
+            .bucket(name)
+            .notification_configuration(NotificationConfiguration::builder().queue_configurations(queue).build())
+            .send()
+            .await
+            .map_err(fail(format!("bucket {name} notification")))?;
+        Ok(())
+    }
+}
