@@ -1,1 +1,403 @@
+//! The integration test harness. Each test gets its own PostgreSQL database (a
+//! copy of a template with the migrations applied) and its own uniquely named
+//! bucket, queues and topic in the moto server, so tests run in parallel and never
+//! see each other's data. Handlers are the real libraries with the real AWS SDK.
 
+use aws_sdk_s3::config::Credentials;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_sqs::types::QueueAttributeName;
+use sluice_core::{db, migrate, ConfigSource, DbSettings, Pool};
+use sluice_local::pump::EventSource;
+use sluice_local::resources::{QueueTiming, StackNames, StackResources};
+use sluice_local::{Clients, Functions};
+use sluice_messages::Envelope;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+pub use sluice_local;
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `../shared/fixtures/<rel>` beside the checkout, when it exists.
+pub fn fixture(rel: &str) -> Option<PathBuf> {
+    let path = repo_root().join("../shared/fixtures").join(rel);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!("skipping: fixture {rel} is not present beside the checkout");
+        None
+    }
+}
+
+/// Values from `.local/services.env` (written by scripts/services.sh), with the
+/// same defaults the script uses.
+fn services_env() -> HashMap<String, String> {
+    let mut env: HashMap<String, String> = [
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+        ("DATABASE_URL", "postgres://sluice@127.0.0.1:54329/sluice"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    if let Ok(text) = std::fs::read_to_string(repo_root().join(".local/services.env")) {
+        for line in text.lines() {
+            if let Some((k, v)) = line.split_once('=') {
+                env.insert(k.trim().to_owned(), v.trim().to_owned());
+            }
+        }
+    }
+    env
+}
+
+async fn reachable(env: &HashMap<String, String>) -> bool {
+    let pg = tokio::net::TcpStream::connect("127.0.0.1:54329").await.is_ok();
+    let moto = env
+        .get("AWS_ENDPOINT_URL")
+        .map(|u| u.trim_start_matches("http://").to_owned())
+        .map(|addr| async move { tokio::net::TcpStream::connect(addr).await.is_ok() });
+    pg && match moto {
+        Some(f) => f.await,
+        None => false,
+    }
+}
+
+/// Starts PostgreSQL and moto when they are not running (make test starts them first).
+async fn ensure_services() -> HashMap<String, String> {
+    let env = services_env();
+    if !reachable(&env).await {
+        let status = tokio::process::Command::new("flock")
+            .arg(repo_root().join(".local-services.lock"))
+            .arg(repo_root().join("scripts/services.sh"))
+            .arg("start")
+            .status()
+            .await
+            .expect("scripts/services.sh could not be run");
+        assert!(status.success(), "scripts/services.sh start failed");
+    }
+    services_env()
+}
+
+struct Shared {
+    env: HashMap<String, String>,
+    admin: DbSettings,
+    template: String,
+}
+
+static SHARED: OnceCell<Shared> = OnceCell::const_new();
+
+/// Once per test binary: services up, the template database migrated.
+async fn shared() -> &'static Shared {
+    SHARED
+        .get_or_init(|| async {
+            let env = ensure_services().await;
+            let url = &env["DATABASE_URL"];
+            let pg = tokio_postgres::Config::from_str(url).expect("DATABASE_URL");
+            let admin = DbSettings::from_pg_config(pg, &ConfigSource::default()).expect("db settings");
+            let migrations = migrate::embedded().expect("embedded migrations");
+            let fingerprint: String = migrations
+                .iter()
+                .map(|m| m.checksum.as_str())
+                .collect::<Vec<_>>()
+                .join("");
+            let template = format!("sluice_tmpl_{}", &sha_hex(&fingerprint)[..12]);
+            let pool = db::connect(&admin.with_dbname("postgres"))
+                .await
+                .expect("admin connection");
+            let client = pool.get().await.expect("admin client");
+            // One binary at a time creates the template.
+            client
+                .execute("SELECT pg_advisory_lock(4242)", &[])
+                .await
+                .expect("lock");
+            let exists = client
+                .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&template])
+                .await
+                .expect("pg_database")
+                .is_some();
+            if !exists {
+                client
+                    .batch_execute(&format!("CREATE DATABASE {template}"))
+                    .await
+                    .expect("create template");
+                let tpool = db::connect(&admin.with_dbname(&template))
+                    .await
+                    .expect("template connection");
+                let mut tclient = tpool.get().await.expect("template client");
+                migrate::run(&mut tclient, &migrations).await.expect("migrate template");
+                drop(tclient);
+                tpool.close();
+            }
+            // Databases of earlier runs that nobody uses any more.
+            let stale = client
+                .query(
+                    "SELECT datname FROM pg_database d WHERE datname LIKE 'sluice_test_%'
+                     AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)",
+                    &[],
+                )
+                .await
+                .expect("list test databases");
+            for row in stale {
+                let name: String = row.get(0);
+                let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).await;
+            }
+            client
+                .execute("SELECT pg_advisory_unlock(4242)", &[])
+                .await
+                .expect("unlock");
+            Shared { env, admin, template }
+        })
+        .await
+}
+
+fn sha_hex(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
+/// A fresh database of its own, migrated.
+pub async fn fresh_database() -> (Pool, String) {
+    let shared = shared().await;
+    let name = unique("sluice_test_");
+    let admin = db::connect(&shared.admin.with_dbname("postgres"))
+        .await
+        .expect("admin connection");
+    admin
+        .get()
+        .await
+        .expect("admin client")
+        .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {}", shared.template))
+        .await
+        .expect("create test database");
+    admin.close();
+    let pool = db::connect(&shared.admin.with_dbname(&name))
+        .await
+        .expect("test database");
+    (pool, name)
+}
+
+/// An empty database (no migrations), for the migration runner's own tests.
+pub async fn empty_database() -> DbSettings {
+    let shared = shared().await;
+    let name = unique("sluice_test_");
+    let admin = db::connect(&shared.admin.with_dbname("postgres"))
+        .await
+        .expect("admin connection");
+    admin
+        .get()
+        .await
+        .expect("admin client")
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create");
+    admin.close();
+    shared.admin.with_dbname(&name)
+}
+
+pub async fn clients() -> Clients {
+    let shared = shared().await;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&shared.env["AWS_ENDPOINT_URL"])
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "sluice-tests"))
+        .load()
+        .await;
+    Clients::from_sdk(&sdk)
+}
+
+/// One test's stack: its database, its resources, the two functions.
+pub struct TestStack {
+    pub pool: Pool,
+    pub database: String,
+    pub clients: Clients,
+    pub resources: StackResources,
+    pub functions: Functions,
+}
+
+impl TestStack {
+    pub async fn start() -> Self {
+        Self::start_with(ConfigSource::default()).await
+    }
+
+    /// `config` adds function settings (e.g. a small MAX_UPLOAD_BYTES).
+    pub async fn start_with(config: ConfigSource) -> Self {
+        let (pool, database) = fresh_database().await;
+        let clients = clients().await;
+        // Short visibility and few receives: retries and redrive happen within a test.
+        let timing = QueueTiming {
+            visibility_timeout: Duration::from_secs(1),
+            max_receive_count: 2,
+        };
+        let names = StackNames {
+            prefix: unique("t"),
+            uploads_timing: timing,
+            etl_timing: timing,
+        };
+        let resources = clients
+            .provisioner()
+            .provision(&names)
+            .await
+            .expect("provision moto resources");
+        let functions = Functions::build(&config, &resources, &pool, &clients).expect("function config");
+        Self {
+            pool,
+            database,
+            clients,
+            resources,
+            functions,
+        }
+    }
+
+    pub async fn upload(&self, key: &str, body: impl Into<Vec<u8>>, metadata: &[(&str, &str)]) {
+        let mut put = self
+            .clients
+            .s3
+            .put_object()
+            .bucket(&self.resources.bucket)
+            .key(key)
+            .body(ByteStream::from(body.into()));
+        for (k, v) in metadata {
+            put = put.metadata(*k, *v);
+        }
+        put.send().await.expect("put object");
+    }
+
+    pub async fn get_object(&self, key: &str) -> Option<Vec<u8>> {
+        let out = self
+            .clients
+            .s3
+            .get_object()
+            .bucket(&self.resources.bucket)
+            .key(key)
+            .send()
+            .await
+            .ok()?;
+        Some(out.body.collect().await.ok()?.into_bytes().to_vec())
+    }
+
+    /// The event source mappings, as the local runner runs them (no long-poll wait).
+    pub fn sources(&self) -> Vec<EventSource> {
+        self.functions.event_sources(&self.resources, &self.clients, 0)
+    }
+
+    /// Runs every event source until all queues stay empty: the pipeline at rest.
+    pub async fn settle(&self) {
+        let sources = self.sources();
+        let mut idle_rounds = 0;
+        for _ in 0..200 {
+            let mut received = 0;
+            for s in &sources {
+                received += s.poll_once().await.expect("poll").received;
+            }
+            if received == 0 {
+                idle_rounds += 1;
+                if idle_rounds >= 3 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(150)).await;
+            } else {
+                idle_rounds = 0;
+            }
+        }
+        panic!("the pipeline did not settle");
+    }
+
+    /// Every message published on the events topic so far (read off the tap queue).
+    pub async fn published(&self) -> Vec<Envelope> {
+        let mut out = Vec::new();
+        loop {
+            let got = self
+                .clients
+                .sqs
+                .receive_message()
+                .queue_url(&self.resources.events_tap_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("receive tap");
+            let messages = got.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return out;
+            }
+            for m in messages {
+                let sns: serde_json::Value = serde_json::from_str(m.body().unwrap_or_default()).expect("SNS JSON");
+                let inner = sns["Message"].as_str().expect("SNS Message");
+                out.push(Envelope::from_json(inner).expect("an envelope on the topic"));
+                if let Some(r) = m.receipt_handle() {
+                    let _ = self
+                        .clients
+                        .sqs
+                        .delete_message()
+                        .queue_url(&self.resources.events_tap_url)
+                        .receipt_handle(r)
+                        .send()
+                        .await;
+                }
+            }
+        }
+    }
+
+    pub async fn queue_depth(&self, url: &str) -> i64 {
+        let attrs = self
+            .clients
+            .sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .expect("queue attributes")
+            .attributes
+            .unwrap_or_default();
+        [
+            QueueAttributeName::ApproximateNumberOfMessages,
+            QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+        ]
+        .iter()
+        .map(|k| attrs.get(k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0))
+        .sum()
+    }
+
+    /// Takes the messages waiting on a queue without handling them.
+    pub async fn take_messages(&self, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+        let got = self
+            .clients
+            .sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .message_attribute_names("All")
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+            .send()
+            .await
+            .expect("receive");
+        let messages = got.messages.unwrap_or_default();
+        for m in &messages {
+            if let Some(r) = m.receipt_handle() {
+                let _ = self
+                    .clients
+                    .sqs
+                    .delete_message()
+                    .queue_url(url)
+                    .receipt_handle(r)
+                    .send()
+                    .await;
+            }
+        }
+        messages
+    }
+
+    pub async fn query(&self, sql: &str) -> Vec<tokio_postgres::Row> {
+        self.pool.get().await.expect("client").query(sql, &[]).await.expect(sql)
+    }
+}

@@ -23,11 +23,14 @@ pub struct Clients {
 
 impl Clients {
     pub async fn from_env() -> Self {
-        let sdk = aws::sdk_config().await;
+        Self::from_sdk(&aws::sdk_config().await)
+    }
+
+    pub fn from_sdk(sdk: &aws_config::SdkConfig) -> Self {
         Self {
-            s3: aws::s3(&sdk),
-            sqs: aws::sqs(&sdk),
-            sns: aws::sns(&sdk),
+            s3: aws::s3(sdk),
+            sqs: aws::sqs(sdk),
+            sns: aws::sns(sdk),
             region: sdk
                 .region()
                 .map(|r| r.to_string())
