@@ -14,6 +14,8 @@ CREATE TABLE processed_messages (
 CREATE TABLE outbox (
     seq            bigserial   PRIMARY KEY,
     message_id     uuid        NOT NULL UNIQUE,
+    -- Each function flushes only what it staged: it holds the permissions for those targets only.
+    producer       text        NOT NULL,
     destination    text        NOT NULL CHECK (destination IN ('topic', 'fifo_queue')),
     target         text        NOT NULL,
     group_id       text,
@@ -23,4 +25,4 @@ CREATE TABLE outbox (
     created_at     timestamptz NOT NULL DEFAULT now(),
     published_at   timestamptz
 );
-CREATE INDEX outbox_unpublished ON outbox (seq) WHERE published_at IS NULL;
+CREATE INDEX outbox_unpublished ON outbox (producer, seq) WHERE published_at IS NULL;

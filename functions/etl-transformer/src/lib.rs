@@ -129,7 +129,7 @@ impl Etl {
                 let client = self.pool.get().await?;
                 if idempotency::already_processed(&**client, SERVICE, &key).await? {
                     info!("version already loaded; nothing to do");
-                    self.publisher.flush(&self.pool).await?;
+                    self.publisher.flush(&self.pool, Producer::EtlTransformer).await?;
                     return Ok(LoadOutcome::AlreadyLoaded);
                 }
                 let exists = client
@@ -149,7 +149,7 @@ impl Etl {
                 Ok(outcome) => outcome,
                 Err(reason) => self.record_failure(upload, correlation, &key, reason).await?,
             };
-            self.publisher.flush(&self.pool).await?;
+            self.publisher.flush(&self.pool, Producer::EtlTransformer).await?;
             if let LoadOutcome::Loaded { counts, .. } = &outcome {
                 let mut m = MetricSet::new(SERVICE).dimension("Dataset", upload.dataset.as_str());
                 m.put("RowsInserted", Unit::Count, counts.inserted as f64)

@@ -141,13 +141,13 @@ impl Ingest {
                 let client = self.pool.get().await?;
                 if idempotency::already_processed(&**client, SERVICE, &key).await? {
                     info!("upload already handled; nothing to do");
-                    self.publisher.flush(&self.pool).await?;
+                    self.publisher.flush(&self.pool, Producer::IngestValidator).await?;
                     return Ok(UploadOutcome::AlreadyHandled);
                 }
             }
             let verdict = self.check(notice).await?;
             let outcome = self.record(notice, &key, verdict, &correlation).await?;
-            self.publisher.flush(&self.pool).await?;
+            self.publisher.flush(&self.pool, Producer::IngestValidator).await?;
             let mut metrics = MetricSet::new(SERVICE);
             let name = match &outcome {
                 UploadOutcome::Queued(_) => "UploadsQueued",

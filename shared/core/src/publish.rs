@@ -10,7 +10,7 @@
 use aws_sdk_sns::types::MessageAttributeValue as SnsAttribute;
 use aws_sdk_sqs::types::MessageAttributeValue as SqsAttribute;
 use deadpool_postgres::{Pool, Transaction};
-use sluice_messages::Envelope;
+use sluice_messages::{Envelope, Producer};
 
 /// Where a message goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,8 +75,8 @@ impl EventPublisher {
         Ok(())
     }
 
-    /// Sends every staged, unsent message in order. Returns how many it sent.
-    pub async fn flush(&self, pool: &Pool) -> Result<usize, PublishError> {
+    /// Sends every unsent message `producer` staged, in order. Returns how many it sent.
+    pub async fn flush(&self, pool: &Pool, producer: Producer) -> Result<usize, PublishError> {
         let mut sent = 0;
         loop {
             let mut client = pool.get().await?;
@@ -85,8 +85,8 @@ impl EventPublisher {
             let rows = tx
                 .query(
                     "SELECT seq, message_id, destination, target, group_id, dedup_id, kind, body FROM outbox
-                     WHERE published_at IS NULL ORDER BY seq LIMIT 25 FOR UPDATE SKIP LOCKED",
-                    &[],
+                     WHERE producer = $1 AND published_at IS NULL ORDER BY seq LIMIT 25 FOR UPDATE SKIP LOCKED",
+                    &[&producer.as_str()],
                 )
                 .await?;
             if rows.is_empty() {
