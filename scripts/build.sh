@@ -5,12 +5,14 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export PATH="$ROOT/.local/venv/bin:$PATH"
+# A target folder of its own: cross builds do not wait on (or evict) the host build cache.
+export CARGO_TARGET_DIR="${LAMBDA_TARGET_DIR:-$HOME/.cache/sluice/lambda-target}"
 FUNCTIONS=(ingest-validator etl-transformer)
 rustup target list --installed | grep -q '^aarch64-unknown-linux-gnu$' || rustup target add aarch64-unknown-linux-gnu
 args=()
 for f in "${FUNCTIONS[@]}"; do args+=(--bin "$f"); done
 cargo lambda build --release --arm64 --output-format zip "${args[@]}"
-out="${CARGO_TARGET_DIR:-target}/lambda"
+out="$CARGO_TARGET_DIR/lambda"
 printf '\n%-20s %10s %12s\n' function "zip bytes" "zip MB"
 for f in "${FUNCTIONS[@]}"; do
   zip="$out/$f/bootstrap.zip"

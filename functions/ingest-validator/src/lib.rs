@@ -318,6 +318,12 @@ impl Ingest {
             .or_else(|| notice.principal.clone());
         let dataset = facts.map(|f| f.dataset.as_str());
         let checksum = facts.and_then(|f| f.checksum.as_ref()).map(|c| c.to_string());
+        if let Some(d) = dataset {
+            // Uploads of one dataset are recorded one at a time, so two copies of a file
+            // arriving together cannot both look new (the second would be lost to FIFO dedup).
+            tx.execute("SELECT pg_advisory_xact_lock(hashtext('ingest:' || $1))", &[&d])
+                .await?;
+        }
         let duplicate_of: Option<i64> = match (&verdict.refusal, dataset, &checksum) {
             (None, Some(d), Some(sum)) => tx
                 .query_opt(

@@ -59,10 +59,11 @@ impl EventPublisher {
             ),
         };
         tx.execute(
-            "INSERT INTO outbox (message_id, destination, target, group_id, dedup_id, kind, body)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (message_id) DO NOTHING",
+            "INSERT INTO outbox (message_id, producer, destination, target, group_id, dedup_id, kind, body)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (message_id) DO NOTHING",
             &[
                 &envelope.message_id.0,
+                &envelope.producer.as_str(),
                 &kind,
                 target,
                 &group,
