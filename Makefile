@@ -12,7 +12,7 @@ RUNNER := $(CARGO_TARGET_DIR)/release/sluice-local
 # Every cargo/aws call below sees the local services.
 WITH_ENV = set -a; . $(LOCAL)/services.env; [ -f $(STACK_ENV) ] && . $(STACK_ENV); API_URL=$(API_URL); set +a;
 
-.PHONY: help setup services up down logs status test lint check unit migrate build bench deploy fmt clean
+.PHONY: help setup services up down logs status token test lint migrate build bench deploy fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,6 +36,11 @@ down: ## stop everything `make up` started
 
 logs: ## follow the logs of the runner (all functions) and moto
 	@tail -n 50 -F $(LOCAL)/logs/runner.log $(LOCAL)/logs/moto.log
+
+TIER ?= demo
+token: ## a bearer token for the local HTTP API: make token USER=ana TIER=basic [TEAM=1]
+	@test -x $(RUNNER) || cargo build -q --release -p sluice-local --bin sluice-local
+	@$(WITH_ENV) $(RUNNER) token $(USER) $(TIER) $(if $(TEAM),team)
 
 status: ## what is running
 	@scripts/services.sh status; scripts/runner.sh status

@@ -19,6 +19,8 @@ use tokio::sync::OnceCell;
 
 pub use sluice_local;
 
+pub mod market;
+
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -399,5 +401,31 @@ impl TestStack {
 
     pub async fn query(&self, sql: &str) -> Vec<tokio_postgres::Row> {
         self.pool.get().await.expect("client").query(sql, &[]).await.expect(sql)
+    }
+}
+
+/// The secret the test HTTP fronts verify tokens with.
+pub const TEST_JWT_SECRET: &[u8] = b"sluice-tests-only-secret";
+
+/// A bearer token as `make token` makes them.
+pub fn token(user: &str, tier: &str, team: bool) -> String {
+    sluice_local::http_front::issue_token(TEST_JWT_SECRET, user, tier, team, 1).expect("token")
+}
+
+impl TestStack {
+    /// Serves the HTTP API as the local runner does (API Gateway + JWT authorizer in
+    /// front of ingest-validator) on a free loopback port; returns its base URL.
+    pub async fn serve_api(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let front = sluice_local::http_front::Front {
+            secret: std::sync::Arc::new(TEST_JWT_SECRET.to_vec()),
+            api: self.functions.http_handler(),
+            health: serde_json::json!({"status": "ok"}),
+        };
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, sluice_local::http_front::router(front)).await;
+        });
+        format!("http://{addr}")
     }
 }

@@ -36,6 +36,8 @@ pub struct EtlConfig {
     /// How `01/02/2024` reads when an upload does not say (`dmy` or `mdy`).
     pub default_date_order: DateOrder,
     pub chunk_bytes: usize,
+    /// PostgreSQL `work_mem` of a load's transaction, in MB.
+    pub work_mem_mb: u32,
 }
 
 impl EtlConfig {
@@ -49,6 +51,7 @@ impl EtlConfig {
                 reason: e.to_string(),
             })?,
             chunk_bytes: cfg.or("COPY_CHUNK_BYTES", 256 * 1024)?,
+            work_mem_mb: cfg.or("LOAD_WORK_MEM_MB", 64)?,
         })
     }
 }
@@ -198,7 +201,12 @@ impl Etl {
         if idempotency::claim(&tx, SERVICE, key).await? == Claim::Repeat {
             return Ok(Ok(LoadOutcome::AlreadyLoaded));
         }
-        tx.batch_execute(&plan.create_stage).await?;
+        // Set-based steps over a whole file hash in memory instead of spilling to disk.
+        tx.batch_execute(&format!(
+            "SET LOCAL work_mem = '{}MB'; {}",
+            self.config.work_mem_mb, plan.create_stage
+        ))
+        .await?;
 
         // Parse on a blocking thread fed by the S3 stream; COPY its chunks as they come.
         let settings = ParseSettings {
@@ -246,6 +254,7 @@ impl Etl {
         let superseded_count: i64 = superseded.get(0);
         let superseded_rows: Vec<i64> = superseded.get(1);
         let modified = upload.source_modified_at;
+        tx.batch_execute(&plan.lock_table).await?;
         let classified = tx.query_one(&plan.classify, &[&modified, &limit]).await?;
         let (stale, unchanged, stale_rows): (i64, i64, Vec<i64>) =
             (classified.get(0), classified.get(1), classified.get(2));
@@ -259,10 +268,9 @@ impl Etl {
                 after: r.get(2),
             })
             .collect();
-        let upserted = tx
-            .query_one(&plan.upsert, &[&modified, &upload.data_version_id.0])
-            .await?;
-        let (inserted, updated): (i64, i64) = (upserted.get(0), upserted.get(1));
+        let version = upload.data_version_id.0;
+        let updated = tx.execute(&plan.update_changed, &[&modified, &version]).await? as i64;
+        let inserted = tx.execute(&plan.insert_new, &[&modified, &version]).await? as i64;
 
         let counts = LoadCounts {
             inserted: inserted as u64,

@@ -2,7 +2,8 @@
 //!
 //! A load stages every valid row with COPY into a temporary table, then works set
 //! by set: drop rows superseded by a later row with the same key, classify what
-//! would be stale or unchanged, sample the changes, and upsert in one statement.
+//! would be stale or unchanged, sample the changes, then update the changed rows and
+//! insert the new ones, each in one statement.
 
 use sluice_messages::Dataset;
 use sluice_tabular::schema;
@@ -20,8 +21,13 @@ pub struct LoadPlan {
     pub classify: String,
     /// `$1` = file's LastModified, `$2` = limit -> (row_no, before, after)
     pub sample_changes: String,
-    /// `$1` = file's LastModified, `$2` = data_version_id -> (inserted, updated)
-    pub upsert: String,
+    /// Keeps other writers of the table out until commit (readers are not blocked),
+    /// so what `classify` saw is what `update_changed` and `insert_new` change.
+    pub lock_table: String,
+    /// `$1` = file's LastModified, `$2` = data_version_id; rows affected = updated
+    pub update_changed: String,
+    /// `$1` = file's LastModified, `$2` = data_version_id; rows affected = inserted
+    pub insert_new: String,
 }
 
 impl LoadPlan {
@@ -118,30 +124,27 @@ impl LoadPlan {
                 json_of("s"),
                 key_match("t", "s")
             ),
-            upsert: format!(
-                "WITH up AS (
-                     INSERT INTO {table} AS t ({cols}, source_modified_at, data_version_id)
-                     SELECT {cols}, $1, $2 FROM {STAGE}
-                     ON CONFLICT ({key_list}) DO UPDATE SET {set},
-                         version = t.version + 1, updated_at = now(),
-                         source_modified_at = EXCLUDED.source_modified_at, data_version_id = EXCLUDED.data_version_id
-                     WHERE t.source_modified_at <= EXCLUDED.source_modified_at
-                       AND (({told}) IS DISTINCT FROM ({excl}))
-                     RETURNING (xmax = 0) AS inserted
-                 )
-                 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up",
-                cols = written.join(", "),
+            lock_table: format!("LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"),
+            // Set-based UPDATE and anti-join INSERT rather than INSERT .. ON CONFLICT:
+            // speculative insertion made the upsert the slowest step of a load (BENCHMARKS.md).
+            update_changed: format!(
+                "UPDATE {table} AS t SET {set}, version = t.version + 1, updated_at = now(),
+                     source_modified_at = $1, data_version_id = $2
+                 FROM {STAGE} s
+                 WHERE {matched} AND t.source_modified_at <= $1 AND {differs}",
                 set = written
                     .iter()
-                    .map(|c| format!("{c} = EXCLUDED.{c}"))
+                    .map(|c| format!("{c} = s.{c}"))
                     .collect::<Vec<_>>()
                     .join(", "),
-                told = tuple("t"),
-                excl = compared
-                    .iter()
-                    .map(|c| format!("EXCLUDED.{c}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                matched = key_match("t", "s"),
+            ),
+            insert_new: format!(
+                "INSERT INTO {table} ({cols}, source_modified_at, data_version_id)
+                 SELECT {cols}, $1, $2 FROM {STAGE} s
+                 WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {matched})",
+                cols = written.join(", "),
+                matched = key_match("t", "s"),
             ),
         }
     }
@@ -156,13 +159,13 @@ mod tests {
         let p = LoadPlan::for_dataset(Dataset::Kpis);
         assert!(p.classify.contains("t.empresa = s.empresa"));
         assert!(p.classify.contains("t.tipo IS NOT DISTINCT FROM s.tipo"));
-        assert!(p.upsert.contains("ON CONFLICT (empresa, fecha, indicador, tipo)"));
+        assert!(p.insert_new.contains("t.tipo IS NOT DISTINCT FROM s.tipo"));
     }
 
     #[test]
     fn companies_are_keyed_by_the_normalised_name() {
         let p = LoadPlan::for_dataset(Dataset::Companies);
-        assert!(p.upsert.contains("ON CONFLICT (company_key)"));
+        assert!(p.update_changed.contains("t.company_key = s.company_key"));
         assert!(p.create_stage.contains("company_key text NOT NULL"));
         assert!(p.copy_stage.ends_with("extra, company_key) FROM STDIN"));
     }

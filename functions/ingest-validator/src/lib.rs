@@ -3,6 +3,7 @@
 //! encoding, a header that maps to the dataset), recorded in `data_versions`, and
 //! queued for etl-transformer on the ETL FIFO queue.
 
+pub mod api;
 pub mod inspect;
 pub mod notice;
 
@@ -81,30 +82,43 @@ pub enum UploadOutcome {
     AlreadyHandled,
 }
 
-/// The events ingest-validator is invoked with: the uploads queue, or S3 directly.
+/// The events ingest-validator is invoked with: the uploads queue, S3 directly, or
+/// the HTTP API. (Order matters: each variant needs fields the later ones lack.)
 #[derive(Debug, serde::Deserialize)]
 #[serde(untagged)]
 pub enum IngestEvent {
     S3(S3Notification),
+    Http(Box<aws_lambda_events::apigw::ApiGatewayV2httpRequest>),
     Sqs(SqsEvent),
 }
 
+/// What ingest-validator answers, matching the event it got.
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
+pub enum IngestResponse {
+    Batch(SqsBatchResponse),
+    Http(Box<aws_lambda_events::apigw::ApiGatewayV2httpResponse>),
+}
+
 impl Ingest {
-    pub async fn handle(
-        &self,
-        event: IngestEvent,
-        processor: &BatchProcessor,
-    ) -> Result<SqsBatchResponse, IngestError> {
+    pub async fn handle(&self, event: IngestEvent, processor: &BatchProcessor) -> Result<IngestResponse, IngestError> {
         match event {
-            IngestEvent::Sqs(sqs) => Ok(self.handle_batch(sqs, processor).await),
+            IngestEvent::Http(request) => Ok(IngestResponse::Http(Box::new(self.api().handle(&request).await))),
+            IngestEvent::Sqs(sqs) => Ok(IngestResponse::Batch(self.handle_batch(sqs, processor).await)),
             IngestEvent::S3(s3) => {
                 for record in &s3.records {
                     if let Some(notice) = notice_from_record(record).map_err(IngestError::BadNotification)? {
                         self.handle_upload(&notice, CorrelationId::new()).await?;
                     }
                 }
-                Ok(SqsBatchResponse::default())
+                Ok(IngestResponse::Batch(SqsBatchResponse::default()))
             }
+        }
+    }
+
+    pub fn api(&self) -> api::Api {
+        api::Api {
+            pool: self.pool.clone(),
         }
     }
 

@@ -93,6 +93,10 @@ impl Envelope {
             // Loads of one table are serialised.
             Payload::DatasetUploaded(m) => m.dataset.to_string(),
             Payload::DatasetLoaded(m) => m.dataset.to_string(),
+            // One ticker's jobs run one at a time; different tickers in parallel.
+            Payload::PriceJobRequested(m) => m.ticker.to_string(),
+            Payload::PriceRefreshProgress(m) => m.refresh_id.to_string(),
+            Payload::PriceRefreshSummary(m) => m.refresh_id.to_string(),
         }
     }
 
@@ -102,6 +106,9 @@ impl Envelope {
             // The same file uploaded twice is loaded once.
             Payload::DatasetUploaded(m) => m.checksum.to_string(),
             Payload::DatasetLoaded(_) => self.message_id.to_string(),
+            // A ticker is queued once per refresh and kind.
+            Payload::PriceJobRequested(m) => format!("{}:{}:{}", m.refresh_id, m.ticker, m.kind.as_str()),
+            Payload::PriceRefreshProgress(_) | Payload::PriceRefreshSummary(_) => self.message_id.to_string(),
         }
     }
 }

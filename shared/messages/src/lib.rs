@@ -8,9 +8,14 @@
 mod envelope;
 mod newtypes;
 mod payloads;
+mod tiers;
 
 pub use envelope::{Envelope, EnvelopeError, Producer, CURRENT_SCHEMA_VERSION};
 pub use newtypes::{
     Cik, CorrelationId, DataVersionId, Dataset, Email, InvalidValue, MessageId, Money, Sha256Digest, Ticker, UserTier,
 };
-pub use payloads::{DatasetLoaded, DatasetUploaded, LoadCounts, LoadStatus, Payload};
+pub use payloads::{
+    DatasetLoaded, DatasetUploaded, LoadCounts, LoadStatus, Payload, PriceJobRequested, PriceRefreshKind,
+    PriceRefreshProgress, PriceRefreshSummary, TickerReason,
+};
+pub use tiers::TierPolicy;

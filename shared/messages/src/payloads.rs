@@ -1,10 +1,11 @@
 //! The payloads. Adding a field: make it `Option` or give it a serde default so
 //! messages already on a queue keep deserialising; anything else is a new schema version.
 
-use crate::newtypes::{DataVersionId, Dataset, Sha256Digest};
+use crate::newtypes::{DataVersionId, Dataset, Sha256Digest, Ticker};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data")]
@@ -13,6 +14,12 @@ pub enum Payload {
     DatasetUploaded(DatasetUploaded),
     /// A spreadsheet load finished (success, partial or failed).
     DatasetLoaded(DatasetLoaded),
+    /// One ticker's market-data job of a refresh (price jobs FIFO queue).
+    PriceJobRequested(PriceJobRequested),
+    /// A market-data refresh is under way (events topic).
+    PriceRefreshProgress(PriceRefreshProgress),
+    /// A market-data refresh finished (events topic).
+    PriceRefreshSummary(PriceRefreshSummary),
 }
 
 impl Payload {
@@ -20,6 +27,9 @@ impl Payload {
         match self {
             Self::DatasetUploaded(_) => "DatasetUploaded",
             Self::DatasetLoaded(_) => "DatasetLoaded",
+            Self::PriceJobRequested(_) => "PriceJobRequested",
+            Self::PriceRefreshProgress(_) => "PriceRefreshProgress",
+            Self::PriceRefreshSummary(_) => "PriceRefreshSummary",
         }
     }
 }
@@ -95,4 +105,69 @@ pub struct DatasetLoaded {
     pub failure_reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uploaded_by: Option<String>,
+}
+
+/// Which market-data refresh: the schedule that started it and the work each ticker's job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriceRefreshKind {
+    /// After the US close on weekdays: the latest daily bars of every tracked ticker.
+    DailyQuotes,
+    /// Saturdays: income statement, balance sheet and cash flow, annual and quarterly.
+    WeeklyFundamentals,
+}
+
+impl PriceRefreshKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::DailyQuotes => "daily_quotes",
+            Self::WeeklyFundamentals => "weekly_fundamentals",
+        }
+    }
+}
+
+/// One ticker's share of a refresh, on the price jobs FIFO queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceJobRequested {
+    pub refresh_id: Uuid,
+    pub kind: PriceRefreshKind,
+    pub ticker: Ticker,
+}
+
+/// How far a refresh has got (published every few tickers while it runs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceRefreshProgress {
+    pub refresh_id: Uuid,
+    pub kind: PriceRefreshKind,
+    /// Tickers finished (whatever their outcome) out of `total`.
+    pub done: u32,
+    pub total: u32,
+}
+
+/// A ticker and why it was not (fully) updated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TickerReason {
+    pub ticker: Ticker,
+    pub reason: String,
+}
+
+/// A refresh finished: published once, when its last ticker is done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceRefreshSummary {
+    pub refresh_id: Uuid,
+    pub kind: PriceRefreshKind,
+    pub total: u32,
+    /// Tickers with at least one row written or changed.
+    pub updated: u32,
+    /// Tickers whose vendor data matched what was stored.
+    pub unchanged: u32,
+    /// Tickers with vendor rows refused (null, NaN, negative, missing fields); the
+    /// stored values were kept. A ticker with some rows refused and others written
+    /// is counted in `updated` and listed here too.
+    #[serde(default)]
+    pub rejected: Vec<TickerReason>,
+    /// Tickers the vendor could not serve after every retry.
+    #[serde(default)]
+    pub failed: Vec<TickerReason>,
 }

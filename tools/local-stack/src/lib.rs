@@ -1,7 +1,7 @@
 //! The local stack: the same handler libraries the Lambda binaries run, wired to a
 //! moto server and a local PostgreSQL the way AWS wires them (see design.md).
 
-pub mod health;
+pub mod http_front;
 pub mod pump;
 pub mod resources;
 
@@ -101,6 +101,15 @@ impl Functions {
                 config: EtlConfig::load(&cfg)?,
             }),
             etl_processor: dlq(&res.etl.dlq_url),
+        })
+    }
+
+    /// The HTTP API route of template.yaml: every request to ingest-validator.
+    pub fn http_handler(&self) -> http_front::HttpHandler {
+        let ingest = self.ingest.clone();
+        Arc::new(move |request| {
+            let ingest = ingest.clone();
+            Box::pin(async move { ingest.api().handle(&request).await })
         })
     }
 

@@ -3,12 +3,15 @@
 //!   sluice-local provision [ENV_FILE]  create the moto resources template.yaml declares; write ENV_FILE
 //!   sluice-local migrate               apply migrations/ to DATABASE_URL
 //!   sluice-local run                   provision, migrate, then play Lambda for every function
+//!   sluice-local token USER TIER [team]  a bearer token for the local HTTP API
 
 use anyhow::Context;
 use sluice_core::{db, migrate, ConfigSource, DbSettings};
+use sluice_local::http_front::{issue_token, Front};
 use sluice_local::resources::StackNames;
 use sluice_local::{function_env, Clients, Functions};
 use std::io::Write;
+use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -33,8 +36,21 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some("run") => run(&cfg).await,
+        Some("token") => {
+            let (Some(user), Some(tier)) = (args.get(1), args.get(2)) else {
+                anyhow::bail!("usage: sluice-local token USER TIER [team]");
+            };
+            sluice_messages::UserTier::parse(tier)?;
+            let secret: String = cfg.required("LOCAL_JWT_SECRET")?;
+            let team = args.get(3).is_some_and(|a| a == "team");
+            println!(
+                "{}",
+                issue_token(secret.as_bytes(), user, tier, team, 24).map_err(anyhow::Error::msg)?
+            );
+            Ok(())
+        }
         _ => {
-            eprintln!("usage: sluice-local provision [ENV_FILE] | migrate | run");
+            eprintln!("usage: sluice-local provision [ENV_FILE] | migrate | run | token USER TIER [team]");
             std::process::exit(2);
         }
     }
@@ -69,6 +85,12 @@ fn write_env(path: &str, cfg: &ConfigSource, resources: &[(&'static str, String)
     for (k, v) in resources {
         out.push_str(&format!("{k}={v}\n"));
     }
+    // The local stack's token-signing secret: kept across `make up`s so tokens stay valid.
+    let secret = match cfg.optional::<String>("LOCAL_JWT_SECRET")? {
+        Some(s) => s,
+        None => uuid::Uuid::new_v4().simple().to_string() + &uuid::Uuid::new_v4().simple().to_string(),
+    };
+    out.push_str(&format!("LOCAL_JWT_SECRET={secret}\n"));
     let mut file = std::fs::File::create(path).with_context(|| format!("cannot write {path}"))?;
     file.write_all(out.as_bytes())?;
     Ok(())
@@ -90,16 +112,26 @@ async fn run(cfg: &ConfigSource) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
-    let status = serde_json::json!({
+    let health = serde_json::json!({
         "status": "ok",
         "functions": {
-            "ingest-validator": {"trigger": res.uploads.url, "dlq": res.uploads.dlq_url},
+            "ingest-validator": {"trigger": [res.uploads.url, format!("{api_url}/v1/*")], "dlq": res.uploads.dlq_url},
             "etl-transformer": {"trigger": res.etl.url, "dlq": res.etl.dlq_url},
         },
         "bucket": res.bucket,
         "events_topic": res.topic_arn,
     });
-    tokio::spawn(sluice_local::health::serve(listener, status));
+    let secret: String = cfg.required("LOCAL_JWT_SECRET")?;
+    let front = Front {
+        secret: Arc::new(secret.into_bytes()),
+        api: functions.http_handler(),
+        health,
+    };
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, sluice_local::http_front::router(front)).await {
+            tracing::error!(error = %e, "HTTP front stopped");
+        }
+    });
     tracing::info!(api_url, bucket = %res.bucket, "local stack running");
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {

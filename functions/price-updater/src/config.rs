@@ -1,0 +1,230 @@
+//! The function's settings, read once per instance through [`ConfigSource`].
+
+use crate::PriceError;
+use sluice_core::{ConfigError, ConfigSource};
+use std::fmt;
+use std::time::Duration;
+
+/// The vendor API key. Its `Debug` and `Display` never show it; it travels only in
+/// the `apikey` request header.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn new(key: impl Into<String>) -> Self {
+        Self(key.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// A Secrets Manager secret string: the bare key, or JSON with an `apikey`,
+    /// `api_key` or `key` field.
+    pub fn from_secret_string(secret: &str) -> Option<Self> {
+        let trimmed = secret.trim();
+        if trimmed.starts_with('{') {
+            let value: serde_json::Value = serde_json::from_str(trimmed).ok()?;
+            ["apikey", "api_key", "key", "FMP_API_KEY"]
+                .iter()
+                .find_map(|k| value.get(k).and_then(|v| v.as_str()))
+                .filter(|k| !k.trim().is_empty())
+                .map(|k| Self(k.trim().to_owned()))
+        } else if trimmed.is_empty() {
+            None
+        } else {
+            Some(Self(trimmed.to_owned()))
+        }
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+/// Where the key comes from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ApiKeySource {
+    /// `FMP_API_KEY`: locally and in tests.
+    Direct(ApiKey),
+    /// `FMP_API_KEY_SECRET_ARN`: in AWS.
+    Secret { arn: String },
+}
+
+impl fmt::Debug for ApiKeySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Direct(_) => f.write_str("Direct(<redacted>)"),
+            Self::Secret { arn } => f.debug_struct("Secret").field("arn", arn).finish(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PriceConfig {
+    /// `FMP_BASE_URL`, default `https://financialmodelingprep.com`.
+    pub fmp_base_url: String,
+    pub api_key: ApiKeySource,
+    /// `PRICE_JOBS_QUEUE_URL`: the FIFO queue of one-ticker jobs.
+    pub jobs_queue_url: String,
+    /// `EVENTS_TOPIC_ARN`: progress and summary events.
+    pub events_topic_arn: String,
+    /// `RATE_LIMIT_TABLE`: the shared vendor rate-limit bucket (DynamoDB).
+    pub rate_limit_table: String,
+    /// `RATE_LIMIT_BUCKET`, default `fmp`: the bucket key, one per vendor account.
+    pub rate_limit_bucket: String,
+    /// `QUOTE_CACHE_TABLE`: latest quotes (DynamoDB, TTL).
+    pub quote_cache_table: String,
+    /// `VENDOR_RATE_LIMIT`, default 120 requests...
+    pub vendor_rate_limit: u32,
+    /// ...per `VENDOR_RATE_WINDOW_SECS`, default 60 (fractions allowed).
+    pub vendor_rate_window: Duration,
+    /// `VENDOR_RATE_MARGIN_MS`, default 250: added to the window, for clock skew
+    /// between instances and for network jitter between a grant and its arrival.
+    pub vendor_rate_margin: Duration,
+    /// `QUOTE_CACHE_TTL_SECS`, default 300.
+    pub quote_cache_ttl: Duration,
+    /// `VENDOR_TIMEOUT_SECS`, default 15: one HTTP request.
+    pub vendor_timeout: Duration,
+    /// `VENDOR_MAX_ATTEMPTS`, default 5: tries of one request (429 and 5xx retried).
+    pub vendor_max_attempts: u32,
+    /// `VENDOR_BACKOFF_MS`, default 500: the first backoff; it doubles, with jitter.
+    pub vendor_backoff: Duration,
+    /// `VENDOR_MAX_BACKOFF_SECS`, default 30: no single wait (Retry-After included) is longer.
+    pub vendor_max_backoff: Duration,
+    /// `PRICE_JOB_MAX_ATTEMPTS`, default 3: deliveries of one job before its ticker
+    /// is recorded as failed (keep it below the queue's maxReceiveCount).
+    pub job_max_attempts: u32,
+    /// `PRICE_HISTORY_DAYS`, default 10: how far back the daily refresh asks for
+    /// bars of a ticker with none stored (and the most it catches up).
+    pub history_days: u32,
+    /// `STATEMENT_LIMIT`, default 5: periods asked for per statement.
+    pub statement_limit: u32,
+    /// `QUOTE_BATCH_SIZE`, default 100: symbols per batch-quote request.
+    pub quote_batch_size: usize,
+    /// `PROGRESS_EVERY`, default 50: a progress event every N tickers done.
+    pub progress_every: u32,
+}
+
+fn positive_secs(cfg: &ConfigSource, key: &str, default: f64) -> Result<Duration, ConfigError> {
+    let secs: f64 = cfg.or(key, default)?;
+    if !secs.is_finite() || secs <= 0.0 {
+        return Err(ConfigError::Invalid {
+            key: key.into(),
+            reason: "must be a positive number of seconds".into(),
+        });
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+impl PriceConfig {
+    pub fn load(cfg: &ConfigSource) -> Result<Self, ConfigError> {
+        let api_key = match (
+            cfg.optional::<String>("FMP_API_KEY")?,
+            cfg.optional::<String>("FMP_API_KEY_SECRET_ARN")?,
+        ) {
+            (Some(key), _) => ApiKeySource::Direct(ApiKey::new(key)),
+            (None, Some(arn)) => ApiKeySource::Secret { arn },
+            (None, None) => {
+                return Err(ConfigError::Missing {
+                    key: "FMP_API_KEY_SECRET_ARN (or FMP_API_KEY locally)".into(),
+                })
+            }
+        };
+        let limit: u32 = cfg.or("VENDOR_RATE_LIMIT", 120)?;
+        if limit == 0 {
+            return Err(ConfigError::Invalid {
+                key: "VENDOR_RATE_LIMIT".into(),
+                reason: "must be at least 1".into(),
+            });
+        }
+        let base: String = cfg.or("FMP_BASE_URL", "https://financialmodelingprep.com".to_owned())?;
+        Ok(Self {
+            fmp_base_url: base.trim_end_matches('/').to_owned(),
+            api_key,
+            jobs_queue_url: cfg.required("PRICE_JOBS_QUEUE_URL")?,
+            events_topic_arn: cfg.required("EVENTS_TOPIC_ARN")?,
+            rate_limit_table: cfg.required("RATE_LIMIT_TABLE")?,
+            rate_limit_bucket: cfg.or("RATE_LIMIT_BUCKET", "fmp".to_owned())?,
+            quote_cache_table: cfg.required("QUOTE_CACHE_TABLE")?,
+            vendor_rate_limit: limit,
+            vendor_rate_window: positive_secs(cfg, "VENDOR_RATE_WINDOW_SECS", 60.0)?,
+            vendor_rate_margin: Duration::from_millis(cfg.or("VENDOR_RATE_MARGIN_MS", 250u64)?),
+            quote_cache_ttl: positive_secs(cfg, "QUOTE_CACHE_TTL_SECS", 300.0)?,
+            vendor_timeout: positive_secs(cfg, "VENDOR_TIMEOUT_SECS", 15.0)?,
+            vendor_max_attempts: cfg.or("VENDOR_MAX_ATTEMPTS", 5u32)?.max(1),
+            vendor_backoff: Duration::from_millis(cfg.or("VENDOR_BACKOFF_MS", 500u64)?),
+            vendor_max_backoff: positive_secs(cfg, "VENDOR_MAX_BACKOFF_SECS", 30.0)?,
+            job_max_attempts: cfg.or("PRICE_JOB_MAX_ATTEMPTS", 3u32)?.max(1),
+            history_days: cfg.or("PRICE_HISTORY_DAYS", 10u32)?.max(1),
+            statement_limit: cfg.or("STATEMENT_LIMIT", 5u32)?.clamp(1, 120),
+            quote_batch_size: cfg.or("QUOTE_BATCH_SIZE", 100usize)?.clamp(1, 500),
+            progress_every: cfg.or("PROGRESS_EVERY", 50u32)?.max(1),
+        })
+    }
+
+    /// The key itself: from the config, or read once from Secrets Manager.
+    pub async fn resolve_api_key(
+        &self,
+        secrets: Option<&aws_sdk_secretsmanager::Client>,
+    ) -> Result<ApiKey, PriceError> {
+        match &self.api_key {
+            ApiKeySource::Direct(key) => Ok(key.clone()),
+            ApiKeySource::Secret { arn } => {
+                let client = secrets.ok_or_else(|| PriceError::Secret("no Secrets Manager client".into()))?;
+                let out = client.get_secret_value().secret_id(arn).send().await.map_err(|e| {
+                    PriceError::Secret(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
+                })?;
+                out.secret_string()
+                    .and_then(ApiKey::from_secret_string)
+                    .ok_or_else(|| PriceError::Secret("the FMP API key secret holds no key".into()))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> ConfigSource {
+        ConfigSource::from_pairs([
+            ("PRICE_JOBS_QUEUE_URL", "http://q/jobs.fifo"),
+            ("EVENTS_TOPIC_ARN", "arn:aws:sns:us-east-1:1:t"),
+            ("RATE_LIMIT_TABLE", "rl"),
+            ("QUOTE_CACHE_TABLE", "qc"),
+        ])
+    }
+
+    #[test]
+    fn defaults_and_a_key_that_never_prints() {
+        let cfg = PriceConfig::load(&base().with("FMP_API_KEY", "s3cr3t-key")).unwrap();
+        assert_eq!(cfg.fmp_base_url, "https://financialmodelingprep.com");
+        assert_eq!(cfg.vendor_rate_limit, 120);
+        assert_eq!(cfg.vendor_rate_window, Duration::from_secs(60));
+        assert_eq!(cfg.quote_cache_ttl, Duration::from_secs(300));
+        let printed = format!("{cfg:?}");
+        assert!(!printed.contains("s3cr3t-key"), "{printed}");
+    }
+
+    #[test]
+    fn a_key_or_its_secret_is_required() {
+        let err = PriceConfig::load(&base()).unwrap_err().to_string();
+        assert!(err.contains("FMP_API_KEY_SECRET_ARN"), "{err}");
+        let cfg = PriceConfig::load(&base().with("FMP_API_KEY_SECRET_ARN", "arn:secret")).unwrap();
+        assert!(matches!(cfg.api_key, ApiKeySource::Secret { .. }));
+    }
+
+    #[test]
+    fn secret_strings_bare_or_json() {
+        assert_eq!(ApiKey::from_secret_string(" abc \n"), Some(ApiKey::new("abc")));
+        assert_eq!(
+            ApiKey::from_secret_string(r#"{"apikey":"xyz"}"#),
+            Some(ApiKey::new("xyz"))
+        );
+        assert_eq!(ApiKey::from_secret_string(r#"{"other":"xyz"}"#), None);
+        assert_eq!(ApiKey::from_secret_string(""), None);
+    }
+}

@@ -1,0 +1,774 @@
+//! price-updater: market data on a schedule, within the vendor's rate limit.
+//!
+//! - An EventBridge schedule (`daily-quotes` on weekdays after the US close,
+//!   `weekly-fundamentals` on Saturdays) starts a refresh: one row in
+//!   `price_refreshes`, one `price_refresh_items` row per tracked ticker, and one
+//!   `PriceJobRequested` per ticker on the jobs FIFO queue, all in one transaction
+//!   (outbox). The daily run also fills the quote cache from batch quotes.
+//! - The same function consumes the jobs: it asks the vendor (every request under
+//!   the shared DynamoDB limiter), validates the rows, upserts `prices` or
+//!   `fundamentals`, and records the ticker's outcome in the same transaction as an
+//!   idempotency claim. The job that finishes the last ticker stages the summary:
+//!   it is published exactly once. Progress events go out every few tickers.
+//! - A refresh resumes after any failure: unfinished jobs come back from the queue
+//!   and skip tickers already done; a later tick of the same schedule re-queues the
+//!   tickers still pending instead of starting over.
+//! - Reads for the HTTP API: [`PriceUpdater::quote`] (cache, then the latest bar)
+//!   and [`PriceUpdater::prices`].
+
+pub mod bookkeeping;
+pub mod cache;
+pub mod config;
+pub mod ratelimit;
+pub mod universe;
+pub mod validate;
+pub mod vendor;
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use bookkeeping::{bars_window, progress_due, summarise_rejections, ItemStatus};
+use chrono::{NaiveDate, Utc};
+use deadpool_postgres::{Pool, Transaction};
+use serde::{Deserialize, Serialize};
+use sluice_core::idempotency::{self, Claim};
+use sluice_core::metrics::{MetricSet, Unit};
+use sluice_core::{BatchProcessor, Destination, EventPublisher, PublishError, RecordError};
+use sluice_messages::{
+    CorrelationId, Envelope, Payload, PriceJobRequested, PriceRefreshKind, PriceRefreshProgress, PriceRefreshSummary,
+    Producer, Ticker, TickerReason,
+};
+use std::sync::Arc;
+use tracing::{info, warn, Instrument};
+use uuid::Uuid;
+
+pub use cache::{QuoteCache, QuoteSource, QuoteView};
+pub use config::{ApiKey, PriceConfig};
+pub use ratelimit::{DynamoRateLimiter, RateLimiter, WindowLimit};
+pub use validate::{DailyBar, Quote, Rejection};
+pub use vendor::{FmpClient, MarketDataVendor, PeriodType, RetryPolicy, Statement, VendorError};
+
+pub const SERVICE: &str = "price-updater";
+
+/// Which scheduled run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Schedule {
+    DailyQuotes,
+    WeeklyFundamentals,
+}
+
+impl Schedule {
+    pub fn kind(&self) -> PriceRefreshKind {
+        match self {
+            Self::DailyQuotes => PriceRefreshKind::DailyQuotes,
+            Self::WeeklyFundamentals => PriceRefreshKind::WeeklyFundamentals,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::DailyQuotes => "daily-quotes",
+            Self::WeeklyFundamentals => "weekly-fundamentals",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        let raw = raw.trim().to_ascii_lowercase().replace('_', "-");
+        if raw.ends_with("daily-quotes") {
+            Some(Self::DailyQuotes)
+        } else if raw.ends_with("weekly-fundamentals") {
+            Some(Self::WeeklyFundamentals)
+        } else {
+            None
+        }
+    }
+
+    /// From `detail.schedule`, else the rule ARN in `resources[0]` (its name ends
+    /// in `daily-quotes` or `weekly-fundamentals`).
+    pub fn from_event(event: &EventBridgeEvent) -> Result<Self, PriceError> {
+        if let Some(s) = event.detail.get("schedule").and_then(|v| v.as_str()) {
+            return Self::parse(s).ok_or_else(|| PriceError::UnknownSchedule(s.chars().take(100).collect()));
+        }
+        let resource = event
+            .resources
+            .as_ref()
+            .and_then(|r| r.first())
+            .ok_or_else(|| PriceError::UnknownSchedule("the event names no rule".into()))?;
+        let rule = resource.rsplit('/').next().unwrap_or(resource);
+        Self::parse(rule).ok_or_else(|| PriceError::UnknownSchedule(rule.chars().take(100).collect()))
+    }
+}
+
+/// What a scheduled tick did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshStarted {
+    pub refresh_id: Uuid,
+    pub kind: PriceRefreshKind,
+    /// Tickers in the refresh.
+    pub total: u32,
+    /// Jobs queued by this tick (fewer than `total` when resuming).
+    pub queued: u32,
+    /// An unfinished refresh of this kind was resumed instead of starting a new one.
+    pub resumed: bool,
+    /// Quotes written to the cache (daily run).
+    pub quotes_cached: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PriceError {
+    #[error("not a price job: {0}")]
+    BadMessage(String),
+    #[error("unknown schedule `{0}` (expected daily-quotes or weekly-fundamentals)")]
+    UnknownSchedule(String),
+    #[error("vendor: {0}")]
+    Vendor(#[from] VendorError),
+    #[error("quote cache: {0}")]
+    Cache(String),
+    #[error("FMP API key: {0}")]
+    Secret(String),
+    #[error("database: {0}")]
+    Database(#[from] tokio_postgres::Error),
+    #[error("database: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+}
+
+impl RecordError for PriceError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            Self::BadMessage(_) | Self::UnknownSchedule(_) | Self::Secret(_) => false,
+            Self::Database(e) => !e
+                .code()
+                .is_some_and(|c| c.code().starts_with("22") || c.code().starts_with("23")),
+            _ => true,
+        }
+    }
+}
+
+/// What one job wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// The ticker's outcome was recorded.
+    Done {
+        status: ItemStatus,
+        changed: u32,
+        rejected: u32,
+    },
+    /// A redelivery, or a job of a refresh already finished: nothing changed.
+    AlreadyDone,
+}
+
+/// The function. Dependencies are passed in, so tests and the local runner build it.
+#[derive(Clone)]
+pub struct PriceUpdater {
+    pub pool: Pool,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub vendor: Arc<dyn MarketDataVendor>,
+    pub limiter: Arc<dyn RateLimiter>,
+    pub publisher: EventPublisher,
+    pub config: PriceConfig,
+}
+
+/// Vendor data of one job, validated.
+enum Fetched {
+    Bars {
+        bars: Vec<DailyBar>,
+        rejected: Vec<Rejection>,
+    },
+    Statements {
+        rows: Vec<(Statement, PeriodType, validate::StatementRow)>,
+        rejected: Vec<Rejection>,
+    },
+}
+
+impl PriceUpdater {
+    fn cache(&self) -> QuoteCache {
+        QuoteCache::new(
+            self.dynamodb.clone(),
+            &self.config.quote_cache_table,
+            self.config.quote_cache_ttl,
+        )
+    }
+
+    fn topic(&self) -> Destination {
+        Destination::Topic(self.config.events_topic_arn.clone())
+    }
+
+    // ---------------------------------------------------------------- schedule
+
+    /// A scheduled tick: starts (or resumes) the refresh and queues one job per ticker.
+    pub async fn handle_schedule(&self, schedule: Schedule) -> Result<RefreshStarted, PriceError> {
+        let kind = schedule.kind();
+        let span = tracing::info_span!("schedule", schedule = schedule.name());
+        async {
+            let mut started = self.start_refresh(kind).await?;
+            self.publisher.flush(&self.pool, Producer::PriceUpdater).await?;
+            if schedule == Schedule::DailyQuotes {
+                match self.cache_quotes().await {
+                    Ok(n) => started.quotes_cached = n,
+                    // The bars still come through the jobs; the API falls back to them.
+                    Err(e) => warn!(error = %e, "batch quotes failed; the quote cache was not refreshed"),
+                }
+            }
+            info!(refresh_id = %started.refresh_id, total = started.total, queued = started.queued,
+                  resumed = started.resumed, quotes_cached = started.quotes_cached, "refresh started");
+            Ok(started)
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn start_refresh(&self, kind: PriceRefreshKind) -> Result<RefreshStarted, PriceError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // One tick at a time per kind decides whether to start or resume.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('price_refresh:' || $1))",
+            &[&kind.as_str()],
+        )
+        .await?;
+        let running = tx
+            .query_opt(
+                "UPDATE price_refreshes SET resume_round = resume_round + 1
+                 WHERE kind = $1 AND completed_at IS NULL
+                 RETURNING refresh_id, total, resume_round",
+                &[&kind.as_str()],
+            )
+            .await?;
+        let (refresh_id, total, round, resumed) = match running {
+            Some(row) => (row.get::<_, Uuid>(0), row.get::<_, i32>(1), row.get::<_, i32>(2), true),
+            None => {
+                let refresh_id = Uuid::new_v4();
+                tx.execute(
+                    "INSERT INTO price_refreshes (refresh_id, kind, total) VALUES ($1, $2, 0)",
+                    &[&refresh_id, &kind.as_str()],
+                )
+                .await?;
+                let total = tx
+                    .execute(
+                        "INSERT INTO price_refresh_items (refresh_id, ticker)
+                         SELECT $1, ticker FROM tickers WHERE tracked ORDER BY ticker",
+                        &[&refresh_id],
+                    )
+                    .await?;
+                let total = i32::try_from(total).unwrap_or(i32::MAX);
+                tx.execute(
+                    "UPDATE price_refreshes SET total = $2 WHERE refresh_id = $1",
+                    &[&refresh_id, &total],
+                )
+                .await?;
+                (refresh_id, total, 0, false)
+            }
+        };
+        let pending = tx
+            .query(
+                "SELECT ticker FROM price_refresh_items WHERE refresh_id = $1 AND status = 'pending' ORDER BY ticker",
+                &[&refresh_id],
+            )
+            .await?;
+        let correlation = correlation_of(refresh_id);
+        let jobs = Destination::FifoQueue(self.config.jobs_queue_url.clone());
+        let mut queued = 0u32;
+        for row in &pending {
+            let raw: &str = row.get(0);
+            let ticker = Ticker::parse(raw).map_err(|e| PriceError::BadMessage(e.to_string()))?;
+            let job = PriceJobRequested {
+                refresh_id,
+                kind,
+                ticker: ticker.clone(),
+            };
+            let envelope = Envelope::new(
+                Producer::PriceUpdater,
+                correlation.clone(),
+                Payload::PriceJobRequested(job),
+            )
+            .with_derived_id(&format!("{refresh_id}:{ticker}:{}:{round}", kind.as_str()));
+            EventPublisher::stage(&tx, &jobs, &envelope).await?;
+            queued += 1;
+        }
+        if total == 0 {
+            // Nothing to do: the (empty) summary goes out now.
+            self.finish_refresh(&tx, refresh_id, kind).await?;
+        }
+        tx.commit().await?;
+        Ok(RefreshStarted {
+            refresh_id,
+            kind,
+            total: u32::try_from(total).unwrap_or(0),
+            queued,
+            resumed,
+            quotes_cached: 0,
+        })
+    }
+
+    /// Batch quotes of every tracked ticker into the quote cache. Returns how many were cached.
+    pub async fn cache_quotes(&self) -> Result<u32, PriceError> {
+        let tickers: Vec<Ticker> = {
+            let client = self.pool.get().await?;
+            client
+                .query("SELECT ticker FROM tickers WHERE tracked ORDER BY ticker", &[])
+                .await?
+                .iter()
+                .filter_map(|r| Ticker::parse(r.get::<_, &str>(0)).ok())
+                .collect()
+        };
+        let cache = self.cache();
+        let mut cached = 0;
+        for chunk in tickers.chunks(self.config.quote_batch_size) {
+            let rows = self.vendor.batch_quotes(chunk).await?;
+            for row in &rows {
+                match validate::validate_quote(row) {
+                    Ok(quote) => {
+                        cache.put(&quote).await?;
+                        cached += 1;
+                    }
+                    Err(reason) => warn!(%reason, "vendor quote rejected; the cache keeps what it had"),
+                }
+            }
+        }
+        Ok(cached)
+    }
+
+    // ---------------------------------------------------------------- jobs
+
+    /// The jobs queue consumer (partial batch failures).
+    pub async fn handle_batch(&self, event: SqsEvent, processor: &BatchProcessor) -> SqsBatchResponse {
+        let response = processor.process(event, |record| self.handle_record(record)).await;
+        if let Err(e) = self.publisher.flush(&self.pool, Producer::PriceUpdater).await {
+            warn!(error = %e, "outbox flush failed; the next invocation sends what is left");
+        }
+        response
+    }
+
+    pub async fn handle_record(&self, record: SqsMessage) -> Result<(), PriceError> {
+        let envelope = Envelope::from_json(record.body.as_deref().unwrap_or_default())
+            .map_err(|e| PriceError::BadMessage(e.to_string()))?;
+        let Payload::PriceJobRequested(job) = &envelope.payload else {
+            return Err(PriceError::BadMessage(format!("got {}", envelope.payload.kind())));
+        };
+        let receives: u32 = record
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
+        self.run_job(job, receives).await.map(|_| ())
+    }
+
+    /// One ticker of a refresh. `delivery` is the how-many-th time this job is tried:
+    /// at `PRICE_JOB_MAX_ATTEMPTS` a vendor failure is recorded instead of retried.
+    pub async fn run_job(&self, job: &PriceJobRequested, delivery: u32) -> Result<JobOutcome, PriceError> {
+        let span =
+            tracing::info_span!("job", refresh_id = %job.refresh_id, ticker = %job.ticker, kind = job.kind.as_str());
+        async {
+            let (status, last_stored) = {
+                let client = self.pool.get().await?;
+                let row = client
+                    .query_opt(
+                        "SELECT i.status, (SELECT max(date) FROM prices p WHERE p.ticker = i.ticker)
+                         FROM price_refresh_items i WHERE i.refresh_id = $1 AND i.ticker = $2",
+                        &[&job.refresh_id, &job.ticker.as_str()],
+                    )
+                    .await?;
+                let Some(row) = row else {
+                    return Err(PriceError::BadMessage(format!(
+                        "{} is not part of refresh {}",
+                        job.ticker, job.refresh_id
+                    )));
+                };
+                (row.get::<_, String>(0), row.get::<_, Option<NaiveDate>>(1))
+            };
+            if status != ItemStatus::Pending.as_str() {
+                info!(status, "ticker already done in this refresh; nothing to do");
+                return Ok(JobOutcome::AlreadyDone);
+            }
+            let fetched = match self.fetch(job, last_stored).await {
+                Ok(f) => Ok(f),
+                Err(e) if e.is_transient() && delivery < self.config.job_max_attempts => {
+                    return Err(PriceError::Vendor(e));
+                }
+                Err(e) => {
+                    warn!(error = %e, delivery, "vendor failed for this ticker; recording it as failed");
+                    Err(e.to_string())
+                }
+            };
+            let outcome = self.record_job(job, fetched).await?;
+            info!(outcome = ?outcome, "job finished");
+            Ok(outcome)
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn fetch(&self, job: &PriceJobRequested, last_stored: Option<NaiveDate>) -> Result<Fetched, VendorError> {
+        match job.kind {
+            PriceRefreshKind::DailyQuotes => {
+                let (from, to) = bars_window(Utc::now().date_naive(), last_stored, self.config.history_days);
+                let rows = self.vendor.daily_bars(&job.ticker, from, to).await?;
+                let (bars, rejected) = validate::validate_bars(&job.ticker, &rows);
+                Ok(Fetched::Bars { bars, rejected })
+            }
+            PriceRefreshKind::WeeklyFundamentals => {
+                let answers = self
+                    .vendor
+                    .fundamentals(&job.ticker, self.config.statement_limit)
+                    .await?;
+                let mut rows = Vec::new();
+                let mut rejected = Vec::new();
+                for (statement, period, raw) in answers {
+                    let (good, bad) = validate::validate_statements(&job.ticker, statement, &raw);
+                    rows.extend(good.into_iter().map(|r| (statement, period, r)));
+                    rejected.extend(bad.into_iter().map(|r| Rejection {
+                        row: format!("{} {} {}", statement.as_str(), period.as_str(), r.row),
+                        reason: r.reason,
+                    }));
+                }
+                Ok(Fetched::Statements { rows, rejected })
+            }
+        }
+    }
+
+    /// Writes the job's rows and outcome, and the summary when it was the last, in one transaction.
+    async fn record_job(
+        &self,
+        job: &PriceJobRequested,
+        fetched: Result<Fetched, String>,
+    ) -> Result<JobOutcome, PriceError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let key = format!("{}:{}:{}", job.refresh_id, job.ticker, job.kind.as_str());
+        if idempotency::claim(&tx, SERVICE, &key).await? == Claim::Repeat {
+            return Ok(JobOutcome::AlreadyDone);
+        }
+        let (status, changed, rejected, reason) = match fetched {
+            Err(reason) => (ItemStatus::Failed, 0, 0, Some(reason)),
+            Ok(Fetched::Bars { bars, rejected }) => {
+                let changed = upsert_bars(&tx, &bars).await?;
+                let status = ItemStatus::from_counts(changed, bars.len() as u32, rejected.len() as u32);
+                (status, changed, rejected.len() as u32, rejection_reason(&rejected))
+            }
+            Ok(Fetched::Statements { rows, rejected }) => {
+                let changed = upsert_statements(&tx, &job.ticker, &rows).await?;
+                let status = ItemStatus::from_counts(changed, rows.len() as u32, rejected.len() as u32);
+                (status, changed, rejected.len() as u32, rejection_reason(&rejected))
+            }
+        };
+        let updated = tx
+            .execute(
+                "UPDATE price_refresh_items SET status = $3, reason = $4, rows_changed = $5, rows_rejected = $6,
+                        finished_at = now()
+                 WHERE refresh_id = $1 AND ticker = $2 AND status = 'pending'",
+                &[
+                    &job.refresh_id,
+                    &job.ticker.as_str(),
+                    &status.as_str(),
+                    &reason,
+                    &(changed as i32),
+                    &(rejected as i32),
+                ],
+            )
+            .await?;
+        if updated == 0 {
+            return Ok(JobOutcome::AlreadyDone);
+        }
+        let row = tx
+            .query_one(
+                "UPDATE price_refreshes SET done = done + 1 WHERE refresh_id = $1 RETURNING done, total",
+                &[&job.refresh_id],
+            )
+            .await?;
+        let (done, total) = (row.get::<_, i32>(0).max(0) as u32, row.get::<_, i32>(1).max(0) as u32);
+        if done >= total {
+            self.finish_refresh(&tx, job.refresh_id, job.kind).await?;
+        } else if progress_due(done, total, self.config.progress_every) {
+            let progress = PriceRefreshProgress {
+                refresh_id: job.refresh_id,
+                kind: job.kind,
+                done,
+                total,
+            };
+            let envelope = Envelope::new(
+                Producer::PriceUpdater,
+                correlation_of(job.refresh_id),
+                Payload::PriceRefreshProgress(progress),
+            )
+            .with_derived_id(&format!("{}:progress:{done}", job.refresh_id));
+            EventPublisher::stage(&tx, &self.topic(), &envelope).await?;
+        }
+        tx.commit().await?;
+        let mut m = MetricSet::new(SERVICE).dimension("Kind", job.kind.as_str());
+        m.put("RowsChanged", Unit::Count, f64::from(changed))
+            .put("RowsRejected", Unit::Count, f64::from(rejected))
+            .put(
+                "TickersFailed",
+                Unit::Count,
+                f64::from(u8::from(status == ItemStatus::Failed)),
+            )
+            .emit();
+        Ok(JobOutcome::Done {
+            status,
+            changed,
+            rejected,
+        })
+    }
+
+    /// Marks the refresh complete and stages its summary, once.
+    async fn finish_refresh(
+        &self,
+        tx: &Transaction<'_>,
+        refresh_id: Uuid,
+        kind: PriceRefreshKind,
+    ) -> Result<(), PriceError> {
+        let finished = tx
+            .execute(
+                "UPDATE price_refreshes SET completed_at = now() WHERE refresh_id = $1 AND completed_at IS NULL",
+                &[&refresh_id],
+            )
+            .await?;
+        if finished == 0 {
+            return Ok(());
+        }
+        let items = tx
+            .query(
+                "SELECT ticker, status, reason, rows_rejected FROM price_refresh_items WHERE refresh_id = $1 ORDER BY ticker",
+                &[&refresh_id],
+            )
+            .await?;
+        let mut summary = PriceRefreshSummary {
+            refresh_id,
+            kind,
+            total: items.len() as u32,
+            updated: 0,
+            unchanged: 0,
+            rejected: Vec::new(),
+            failed: Vec::new(),
+        };
+        for row in &items {
+            let Ok(ticker) = Ticker::parse(row.get::<_, &str>(0)) else {
+                continue;
+            };
+            let reason: Option<String> = row.get(2);
+            let rows_rejected: Option<i32> = row.get(3);
+            match ItemStatus::parse(row.get(1)) {
+                Some(ItemStatus::Updated) => summary.updated += 1,
+                Some(ItemStatus::Unchanged) => summary.unchanged += 1,
+                Some(ItemStatus::Failed) => summary.failed.push(TickerReason {
+                    ticker: ticker.clone(),
+                    reason: reason.clone().unwrap_or_default(),
+                }),
+                _ => {}
+            }
+            if rows_rejected.unwrap_or(0) > 0 {
+                summary.rejected.push(TickerReason {
+                    ticker,
+                    reason: reason.unwrap_or_default(),
+                });
+            }
+        }
+        let envelope = Envelope::new(
+            Producer::PriceUpdater,
+            correlation_of(refresh_id),
+            Payload::PriceRefreshSummary(summary),
+        )
+        .with_derived_id(&format!("{refresh_id}:summary"));
+        EventPublisher::stage(tx, &self.topic(), &envelope).await?;
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    /// The latest quote: the cache when it holds a fresh one, else the latest stored bar.
+    pub async fn quote(&self, ticker: &Ticker) -> Result<Option<QuoteView>, PriceError> {
+        match self.cache().get(ticker).await {
+            Ok(Some(view)) => return Ok(Some(view)),
+            Ok(None) => {}
+            // A cache outage is not an outage of quotes.
+            Err(e) => warn!(error = %e, "quote cache unavailable; reading PostgreSQL"),
+        }
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                "SELECT p.date, p.open::float8, p.high::float8, p.low::float8, p.close::float8, p.volume,
+                        (SELECT q.close::float8 FROM prices q WHERE q.ticker = p.ticker AND q.date < p.date
+                         ORDER BY q.date DESC LIMIT 1), p.updated_at
+                 FROM prices p WHERE p.ticker = $1 ORDER BY p.date DESC LIMIT 1",
+                &[&ticker.as_str()],
+            )
+            .await?;
+        Ok(row.map(|r| {
+            let close: f64 = r.get(4);
+            let previous: Option<f64> = r.get(6);
+            let change = previous.map(|p| close - p);
+            QuoteView {
+                ticker: ticker.clone(),
+                price: close,
+                open: Some(r.get(1)),
+                day_high: Some(r.get(2)),
+                day_low: Some(r.get(3)),
+                previous_close: previous,
+                change,
+                change_percent: previous
+                    .zip(change)
+                    .filter(|(p, _)| *p != 0.0)
+                    .map(|(p, c)| c / p * 100.0),
+                volume: Some(r.get(5)),
+                trading_date: Some(r.get(0)),
+                as_of: r.get(7),
+                source: QuoteSource::Database,
+            }
+        }))
+    }
+
+    /// Daily bars of `ticker` from `from` to `to` inclusive, oldest first.
+    pub async fn prices(&self, ticker: &Ticker, from: NaiveDate, to: NaiveDate) -> Result<Vec<DailyBar>, PriceError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT date, open::float8, high::float8, low::float8, close::float8, adj_close::float8, volume
+                 FROM prices WHERE ticker = $1 AND date BETWEEN $2 AND $3 ORDER BY date",
+                &[&ticker.as_str(), &from, &to],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| DailyBar {
+                ticker: ticker.clone(),
+                date: r.get(0),
+                open: r.get(1),
+                high: r.get(2),
+                low: r.get(3),
+                close: r.get(4),
+                adj_close: r.get(5),
+                volume: r.get(6),
+            })
+            .collect())
+    }
+}
+
+fn correlation_of(refresh_id: Uuid) -> CorrelationId {
+    CorrelationId::parse(&format!("price-refresh-{refresh_id}")).unwrap_or_default()
+}
+
+fn rejection_reason(rejected: &[Rejection]) -> Option<String> {
+    if rejected.is_empty() {
+        return None;
+    }
+    let reasons: Vec<String> = rejected.iter().map(|r| format!("{}: {}", r.row, r.reason)).collect();
+    Some(summarise_rejections(&reasons, 5))
+}
+
+/// Upserts bars; returns how many were inserted or changed.
+async fn upsert_bars(tx: &Transaction<'_>, bars: &[DailyBar]) -> Result<u32, PriceError> {
+    let statement = tx
+        .prepare(
+            "INSERT INTO prices (ticker, date, open, high, low, close, adj_close, volume)
+             VALUES ($1, $2, $3::float8::numeric, $4::float8::numeric, $5::float8::numeric, $6::float8::numeric,
+                     $7::float8::numeric, $8)
+             ON CONFLICT (ticker, date) DO UPDATE SET
+                 open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close,
+                 adj_close = COALESCE(EXCLUDED.adj_close, prices.adj_close), volume = EXCLUDED.volume,
+                 updated_at = now()
+             WHERE (prices.open, prices.high, prices.low, prices.close, prices.volume)
+                   IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume)
+                OR (EXCLUDED.adj_close IS NOT NULL AND prices.adj_close IS DISTINCT FROM EXCLUDED.adj_close)",
+        )
+        .await?;
+    let mut changed = 0;
+    for b in bars {
+        changed += tx
+            .execute(
+                &statement,
+                &[
+                    &b.ticker.as_str(),
+                    &b.date,
+                    &b.open,
+                    &b.high,
+                    &b.low,
+                    &b.close,
+                    &b.adj_close,
+                    &b.volume,
+                ],
+            )
+            .await? as u32;
+    }
+    Ok(changed)
+}
+
+async fn upsert_statements(
+    tx: &Transaction<'_>,
+    ticker: &Ticker,
+    rows: &[(Statement, PeriodType, validate::StatementRow)],
+) -> Result<u32, PriceError> {
+    let statement = tx
+        .prepare(
+            "INSERT INTO fundamentals (ticker, statement, period_type, fiscal_date, figures)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (ticker, statement, period_type, fiscal_date) DO UPDATE SET
+                 figures = EXCLUDED.figures, updated_at = now()
+             WHERE fundamentals.figures IS DISTINCT FROM EXCLUDED.figures",
+        )
+        .await?;
+    let mut changed = 0;
+    for (kind, period, row) in rows {
+        changed += tx
+            .execute(
+                &statement,
+                &[
+                    &ticker.as_str(),
+                    &kind.as_str(),
+                    &period.as_str(),
+                    &row.fiscal_date,
+                    &row.figures,
+                ],
+            )
+            .await? as u32;
+    }
+    Ok(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(json: serde_json::Value) -> EventBridgeEvent {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn schedules_from_rule_names_or_detail() {
+        let by_rule = event(serde_json::json!({
+            "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event",
+            "source": "aws.events", "account": "123456789012", "time": "2026-11-20T21:30:00Z", "region": "us-east-1",
+            "resources": ["arn:aws:events:us-east-1:123456789012:rule/sluice-daily-quotes"], "detail": {}
+        }));
+        assert_eq!(Schedule::from_event(&by_rule).unwrap(), Schedule::DailyQuotes);
+        let by_detail = event(serde_json::json!({
+            "detail-type": "Scheduled Event", "source": "sluice.local", "detail": {"schedule": "weekly-fundamentals"}
+        }));
+        assert_eq!(Schedule::from_event(&by_detail).unwrap(), Schedule::WeeklyFundamentals);
+        let scheduler = event(serde_json::json!({
+            "detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": {},
+            "resources": ["arn:aws:scheduler:us-east-1:123456789012:schedule/default/prod-weekly-fundamentals"]
+        }));
+        assert_eq!(Schedule::from_event(&scheduler).unwrap(), Schedule::WeeklyFundamentals);
+        let unknown = event(serde_json::json!({
+            "detail-type": "Scheduled Event", "source": "aws.events", "detail": {},
+            "resources": ["arn:aws:events:us-east-1:1:rule/other"]
+        }));
+        assert!(matches!(Schedule::from_event(&unknown), Err(PriceError::UnknownSchedule(r)) if r == "other"));
+    }
+
+    #[test]
+    fn the_real_scheduled_event_fixture_parses() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/fixtures/lambda_events/rust-runtime__example-eventbridge-schedule.json");
+        let Ok(raw) = std::fs::read_to_string(&path) else {
+            eprintln!("skipping: {} is not present", path.display());
+            return;
+        };
+        let e: EventBridgeEvent = serde_json::from_str(&raw).unwrap();
+        assert_eq!(e.detail_type, "Scheduled Event");
+        // Its rule is not one of ours: refused by name.
+        assert!(Schedule::from_event(&e).is_err());
+    }
+}

@@ -1,0 +1,93 @@
+//! What each subscription tier may do and what it costs (seed 002's pricing). Pure.
+
+use crate::newtypes::{Money, UserTier};
+use serde::Serialize;
+
+/// A tier's limits and prices. `None` is unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TierPolicy {
+    pub requests_per_hour: Option<u32>,
+    pub requests_per_day: Option<u32>,
+    pub concurrent_analyses: Option<u32>,
+    /// How many years back filings may be analysed.
+    pub history_years: Option<u32>,
+    /// Demo users see S&P 500 companies only.
+    pub sp500_only: bool,
+    /// Charged once per filing a user accesses for the first time.
+    pub filing_access_fee: Money,
+    /// Charged per analysis that needs a new model call.
+    pub analysis_fee: Money,
+    /// Credits granted each month (and on sign-up).
+    pub monthly_credits: Money,
+}
+
+impl UserTier {
+    pub fn policy(&self) -> TierPolicy {
+        let usd = |micros: i64| Money::from_micros(micros);
+        match self {
+            UserTier::Demo => TierPolicy {
+                requests_per_hour: Some(10),
+                requests_per_day: Some(50),
+                concurrent_analyses: Some(1),
+                history_years: Some(2),
+                sp500_only: true,
+                filing_access_fee: Money::ZERO,
+                analysis_fee: usd(20_000),
+                monthly_credits: Money::ZERO,
+            },
+            UserTier::Basic => TierPolicy {
+                requests_per_hour: Some(100),
+                requests_per_day: Some(1_000),
+                concurrent_analyses: Some(3),
+                history_years: Some(5),
+                sp500_only: false,
+                filing_access_fee: usd(100_000),
+                analysis_fee: usd(20_000),
+                monthly_credits: usd(5_000_000),
+            },
+            UserTier::Professional => TierPolicy {
+                requests_per_hour: Some(1_000),
+                requests_per_day: Some(10_000),
+                concurrent_analyses: Some(10),
+                history_years: Some(10),
+                sp500_only: false,
+                filing_access_fee: usd(50_000),
+                analysis_fee: usd(15_000),
+                monthly_credits: usd(25_000_000),
+            },
+            UserTier::Enterprise => TierPolicy {
+                requests_per_hour: None,
+                requests_per_day: None,
+                concurrent_analyses: None,
+                history_years: None,
+                sp500_only: false,
+                filing_access_fee: Money::ZERO,
+                analysis_fee: Money::ZERO,
+                monthly_credits: Money::ZERO,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiers_grow_more_generous() {
+        let hourly: Vec<Option<u32>> = [
+            UserTier::Demo,
+            UserTier::Basic,
+            UserTier::Professional,
+            UserTier::Enterprise,
+        ]
+        .iter()
+        .map(|t| t.policy().requests_per_hour)
+        .collect();
+        assert_eq!(hourly, [Some(10), Some(100), Some(1000), None]);
+        assert_eq!(UserTier::Demo.policy().requests_per_day, Some(50));
+        assert_eq!(UserTier::Basic.policy().filing_access_fee.micros(), 100_000);
+        assert_eq!(UserTier::Professional.policy().analysis_fee.to_string(), "$0.015000");
+        assert!(UserTier::Demo.policy().sp500_only);
+    }
+}

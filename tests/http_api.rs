@@ -1,0 +1,162 @@
+//! The HTTP API through the local API Gateway stand-in (token verification, claims
+//! in the authorizer context) to the real ingest-validator handler, over real HTTP.
+
+use serde_json::Value;
+use sluice_tests::{repo_root, token, TestStack};
+
+async fn get(url: &str, bearer: Option<&str>) -> (u16, String, Value) {
+    let client = reqwest::Client::new();
+    let mut request = client.get(url);
+    if let Some(t) = bearer {
+        request = request.bearer_auth(t);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = response.json::<Value>().await.unwrap_or(Value::Null);
+    (status, content_type, body)
+}
+
+#[tokio::test]
+async fn every_route_needs_a_valid_token() {
+    let stack = TestStack::start().await;
+    let api = stack.serve_api().await;
+    let (status, content_type, body) = get(&format!("{api}/v1/me"), None).await;
+    assert_eq!((status, content_type.as_str()), (401, "application/problem+json"));
+    assert_eq!(body["type"], "urn:sluice:problem:unauthenticated");
+    let forged = sluice_local::http_front::issue_token(b"not the secret", "eve", "enterprise", true, 1).unwrap();
+    assert_eq!(get(&format!("{api}/v1/me"), Some(&forged)).await.0, 401);
+    let expired =
+        sluice_local::http_front::issue_token(sluice_tests::TEST_JWT_SECRET, "ana", "basic", false, -1).unwrap();
+    assert_eq!(get(&format!("{api}/v1/me"), Some(&expired)).await.0, 401);
+}
+
+#[tokio::test]
+async fn an_account_is_created_on_first_use_from_the_claims() {
+    let stack = TestStack::start().await;
+    let api = stack.serve_api().await;
+    let (status, _, me) = get(&format!("{api}/v1/me"), Some(&token("ana", "basic", false))).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["tier"], "basic");
+    assert_eq!(me["credit_balance"]["micros"], 5_000_000);
+    assert_eq!(me["limits"]["requests_per_hour"], 100);
+    // A second request does not grant the monthly credits again.
+    stack
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .execute("UPDATE user_accounts SET credit_balance_micros = 7", &[])
+        .await
+        .unwrap();
+    let (_, _, me) = get(&format!("{api}/v1/me"), Some(&token("ana", "basic", false))).await;
+    assert_eq!(me["credit_balance"]["micros"], 7);
+    assert_eq!(
+        stack.query("SELECT count(*) FROM user_accounts").await[0].get::<_, i64>(0),
+        1
+    );
+}
+
+#[tokio::test]
+async fn uploads_are_visible_to_the_team_only() {
+    let stack = TestStack::start().await;
+    let api = stack.serve_api().await;
+    stack
+        .upload(
+            "uploads/kpis/q1.csv",
+            "empresa,fecha,indicador,valor\nAcme,2026-03-31,Ventas,1\nAcme,31/02/2026,Ventas,2\n",
+            &[],
+        )
+        .await;
+    stack.settle().await;
+
+    let outsider = token("olga", "professional", false);
+    let (status, _, body) = get(&format!("{api}/v1/data-versions"), Some(&outsider)).await;
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (403, Some("urn:sluice:problem:forbidden"))
+    );
+
+    let member = token("ana", "basic", true);
+    let (status, _, list) = get(&format!("{api}/v1/data-versions?dataset=kpis"), Some(&member)).await;
+    assert_eq!(status, 200, "{list}");
+    let item = &list["items"][0];
+    assert_eq!(
+        (item["status"].as_str(), item["counts"]["inserted"].as_i64()),
+        (Some("partial"), Some(1))
+    );
+    assert_eq!(item["counts"]["rejected"], 1);
+    let (status, _, one) = get(&format!("{api}/v1/data-versions/{}", item["id"]), Some(&member)).await;
+    assert_eq!((status, one["file_name"].as_str()), (200, Some("q1.csv")));
+
+    assert_eq!(
+        get(&format!("{api}/v1/data-versions/999999"), Some(&member)).await.0,
+        404
+    );
+    assert_eq!(
+        get(&format!("{api}/v1/data-versions?limit=5000"), Some(&member))
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        get(&format!("{api}/v1/data-versions?dataset=prices"), Some(&member))
+            .await
+            .0,
+        400
+    );
+    assert_eq!(get(&format!("{api}/v1/nope"), Some(&member)).await.0, 404);
+    let response = reqwest::Client::new()
+        .delete(format!("{api}/v1/me"))
+        .bearer_auth(&member)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 405);
+}
+
+#[tokio::test]
+async fn the_openapi_document_matches_the_routes_and_their_answers() {
+    let doc: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(repo_root().join("functions/ingest-validator/openapi.yaml")).unwrap(),
+    )
+    .unwrap();
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            documented.push((method.to_uppercase(), path.clone()));
+        }
+    }
+    documented.sort();
+    let mut served: Vec<(String, String)> = ingest_validator::api::ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    served.sort();
+    assert_eq!(documented, served);
+
+    // The answers carry what the document says they must.
+    let stack = TestStack::start().await;
+    let api = stack.serve_api().await;
+    let required = |schema: &str| -> Vec<String> {
+        doc["components"]["schemas"][schema]["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, _, me) = get(&format!("{api}/v1/me"), Some(&token("ana", "demo", false))).await;
+    for field in required("Me") {
+        assert!(me.get(&field).is_some(), "/v1/me lacks {field}: {me}");
+    }
+    let (_, _, problem) = get(&format!("{api}/v1/me"), None).await;
+    for field in required("Problem") {
+        assert!(problem.get(&field).is_some(), "problem lacks {field}: {problem}");
+    }
+}

@@ -1,0 +1,343 @@
+//! Market-data test stack: a database of its own, a jobs FIFO queue with its DLQ,
+//! an events topic with a tap queue, the quote-cache and rate-limit DynamoDB
+//! tables (uniquely named in moto), and a fake FMP server, wired to price-updater.
+
+use super::{fresh_database, shared, unique};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use aws_sdk_s3::config::Credentials;
+use aws_sdk_sqs::types::QueueAttributeName;
+use price_updater::{DynamoRateLimiter, FmpClient, PriceConfig, PriceUpdater, RateLimiter, RetryPolicy, WindowLimit};
+use sluice_core::{BatchProcessor, ConfigSource, EventPublisher, Pool};
+use sluice_fakes::{FakeFmp, FakeFmpConfig};
+use sluice_local::pump::EventSource;
+use sluice_messages::Envelope;
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub const FAKE_API_KEY: &str = "test-fmp-key-not-a-secret";
+
+pub struct MarketStack {
+    pub pool: Pool,
+    pub database: String,
+    pub sqs: aws_sdk_sqs::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub jobs_url: String,
+    pub jobs_arn: String,
+    pub jobs_dlq_url: String,
+    pub topic_arn: String,
+    pub tap_url: String,
+    pub fake: FakeFmp,
+    pub config: PriceConfig,
+}
+
+async fn sdk() -> aws_config::SdkConfig {
+    let shared = shared().await;
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&shared.env["AWS_ENDPOINT_URL"])
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "sluice-tests"))
+        .load()
+        .await
+}
+
+async fn queue(sqs: &aws_sdk_sqs::Client, name: &str, attrs: &[(QueueAttributeName, String)]) -> (String, String) {
+    let mut create = sqs.create_queue().queue_name(name);
+    for (k, v) in attrs {
+        create = create.attributes(k.clone(), v);
+    }
+    let url = create.send().await.expect("create queue").queue_url.expect("queue url");
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("queue arn")
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .expect("queue arn");
+    (url, arn)
+}
+
+async fn table(dynamodb: &aws_sdk_dynamodb::Client, name: &str, keys: &[(&str, KeyType)]) {
+    let mut create = dynamodb
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest);
+    for (attr, kind) in keys {
+        create = create
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(*attr)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .expect("attribute"),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(*attr)
+                    .key_type(kind.clone())
+                    .build()
+                    .expect("key"),
+            );
+    }
+    create.send().await.expect("create table");
+    dynamodb
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name("expires_at")
+                .build()
+                .expect("ttl"),
+        )
+        .send()
+        .await
+        .expect("enable TTL");
+}
+
+impl MarketStack {
+    /// `settings` adds or overrides price-updater settings (rate limit, TTL, ...).
+    pub async fn start(settings: &[(&str, &str)], visibility_timeout: Duration, max_receive_count: u32) -> Self {
+        let (pool, database) = fresh_database().await;
+        let sdk = sdk().await;
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let sns = aws_sdk_sns::Client::new(&sdk);
+        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        let prefix = unique("m");
+        let fifo = [
+            (QueueAttributeName::FifoQueue, "true".to_owned()),
+            (QueueAttributeName::ContentBasedDeduplication, "true".to_owned()),
+        ];
+        let (jobs_dlq_url, dlq_arn) = queue(&sqs, &format!("{prefix}-price-jobs-dlq.fifo"), &fifo).await;
+        let mut attrs = fifo.to_vec();
+        attrs.push((
+            QueueAttributeName::VisibilityTimeout,
+            visibility_timeout.as_secs().max(1).to_string(),
+        ));
+        attrs.push((
+            QueueAttributeName::RedrivePolicy,
+            serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count}).to_string(),
+        ));
+        let (jobs_url, jobs_arn) = queue(&sqs, &format!("{prefix}-price-jobs.fifo"), &attrs).await;
+        let topic_arn = sns
+            .create_topic()
+            .name(format!("{prefix}-events"))
+            .send()
+            .await
+            .expect("topic")
+            .topic_arn
+            .expect("topic arn");
+        let (tap_url, tap_arn) = queue(&sqs, &format!("{prefix}-events-tap"), &[]).await;
+        sns.subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(&tap_arn)
+            .send()
+            .await
+            .expect("subscribe tap");
+        let rate_table = format!("{prefix}-rate-limit");
+        let cache_table = format!("{prefix}-quote-cache");
+        table(&dynamodb, &rate_table, &[("bucket", KeyType::Hash)]).await;
+        table(
+            &dynamodb,
+            &cache_table,
+            &[("symbol", KeyType::Hash), ("data_type", KeyType::Range)],
+        )
+        .await;
+        let fixtures = super::repo_root().join("../shared/fixtures/prices/fmp");
+        let fake = sluice_fakes::start(FakeFmpConfig::new(FAKE_API_KEY).with_fixtures(fixtures))
+            .await
+            .expect("fake FMP");
+        let mut cfg = ConfigSource::from_pairs([
+            ("FMP_BASE_URL", fake.base_url.clone()),
+            ("FMP_API_KEY", FAKE_API_KEY.to_owned()),
+            ("PRICE_JOBS_QUEUE_URL", jobs_url.clone()),
+            ("EVENTS_TOPIC_ARN", topic_arn.clone()),
+            ("RATE_LIMIT_TABLE", rate_table),
+            ("QUOTE_CACHE_TABLE", cache_table),
+            ("VENDOR_BACKOFF_MS", "20".to_owned()),
+            ("VENDOR_MAX_BACKOFF_SECS", "3".to_owned()),
+        ]);
+        for (k, v) in settings {
+            cfg = cfg.with(k, *v);
+        }
+        let config = PriceConfig::load(&cfg).expect("price-updater config");
+        Self {
+            pool,
+            database,
+            sqs,
+            sns,
+            dynamodb,
+            jobs_url,
+            jobs_arn,
+            jobs_dlq_url,
+            topic_arn,
+            tap_url,
+            fake,
+            config,
+        }
+    }
+
+    /// A new instance of the function (its own HTTP client and limiter handle; the
+    /// bucket is the shared table), as a concurrent Lambda invocation would have.
+    pub fn updater(&self) -> PriceUpdater {
+        let c = &self.config;
+        let limiter: Arc<dyn RateLimiter> = Arc::new(DynamoRateLimiter::new(
+            self.dynamodb.clone(),
+            &c.rate_limit_table,
+            &c.rate_limit_bucket,
+            WindowLimit::new(c.vendor_rate_limit, c.vendor_rate_window, c.vendor_rate_margin),
+        ));
+        let vendor = FmpClient::new(
+            &c.fmp_base_url,
+            price_updater::ApiKey::new(FAKE_API_KEY),
+            limiter.clone(),
+            c.vendor_timeout,
+            RetryPolicy {
+                max_attempts: c.vendor_max_attempts,
+                backoff: c.vendor_backoff,
+                max_backoff: c.vendor_max_backoff,
+                permit_max_age: c.vendor_rate_margin / 2,
+            },
+        )
+        .expect("FMP client");
+        PriceUpdater {
+            pool: self.pool.clone(),
+            dynamodb: self.dynamodb.clone(),
+            vendor: Arc::new(vendor),
+            limiter,
+            publisher: EventPublisher::new(self.sns.clone(), self.sqs.clone()),
+            config: c.clone(),
+        }
+    }
+
+    /// The jobs queue's event source for one instance of the function.
+    pub fn consumer(&self) -> EventSource {
+        let updater = Arc::new(self.updater());
+        let processor = Arc::new(BatchProcessor::default());
+        EventSource {
+            name: "price-updater".into(),
+            sqs: self.sqs.clone(),
+            queue_url: self.jobs_url.clone(),
+            queue_arn: self.jobs_arn.clone(),
+            region: "us-east-1".into(),
+            batch_size: 10,
+            wait_seconds: 0,
+            handler: Arc::new(move |event| {
+                let (updater, processor) = (updater.clone(), processor.clone());
+                Box::pin(async move { updater.handle_batch(event, &processor).await })
+            }),
+        }
+    }
+
+    pub async fn load_tickers(&self, tickers: &[&str]) {
+        let mut csv = String::from("ticker,name,cik,index\n");
+        for t in tickers {
+            csv.push_str(&format!("{t},{t} Inc.,,TEST\n"));
+        }
+        price_updater::universe::load_constituents(&self.pool, csv.as_bytes())
+            .await
+            .expect("load tickers");
+    }
+
+    pub async fn is_complete(&self, refresh_id: Uuid) -> bool {
+        let client = self.pool.get().await.expect("client");
+        client
+            .query_one(
+                "SELECT completed_at IS NOT NULL FROM price_refreshes WHERE refresh_id = $1",
+                &[&refresh_id],
+            )
+            .await
+            .expect("refresh")
+            .get(0)
+    }
+
+    pub async fn done_count(&self, refresh_id: Uuid) -> i32 {
+        let client = self.pool.get().await.expect("client");
+        client
+            .query_one("SELECT done FROM price_refreshes WHERE refresh_id = $1", &[&refresh_id])
+            .await
+            .expect("refresh")
+            .get(0)
+    }
+
+    /// Runs `consumers` instances concurrently until the refresh is complete.
+    pub async fn run_consumers(&self, consumers: usize, refresh_id: Uuid) {
+        let mut tasks = Vec::new();
+        for _ in 0..consumers {
+            let source = self.consumer();
+            let pool = self.pool.clone();
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let done: bool = pool
+                        .get()
+                        .await
+                        .expect("client")
+                        .query_one(
+                            "SELECT completed_at IS NOT NULL FROM price_refreshes WHERE refresh_id = $1",
+                            &[&refresh_id],
+                        )
+                        .await
+                        .expect("refresh")
+                        .get(0);
+                    if done {
+                        return;
+                    }
+                    let got = source.poll_once().await.expect("poll");
+                    if got.received == 0 {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.expect("consumer");
+        }
+    }
+
+    /// Every message published on the events topic so far.
+    pub async fn published(&self) -> Vec<Envelope> {
+        let mut out = Vec::new();
+        let mut empty = 0;
+        while empty < 2 {
+            let got = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.tap_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("receive tap");
+            let messages = got.messages.unwrap_or_default();
+            if messages.is_empty() {
+                empty += 1;
+                continue;
+            }
+            for m in messages {
+                let sns: serde_json::Value = serde_json::from_str(m.body().unwrap_or_default()).expect("SNS JSON");
+                let inner = sns["Message"].as_str().expect("SNS Message");
+                out.push(Envelope::from_json(inner).expect("an envelope on the topic"));
+                if let Some(r) = m.receipt_handle() {
+                    let _ = self
+                        .sqs
+                        .delete_message()
+                        .queue_url(&self.tap_url)
+                        .receipt_handle(r)
+                        .send()
+                        .await;
+                }
+            }
+        }
+        out
+    }
+
+    pub async fn query(&self, sql: &str) -> Vec<tokio_postgres::Row> {
+        self.pool.get().await.expect("client").query(sql, &[]).await.expect(sql)
+    }
+}

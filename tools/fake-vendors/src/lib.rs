@@ -1,0 +1,11 @@
+//! Local stand-ins for the outside services Sluice calls, speaking their wire
+//! formats, for integration tests and the local stack. Each vendor is a module
+//! with its own `start`; every server binds 127.0.0.1 on a free port.
+//!
+//! - [`fmp`]: Financial Modeling Prep's `/stable/` API (quotes, daily bars,
+//!   statements), replaying the recorded fixtures and generating the rest, with a
+//!   request log that measures the busiest sliding window and switches for 429s.
+
+pub mod fmp;
+
+pub use fmp::{start, FakeFmp, FakeFmpConfig, FmpStats};
