@@ -12,7 +12,7 @@ RUNNER := $(CARGO_TARGET_DIR)/release/sluice-local
 # Every cargo/aws call below sees the local services.
 WITH_ENV = set -a; . $(LOCAL)/services.env; [ -f $(STACK_ENV) ] && . $(STACK_ENV); API_URL=$(API_URL); set +a;
 
-.PHONY: help setup services up down logs status token test lint migrate build bench deploy fmt clean
+.PHONY: help setup services up down logs status token tick tickers test lint migrate build bench deploy fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,6 +27,7 @@ up: services ## set up everything and leave the local stack running in the backg
 	@cargo build --release -p sluice-local --bin sluice-local
 	@$(WITH_ENV) $(RUNNER) provision $(STACK_ENV) >/dev/null
 	@$(WITH_ENV) $(RUNNER) migrate >/dev/null
+	@$(WITH_ENV) $(RUNNER) load-tickers data/sp500_constituents.csv >/dev/null
 	@scripts/runner.sh start $(RUNNER) $(API_URL)
 	@scripts/runner.sh summary
 
@@ -41,6 +42,14 @@ TIER ?= demo
 token: ## a bearer token for the local HTTP API: make token USER=ana TIER=basic [TEAM=1]
 	@test -x $(RUNNER) || cargo build -q --release -p sluice-local --bin sluice-local
 	@$(WITH_ENV) $(RUNNER) token $(USER) $(TIER) $(if $(TEAM),team)
+
+tick: ## fire a schedule now: make tick NAME=daily-quotes | NAME=weekly-fundamentals
+	@test -x $(RUNNER) || cargo build -q --release -p sluice-local --bin sluice-local
+	@$(WITH_ENV) $(RUNNER) tick $(NAME)
+
+tickers: ## load the S&P 500 constituents (data/sp500_constituents.csv) into `tickers`
+	@test -x $(RUNNER) || cargo build -q --release -p sluice-local --bin sluice-local
+	@$(WITH_ENV) $(RUNNER) load-tickers data/sp500_constituents.csv
 
 status: ## what is running
 	@scripts/services.sh status; scripts/runner.sh status

@@ -4,7 +4,8 @@
 --   version/updated_at bumped only when a row's values change
 --   source_modified_at S3 LastModified of the upload that last wrote the row: an older
 --                      file never overwrites a row written by a newer one
---   data_version_id    which upload last wrote the row
+--   data_version_id    which upload last wrote the row (no foreign key: the loader is its
+--                      only writer, and a per-row check cost a quarter of a load; BENCHMARKS.md)
 
 CREATE TABLE data_versions (
     version_id         bigserial   PRIMARY KEY,
@@ -60,7 +61,7 @@ CREATE TABLE companies (
     created_at         timestamptz NOT NULL DEFAULT now(),
     updated_at         timestamptz NOT NULL DEFAULT now(),
     source_modified_at timestamptz NOT NULL,
-    data_version_id    bigint      REFERENCES data_versions (version_id)
+    data_version_id    bigint
 );
 CREATE INDEX idx_companies_name ON companies (company_name);
 CREATE INDEX idx_companies_updated ON companies (updated_at);
@@ -81,7 +82,7 @@ CREATE TABLE kpis (
     created_at         timestamptz NOT NULL DEFAULT now(),
     updated_at         timestamptz NOT NULL DEFAULT now(),
     source_modified_at timestamptz NOT NULL,
-    data_version_id    bigint      REFERENCES data_versions (version_id),
+    data_version_id    bigint,
     -- tipo may be blank: two blank tipos are the same key.
     CONSTRAINT kpis_natural_key UNIQUE NULLS NOT DISTINCT (empresa, fecha, indicador, tipo)
 );
@@ -111,7 +112,7 @@ CREATE TABLE dealflow (
     created_at            timestamptz NOT NULL DEFAULT now(),
     updated_at            timestamptz NOT NULL DEFAULT now(),
     source_modified_at    timestamptz NOT NULL,
-    data_version_id       bigint      REFERENCES data_versions (version_id),
+    data_version_id       bigint,
     CONSTRAINT dealflow_natural_key UNIQUE NULLS NOT DISTINCT (company, funding_round, date_of_first_contact)
 );
 CREATE INDEX idx_dealflow_company ON dealflow (company);

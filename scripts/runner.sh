@@ -37,12 +37,14 @@ Sluice is running locally.
   uploads bucket  s3://$UPLOAD_BUCKET/uploads/{companies,kpis,dealflow}/
   ingest-validator  <- $UPLOADS_QUEUE_URL (S3 notifications)
   etl-transformer   <- $ETL_QUEUE_URL
+  price-updater     <- $PRICE_JOBS_QUEUE_URL + schedules (make tick NAME=daily-quotes)
+  fake FMP vendor   $FMP_BASE_URL
   events topic      $EVENTS_TOPIC_ARN (tap: $EVENTS_TAP_QUEUE_URL)
   settings        .local/stack.env     logs: make logs     stop: make down
 
 Try it:
   set -a; . .local/stack.env; set +a
-  .local/venv/bin/aws s3 cp my-kpis.csv s3://\$UPLOAD_BUCKET/uploads/kpis/my-kpis.csv
+  .local/venv/bin/aws --endpoint-url \$AWS_ENDPOINT_URL s3 cp my-kpis.csv s3://\$UPLOAD_BUCKET/uploads/kpis/my-kpis.csv
 TXT
     ;;
   *) echo "usage: $0 start RUNNER API_URL | stop | status | summary" >&2; exit 2 ;;

@@ -87,3 +87,19 @@ async fn the_s3_put_sample_drives_the_real_handler() {
     );
     let _ = UploadOutcome::AlreadyHandled;
 }
+
+#[test]
+fn both_schedule_shapes_name_their_schedule() {
+    use aws_lambda_events::eventbridge::EventBridgeEvent;
+    use price_updater::Schedule;
+    let rule: EventBridgeEvent = serde_json::from_str(&event("eventbridge-daily-quotes.json")).unwrap();
+    assert_eq!(Schedule::from_event(&rule).unwrap(), Schedule::DailyQuotes);
+    let scheduler: EventBridgeEvent = serde_json::from_str(&event("scheduler-weekly-fundamentals.json")).unwrap();
+    assert_eq!(Schedule::from_event(&scheduler).unwrap(), Schedule::WeeklyFundamentals);
+    // The real EventBridge sample of the Rust runtime parses too (and names no schedule of ours).
+    if let Some(dir) = fixture("lambda_events") {
+        let raw = std::fs::read_to_string(dir.join("rust-runtime__example-eventbridge-schedule.json")).unwrap();
+        let sample: EventBridgeEvent = serde_json::from_str(&raw).unwrap();
+        assert!(Schedule::from_event(&sample).is_err());
+    }
+}

@@ -160,3 +160,66 @@ async fn the_openapi_document_matches_the_routes_and_their_answers() {
         assert!(problem.get(&field).is_some(), "problem lacks {field}: {problem}");
     }
 }
+
+#[tokio::test]
+async fn quotes_and_daily_bars_come_from_the_store() {
+    let stack = TestStack::start().await;
+    let api = stack.serve_api().await;
+    stack
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .batch_execute(
+            "INSERT INTO tickers (ticker, name) VALUES ('AAPL', 'Apple Inc.');
+             INSERT INTO prices (ticker, date, open, high, low, close, volume) VALUES
+               ('AAPL', '2026-11-19', 228.0, 231.5, 227.1, 230.0, 41000000),
+               ('AAPL', '2026-11-20', 230.2, 233.9, 229.8, 232.3, 38000000);",
+        )
+        .await
+        .unwrap();
+    let bearer = token("ana", "demo", false);
+
+    let (status, _, quote) = get(&format!("{api}/v1/quotes/aapl"), Some(&bearer)).await;
+    assert_eq!(status, 200, "{quote}");
+    assert_eq!(
+        (quote["ticker"].as_str(), quote["price"].as_f64()),
+        (Some("AAPL"), Some(232.3))
+    );
+    assert_eq!(quote["previous_close"].as_f64(), Some(230.0));
+    assert_eq!(quote["source"], "database");
+
+    let (status, _, bars) = get(
+        &format!("{api}/v1/prices/AAPL?from=2026-11-20&to=2026-11-30"),
+        Some(&bearer),
+    )
+    .await;
+    assert_eq!(status, 200, "{bars}");
+    let items = bars["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(
+        (items[0]["date"].as_str(), items[0]["close"].as_f64()),
+        (Some("2026-11-20"), Some(232.3))
+    );
+
+    assert_eq!(get(&format!("{api}/v1/quotes/MSFT"), Some(&bearer)).await.0, 404);
+    assert_eq!(
+        get(&format!("{api}/v1/quotes/NOT_A_TICKER"), Some(&bearer)).await.0,
+        400
+    );
+    assert_eq!(
+        get(
+            &format!("{api}/v1/prices/AAPL?from=2026-12-01&to=2026-11-01"),
+            Some(&bearer)
+        )
+        .await
+        .0,
+        400
+    );
+    assert_eq!(
+        get(&format!("{api}/v1/prices/AAPL?from=yesterday"), Some(&bearer))
+            .await
+            .0,
+        400
+    );
+}

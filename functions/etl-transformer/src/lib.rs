@@ -250,9 +250,13 @@ impl Etl {
         }
 
         let limit = self.config.report_rows;
-        let superseded = tx.query_one(&plan.drop_superseded, &[&limit]).await?;
-        let superseded_count: i64 = superseded.get(0);
-        let superseded_rows: Vec<i64> = superseded.get(1);
+        let (superseded_count, superseded_rows): (i64, Vec<i64>) = if tx.execute(&plan.find_superseded, &[]).await? == 0
+        {
+            (0, Vec::new())
+        } else {
+            let superseded = tx.query_one(&plan.drop_superseded, &[&limit]).await?;
+            (superseded.get(0), superseded.get(1))
+        };
         let modified = upload.source_modified_at;
         tx.batch_execute(&plan.lock_table).await?;
         let classified = tx.query_one(&plan.classify, &[&modified, &limit]).await?;

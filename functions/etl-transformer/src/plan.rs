@@ -15,7 +15,10 @@ pub struct LoadPlan {
     pub table: &'static str,
     pub create_stage: String,
     pub copy_stage: String,
-    /// `$1` = how many row numbers to return -> (count, first row numbers)
+    /// Collects the keys that occur more than once (rows affected = how many keys).
+    pub find_superseded: String,
+    /// `$1` = how many row numbers to return -> (count, first row numbers); only run
+    /// when `find_superseded` found keys, which most files have none of.
     pub drop_superseded: String,
     /// `$1` = file's LastModified, `$2` = how many row numbers -> (stale, unchanged, first stale rows)
     pub classify: String,
@@ -98,11 +101,13 @@ impl LoadPlan {
             table,
             create_stage: format!("CREATE TEMP TABLE {STAGE} ({}) ON COMMIT DROP", stage_cols.join(", ")),
             copy_stage: format!("COPY {STAGE} ({}) FROM STDIN", staged.join(", ")),
+            find_superseded: format!(
+                "CREATE TEMP TABLE superseded_keys ON COMMIT DROP AS
+                 SELECT {key_list}, max(row_no) AS row_no FROM {STAGE} GROUP BY {key_list} HAVING count(*) > 1"
+            ),
             drop_superseded: format!(
-                "WITH keep AS (
-                     SELECT {key_list}, max(row_no) AS row_no FROM {STAGE} GROUP BY {key_list} HAVING count(*) > 1
-                 ), gone AS (
-                     DELETE FROM {STAGE} s USING keep k WHERE {} AND s.row_no < k.row_no RETURNING s.row_no
+                "WITH gone AS (
+                     DELETE FROM {STAGE} s USING superseded_keys k WHERE {} AND s.row_no < k.row_no RETURNING s.row_no
                  )
                  SELECT count(*), coalesce((array_agg(row_no ORDER BY row_no))[1:$1::int], '{{}}') FROM gone",
                 key_match("s", "k")

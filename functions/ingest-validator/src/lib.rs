@@ -47,6 +47,8 @@ pub struct Ingest {
     pub s3: aws_sdk_s3::Client,
     pub publisher: EventPublisher,
     pub config: IngestConfig,
+    /// Quotes and daily bars for the HTTP API, when the quote cache is configured.
+    pub market: Option<price_updater::MarketData>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +121,7 @@ impl Ingest {
     pub fn api(&self) -> api::Api {
         api::Api {
             pool: self.pool.clone(),
+            market: self.market.clone(),
         }
     }
 

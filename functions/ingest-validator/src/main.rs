@@ -15,7 +15,19 @@ async fn main() -> Result<(), Error> {
         .optional::<String>("DEAD_LETTER_QUEUE_URL")?
         .map(|url| DeadLetterQueue::new(sqs.clone(), url));
     let processor = BatchProcessor::new(dead_letters);
+    let market = match cfg.optional::<String>("QUOTE_CACHE_TABLE")? {
+        Some(table) => Some(price_updater::MarketData {
+            pool: pool.clone(),
+            cache: price_updater::QuoteCache::new(
+                aws_sdk_dynamodb::Client::new(&sdk),
+                &table,
+                std::time::Duration::from_secs(cfg.or("QUOTE_CACHE_TTL_SECS", 300u64)?),
+            ),
+        }),
+        None => None,
+    };
     let ingest = Ingest {
+        market,
         pool,
         s3: aws::s3(&sdk),
         publisher: EventPublisher::new(aws::sns(&sdk), sqs),

@@ -183,6 +183,47 @@ enum Fetched {
 }
 
 impl PriceUpdater {
+    /// Builds the updater as every entry point does (Lambda, the local runner, the
+    /// tests): the shared DynamoDB limiter, and the FMP client taking its permits.
+    pub fn build(
+        pool: Pool,
+        dynamodb: aws_sdk_dynamodb::Client,
+        publisher: EventPublisher,
+        config: PriceConfig,
+        api_key: ApiKey,
+    ) -> Result<Self, PriceError> {
+        let limiter: Arc<dyn RateLimiter> = Arc::new(DynamoRateLimiter::new(
+            dynamodb.clone(),
+            &config.rate_limit_table,
+            &config.rate_limit_bucket,
+            WindowLimit::new(
+                config.vendor_rate_limit,
+                config.vendor_rate_window,
+                config.vendor_rate_margin,
+            ),
+        ));
+        let vendor = FmpClient::new(
+            &config.fmp_base_url,
+            api_key,
+            limiter.clone(),
+            config.vendor_timeout,
+            RetryPolicy {
+                max_attempts: config.vendor_max_attempts,
+                backoff: config.vendor_backoff,
+                max_backoff: config.vendor_max_backoff,
+                permit_max_age: config.vendor_rate_margin / 2,
+            },
+        )?;
+        Ok(Self {
+            pool,
+            dynamodb,
+            vendor: Arc::new(vendor),
+            limiter,
+            publisher,
+            config,
+        })
+    }
+
     fn cache(&self) -> QuoteCache {
         QuoteCache::new(
             self.dynamodb.clone(),
@@ -577,9 +618,34 @@ impl PriceUpdater {
 
     // ---------------------------------------------------------------- reads
 
+    /// What the HTTP API reads (it needs no vendor, limiter or queue).
+    pub fn market_data(&self) -> MarketData {
+        MarketData {
+            pool: self.pool.clone(),
+            cache: self.cache(),
+        }
+    }
+
+    pub async fn quote(&self, ticker: &Ticker) -> Result<Option<QuoteView>, PriceError> {
+        self.market_data().quote(ticker).await
+    }
+
+    pub async fn prices(&self, ticker: &Ticker, from: NaiveDate, to: NaiveDate) -> Result<Vec<DailyBar>, PriceError> {
+        self.market_data().prices(ticker, from, to).await
+    }
+}
+
+/// Reads of quotes and daily bars: cache first, then PostgreSQL.
+#[derive(Clone)]
+pub struct MarketData {
+    pub pool: Pool,
+    pub cache: QuoteCache,
+}
+
+impl MarketData {
     /// The latest quote: the cache when it holds a fresh one, else the latest stored bar.
     pub async fn quote(&self, ticker: &Ticker) -> Result<Option<QuoteView>, PriceError> {
-        match self.cache().get(ticker).await {
+        match self.cache.get(ticker).await {
             Ok(Some(view)) => return Ok(Some(view)),
             Ok(None) => {}
             // A cache outage is not an outage of quotes.

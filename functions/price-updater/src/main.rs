@@ -4,11 +4,8 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::sqs::SqsEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use price_updater::{
-    DynamoRateLimiter, FmpClient, PriceConfig, PriceUpdater, RateLimiter, RetryPolicy, Schedule, WindowLimit, SERVICE,
-};
+use price_updater::{PriceConfig, PriceUpdater, Schedule, SERVICE};
 use sluice_core::{aws, db, BatchProcessor, ConfigSource, DbSettings, DeadLetterQueue, EventPublisher};
-use std::sync::Arc;
 
 /// What Lambda hands the function: a schedule tick or a batch of jobs.
 #[derive(serde::Deserialize)]
@@ -32,37 +29,14 @@ async fn main() -> Result<(), Error> {
         .optional::<String>("DEAD_LETTER_QUEUE_URL")?
         .map(|url| DeadLetterQueue::new(sqs.clone(), url));
     let processor = BatchProcessor::new(dead_letters);
-    let limiter: Arc<dyn RateLimiter> = Arc::new(DynamoRateLimiter::new(
-        dynamodb.clone(),
-        &config.rate_limit_table,
-        &config.rate_limit_bucket,
-        WindowLimit::new(
-            config.vendor_rate_limit,
-            config.vendor_rate_window,
-            config.vendor_rate_margin,
-        ),
-    ));
     let api_key = config.resolve_api_key(Some(&secrets)).await?;
-    let vendor = FmpClient::new(
-        &config.fmp_base_url,
-        api_key,
-        limiter.clone(),
-        config.vendor_timeout,
-        RetryPolicy {
-            max_attempts: config.vendor_max_attempts,
-            backoff: config.vendor_backoff,
-            max_backoff: config.vendor_max_backoff,
-            permit_max_age: config.vendor_rate_margin / 2,
-        },
-    )?;
-    let updater = PriceUpdater {
+    let updater = PriceUpdater::build(
         pool,
         dynamodb,
-        vendor: Arc::new(vendor),
-        limiter,
-        publisher: EventPublisher::new(aws::sns(&sdk), sqs),
+        EventPublisher::new(aws::sns(&sdk), sqs),
         config,
-    };
+        api_key,
+    )?;
     run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         let (updater, processor) = (&updater, &processor);
         async move {

@@ -4,9 +4,11 @@
 pub mod http_front;
 pub mod pump;
 pub mod resources;
+pub mod schedules;
 
 use etl_transformer::{Etl, EtlConfig};
 use ingest_validator::{Ingest, IngestConfig};
+use price_updater::{ApiKey, MarketData, PriceConfig, PriceUpdater, QuoteCache};
 use pump::{EventSource, SqsHandler};
 use resources::StackResources;
 use sluice_core::{aws, BatchProcessor, ConfigSource, DeadLetterQueue, EventPublisher, Pool};
@@ -15,6 +17,7 @@ use std::sync::Arc;
 /// The AWS clients of one process, built once.
 #[derive(Clone)]
 pub struct Clients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub sns: aws_sdk_sns::Client,
@@ -28,6 +31,7 @@ impl Clients {
 
     pub fn from_sdk(sdk: &aws_config::SdkConfig) -> Self {
         Self {
+            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
             s3: aws::s3(sdk),
             sqs: aws::sqs(sdk),
             sns: aws::sns(sdk),
@@ -40,6 +44,7 @@ impl Clients {
 
     pub fn provisioner(&self) -> resources::Provisioner<'_> {
         resources::Provisioner {
+            dynamodb: &self.dynamodb,
             s3: &self.s3,
             sqs: &self.sqs,
             sns: &self.sns,
@@ -56,6 +61,10 @@ pub fn function_env(res: &StackResources) -> Vec<(&'static str, String)> {
         ("ETL_QUEUE_URL", res.etl.url.clone()),
         ("ETL_DLQ_URL", res.etl.dlq_url.clone()),
         ("EVENTS_TOPIC_ARN", res.topic_arn.clone()),
+        ("PRICE_JOBS_QUEUE_URL", res.price_jobs.url.clone()),
+        ("PRICE_JOBS_DLQ_URL", res.price_jobs.dlq_url.clone()),
+        ("RATE_LIMIT_TABLE", res.rate_limit_table.clone()),
+        ("QUOTE_CACHE_TABLE", res.quote_cache_table.clone()),
         ("EVENTS_TAP_QUEUE_URL", res.events_tap_url.clone()),
     ]
 }
@@ -66,6 +75,9 @@ pub struct Functions {
     pub ingest_processor: Arc<BatchProcessor>,
     pub etl: Arc<Etl>,
     pub etl_processor: Arc<BatchProcessor>,
+    /// Present when the vendor is configured (`FMP_BASE_URL` and a key).
+    pub prices: Option<Arc<PriceUpdater>>,
+    pub prices_processor: Arc<BatchProcessor>,
 }
 
 impl Functions {
@@ -86,12 +98,41 @@ impl Functions {
                 url,
             ))))
         };
+        let prices = match cfg.optional::<String>("FMP_API_KEY")? {
+            Some(key) => {
+                let config = PriceConfig::load(&cfg)?;
+                let updater = PriceUpdater::build(
+                    pool.clone(),
+                    clients.dynamodb.clone(),
+                    publisher.clone(),
+                    config,
+                    ApiKey::new(key),
+                )
+                .map_err(|e| sluice_core::ConfigError::Invalid {
+                    key: "FMP_BASE_URL".into(),
+                    reason: e.to_string(),
+                })?;
+                Some(Arc::new(updater))
+            }
+            None => None,
+        };
+        let market = MarketData {
+            pool: pool.clone(),
+            cache: QuoteCache::new(
+                clients.dynamodb.clone(),
+                &res.quote_cache_table,
+                std::time::Duration::from_secs(cfg.or("QUOTE_CACHE_TTL_SECS", 300u64)?),
+            ),
+        };
         Ok(Self {
+            prices,
+            prices_processor: dlq(&res.price_jobs.dlq_url),
             ingest: Arc::new(Ingest {
                 pool: pool.clone(),
                 s3: clients.s3.clone(),
                 publisher: publisher.clone(),
                 config: IngestConfig::load(&cfg)?,
+                market: Some(market),
             }),
             ingest_processor: dlq(&res.uploads.dlq_url),
             etl: Arc::new(Etl {
@@ -136,9 +177,18 @@ impl Functions {
             wait_seconds,
             handler,
         };
-        vec![
+        let mut sources = vec![
             source("ingest-validator", &res.uploads, ingest_handler),
             source("etl-transformer", &res.etl, etl_handler),
-        ]
+        ];
+        if let Some(prices) = &self.prices {
+            let (prices, processor) = (prices.clone(), self.prices_processor.clone());
+            let handler: SqsHandler = Arc::new(move |event| {
+                let (prices, processor) = (prices.clone(), processor.clone());
+                Box::pin(async move { prices.handle_batch(event, &processor).await })
+            });
+            sources.push(source("price-updater", &res.price_jobs, handler));
+        }
+        sources
     }
 }

@@ -4,6 +4,8 @@
 //!   sluice-local migrate               apply migrations/ to DATABASE_URL
 //!   sluice-local run                   provision, migrate, then play Lambda for every function
 //!   sluice-local token USER TIER [team]  a bearer token for the local HTTP API
+//!   sluice-local tick NAME             fire a schedule now (daily-quotes | weekly-fundamentals)
+//!   sluice-local load-tickers FILE     load index constituents (ticker,name,cik,index) into `tickers`
 
 use anyhow::Context;
 use sluice_core::{db, migrate, ConfigSource, DbSettings};
@@ -36,6 +38,33 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some("run") => run(&cfg).await,
+        Some("tick") => {
+            let name = args.get(1).map(String::as_str).unwrap_or_default();
+            let schedule = price_updater::Schedule::parse(name)
+                .with_context(|| format!("unknown schedule `{name}`: daily-quotes or weekly-fundamentals"))?;
+            let (functions, _) = build_functions(&cfg).await?;
+            let prices = functions.prices.context("the vendor is not configured (FMP_API_KEY)")?;
+            let started = prices.handle_schedule(schedule).await?;
+            println!("{}", serde_json::to_string_pretty(&started)?);
+            Ok(())
+        }
+        Some("load-tickers") => {
+            let path = args.get(1).context("usage: sluice-local load-tickers FILE")?;
+            let pool = db::connect(&DbSettings::load(&cfg, None).await?).await?;
+            let file = std::fs::File::open(path).with_context(|| format!("cannot read {path}"))?;
+            let loaded = price_updater::universe::load_constituents(&pool, file).await?;
+            println!(
+                "tickers: {} inserted, {} updated, {} unchanged, {} rejected",
+                loaded.inserted,
+                loaded.updated,
+                loaded.unchanged,
+                loaded.rejected.len()
+            );
+            for (line, reason) in loaded.rejected {
+                println!("  line {line}: {reason}");
+            }
+            Ok(())
+        }
         Some("token") => {
             let (Some(user), Some(tier)) = (args.get(1), args.get(2)) else {
                 anyhow::bail!("usage: sluice-local token USER TIER [team]");
@@ -50,7 +79,9 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         _ => {
-            eprintln!("usage: sluice-local provision [ENV_FILE] | migrate | run | token USER TIER [team]");
+            eprintln!(
+                "usage: sluice-local provision [ENV_FILE] | migrate | run | token USER TIER [team] | tick NAME | load-tickers FILE"
+            );
             std::process::exit(2);
         }
     }
@@ -85,6 +116,23 @@ fn write_env(path: &str, cfg: &ConfigSource, resources: &[(&'static str, String)
     for (k, v) in resources {
         out.push_str(&format!("{k}={v}\n"));
     }
+    // The vendor: the fake FMP server the runner starts, fixtures when they are beside the checkout.
+    let defaults = [
+        ("FMP_BASE_URL", format!("http://127.0.0.1:{LOCAL_FMP_PORT}")),
+        ("FMP_API_KEY", "local-fmp-key-not-a-secret".to_owned()),
+        // The fake vendor has no real limit; a refresh of 500 tickers then takes seconds, not minutes.
+        ("VENDOR_RATE_LIMIT", "1200".to_owned()),
+    ];
+    for (key, default) in defaults {
+        let value = cfg.optional::<String>(key)?.unwrap_or(default);
+        out.push_str(&format!("{key}={value}\n"));
+    }
+    let fixtures = std::path::Path::new("../shared/fixtures/prices/fmp");
+    if fixtures.is_dir() {
+        if let Ok(abs) = fixtures.canonicalize() {
+            out.push_str(&format!("FMP_FIXTURES_DIR={}\n", abs.display()));
+        }
+    }
     // The local stack's token-signing secret: kept across `make up`s so tokens stay valid.
     let secret = match cfg.optional::<String>("LOCAL_JWT_SECRET")? {
         Some(s) => s,
@@ -96,12 +144,40 @@ fn write_env(path: &str, cfg: &ConfigSource, resources: &[(&'static str, String)
     Ok(())
 }
 
-async fn run(cfg: &ConfigSource) -> anyhow::Result<()> {
+/// Port of the fake FMP server the runner starts (FMP_BASE_URL in stack.env points at it).
+const LOCAL_FMP_PORT: u16 = 4590;
+
+async fn build_functions(
+    cfg: &ConfigSource,
+) -> anyhow::Result<(Functions, (Clients, sluice_local::resources::StackResources))> {
     let clients = Clients::from_env().await;
     let res = clients.provisioner().provision(&StackNames::default()).await?;
-    run_migrations(cfg).await?;
     let pool = db::connect(&DbSettings::load(cfg, None).await?).await?;
     let functions = Functions::build(cfg, &res, &pool, &clients)?;
+    Ok((functions, (clients, res)))
+}
+
+async fn run(cfg: &ConfigSource) -> anyhow::Result<()> {
+    run_migrations(cfg).await?;
+    let (functions, (clients, res)) = build_functions(cfg).await?;
+    // The vendor of the local stack: FMP's wire format from fixtures (and generated data).
+    let _vendor = match cfg.optional::<String>("FMP_API_KEY")? {
+        Some(key) => {
+            let mut fake = sluice_fakes::FakeFmpConfig::new(key).with_port(LOCAL_FMP_PORT);
+            if let Some(dir) = cfg.optional::<String>("FMP_FIXTURES_DIR")? {
+                fake = fake.with_fixtures(dir);
+            }
+            let server = sluice_fakes::start(fake)
+                .await
+                .context("cannot start the local FMP server")?;
+            tracing::info!(base_url = %server.base_url, "local FMP server up");
+            Some(server)
+        }
+        None => None,
+    };
+    if let Some(prices) = functions.prices.clone() {
+        tokio::spawn(sluice_local::schedules::run(prices));
+    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
     for source in functions.event_sources(&res, &clients, 2) {
@@ -115,6 +191,7 @@ async fn run(cfg: &ConfigSource) -> anyhow::Result<()> {
     let health = serde_json::json!({
         "status": "ok",
         "functions": {
+            "price-updater": {"trigger": [res.price_jobs.url.clone(), "schedules: daily-quotes (Mon-Fri 21:30 UTC), weekly-fundamentals (Sat 06:00 UTC)".to_owned()], "dlq": res.price_jobs.dlq_url},
             "ingest-validator": {"trigger": [res.uploads.url, format!("{api_url}/v1/*")], "dlq": res.uploads.dlq_url},
             "etl-transformer": {"trigger": res.etl.url, "dlq": res.etl.dlq_url},
         },

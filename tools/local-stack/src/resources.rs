@@ -1,6 +1,9 @@
 //! The AWS resources of the local stack, created in the moto server under the
 //! same logical names template.yaml uses (a prefix keeps test stacks apart).
 
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
+};
 use aws_sdk_s3::types::{
     BucketVersioningStatus, Event, FilterRule, FilterRuleName, NotificationConfiguration,
     NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter, VersioningConfiguration,
@@ -44,6 +47,11 @@ pub struct StackResources {
     pub bucket: String,
     pub uploads: Queue,
     pub etl: Queue,
+    pub price_jobs: Queue,
+    /// The vendor rate-limit bucket (shared by every price-updater invocation).
+    pub rate_limit_table: String,
+    /// Quotes, symbol + data type, with a TTL.
+    pub quote_cache_table: String,
     pub topic_arn: String,
     /// A queue subscribed to the events topic so people and tests can see what is published.
     pub events_tap_url: String,
@@ -73,6 +81,7 @@ impl Default for StackNames {
 }
 
 pub struct Provisioner<'a> {
+    pub dynamodb: &'a aws_sdk_dynamodb::Client,
     pub s3: &'a aws_sdk_s3::Client,
     pub sqs: &'a aws_sdk_sqs::Client,
     pub sns: &'a aws_sdk_sns::Client,
@@ -86,6 +95,17 @@ impl Provisioner<'_> {
             .queue_with_dlq(&format!("{p}-uploads"), false, names.uploads_timing)
             .await?;
         let etl = self.queue_with_dlq(&format!("{p}-etl"), true, names.etl_timing).await?;
+        let price_jobs = self
+            .queue_with_dlq(&format!("{p}-price-jobs"), true, names.etl_timing)
+            .await?;
+        let rate_limit_table = format!("{p}-rate-limits");
+        self.table(&rate_limit_table, &[("bucket", KeyType::Hash)]).await?;
+        let quote_cache_table = format!("{p}-quote-cache");
+        self.table(
+            &quote_cache_table,
+            &[("symbol", KeyType::Hash), ("data_type", KeyType::Range)],
+        )
+        .await?;
         let topic_arn = self
             .sns
             .create_topic()
@@ -110,6 +130,9 @@ impl Provisioner<'_> {
             bucket,
             uploads,
             etl,
+            price_jobs,
+            rate_limit_table,
+            quote_cache_table,
             topic_arn,
             events_tap_url: tap.0,
         })
@@ -174,6 +197,58 @@ impl Provisioner<'_> {
             dlq_url,
             dlq_arn,
         })
+    }
+
+    /// A pay-per-request table with string keys and a TTL on `expires_at`, as template.yaml declares.
+    async fn table(&self, name: &str, keys: &[(&str, KeyType)]) -> Result<(), ProvisionError> {
+        let mut create = self
+            .dynamodb
+            .create_table()
+            .table_name(name)
+            .billing_mode(BillingMode::PayPerRequest);
+        for (attr, kind) in keys {
+            create = create
+                .attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name(*attr)
+                        .attribute_type(ScalarAttributeType::S)
+                        .build()
+                        .map_err(fail(format!("table {name}")))?,
+                )
+                .key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name(*attr)
+                        .key_type(kind.clone())
+                        .build()
+                        .map_err(fail(format!("table {name}")))?,
+                );
+        }
+        match create.send().await {
+            Ok(_) => {}
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => {}
+            Err(e) => return Err(fail(format!("table {name}"))(e)),
+        }
+        self.dynamodb
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .enabled(true)
+                    .attribute_name("expires_at")
+                    .build()
+                    .map_err(fail(format!("table {name} TTL")))?,
+            )
+            .send()
+            .await
+            .map(|_| ())
+            .or_else(|e| {
+                // Enabling TTL twice is refused; the table already has it.
+                if format!("{e:?}").contains("TimeToLive is already enabled") {
+                    Ok(())
+                } else {
+                    Err(fail(format!("table {name} TTL"))(e))
+                }
+            })
     }
 
     async fn bucket(&self, name: &str, queue_arn: &str) -> Result<(), ProvisionError> {

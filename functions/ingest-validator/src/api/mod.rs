@@ -12,7 +12,7 @@ use deadpool_postgres::Pool;
 use problem::{json_response, ApiError};
 use serde::de::DeserializeOwned;
 use serde_json::json;
-use sluice_messages::{Dataset, Money, UserTier};
+use sluice_messages::{Dataset, Money, Ticker, UserTier};
 
 /// Largest request body accepted (413 above).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -20,6 +20,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 #[derive(Clone)]
 pub struct Api {
     pub pool: Pool,
+    pub market: Option<price_updater::MarketData>,
 }
 
 /// The routes, as `METHOD /path` with `{param}` segments: also what openapi.yaml documents.
@@ -27,6 +28,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/me"),
     ("GET", "/v1/data-versions"),
     ("GET", "/v1/data-versions/{id}"),
+    ("GET", "/v1/quotes/{ticker}"),
+    ("GET", "/v1/prices/{ticker}"),
 ];
 
 impl Api {
@@ -64,8 +67,67 @@ impl Api {
                     .ok_or(ApiError::NotFound)?;
                 self.data_version(&caller, id).await
             }
+            ("GET", "/v1/quotes/{ticker}") => self.quote(segments.get(2).copied().unwrap_or_default()).await,
+            ("GET", "/v1/prices/{ticker}") => self.prices(segments.get(2).copied().unwrap_or_default(), request).await,
             _ => Err(ApiError::NotFound),
         }
+    }
+
+    fn market(&self) -> Result<&price_updater::MarketData, ApiError> {
+        self.market
+            .as_ref()
+            .ok_or_else(|| ApiError::internal("QUOTE_CACHE_TABLE is not configured"))
+    }
+
+    /// The latest quote: the cache when fresh, else the latest stored daily bar.
+    async fn quote(&self, raw_ticker: &str) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let ticker = Ticker::parse(raw_ticker).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+        let quote = self
+            .market()?
+            .quote(&ticker)
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or(ApiError::NotFound)?;
+        Ok(json_response(
+            200,
+            &serde_json::to_value(quote).map_err(ApiError::internal)?,
+        ))
+    }
+
+    /// Daily bars between `from` and `to` (ISO dates; the last 30 days by default).
+    async fn prices(
+        &self,
+        raw_ticker: &str,
+        request: &ApiGatewayV2httpRequest,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let ticker = Ticker::parse(raw_ticker).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+        let date = |name: &str| -> Result<Option<chrono::NaiveDate>, ApiError> {
+            request
+                .query_string_parameters
+                .first(name)
+                .map(|raw| {
+                    chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                        .map_err(|_| ApiError::InvalidRequest(format!("{name} must be a date like 2026-01-31")))
+                })
+                .transpose()
+        };
+        let to = date("to")?.unwrap_or_else(|| chrono::Utc::now().date_naive());
+        let from = date("from")?.unwrap_or(to - chrono::Duration::days(30));
+        if from > to {
+            return Err(ApiError::InvalidRequest("from must not be after to".into()));
+        }
+        if (to - from).num_days() > 366 * 20 {
+            return Err(ApiError::InvalidRequest("ask for at most 20 years at a time".into()));
+        }
+        let bars = self
+            .market()?
+            .prices(&ticker, from, to)
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(json_response(
+            200,
+            &json!({ "ticker": ticker, "from": from, "to": to, "items": bars }),
+        ))
     }
 
     /// Creates the account on first use, from the claims.

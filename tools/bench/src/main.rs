@@ -1,0 +1,152 @@
+//! `sluice-bench`: the benchmarks of BENCHMARKS.md (run them with `make bench`).
+//!
+//!   sluice-bench gen-kpis --rows N --out FILE [--seed S]   write a messy KPI CSV (never in a measuring process)
+//!   sluice-bench etl --file FILE                           the full S3-to-PostgreSQL load, as the pipeline runs it
+//!   sluice-bench copy --file FILE                          the limit: a plain COPY of the same clean rows
+//!   sluice-bench stages --file FILE [--explain] [--reload] [--analyze-stage] [--set k=v,...] [--save-staged F]  where the load's time goes, step by step
+//!
+//! `etl`, `copy` and `stages` take `--prepare SQL`, run on their fresh database after the
+//! migrations (experiments: e.g. what a constraint costs; `make bench` never passes it).
+//!
+//! `etl`, `copy` and `stages` read the environment like the local runner (`.local/services.env`)
+//! and work in a database and moto resources of their own, removed at the end. Each prints one
+//! JSON line starting with `{"bench":` on stdout (the handlers' metric lines go there too).
+
+mod copy;
+mod etl;
+mod parsed;
+mod stack;
+mod stages;
+
+use anyhow::{bail, Context};
+use sluice_bench::gen::{generate, GenOptions};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+struct Args {
+    command: String,
+    options: HashMap<String, String>,
+}
+
+impl Args {
+    fn parse() -> anyhow::Result<Self> {
+        let mut raw = std::env::args().skip(1).peekable();
+        let command = raw.next().unwrap_or_default();
+        let mut options = HashMap::new();
+        while let Some(arg) = raw.next() {
+            let Some(name) = arg.strip_prefix("--") else {
+                bail!("unexpected argument `{arg}`");
+            };
+            let value = match raw.peek() {
+                Some(v) if !v.starts_with("--") => raw.next().unwrap_or_default(),
+                _ => String::new(),
+            };
+            options.insert(name.to_owned(), value);
+        }
+        Ok(Self { command, options })
+    }
+
+    fn required(&self, name: &str) -> anyhow::Result<&str> {
+        match self.options.get(name).map(String::as_str) {
+            Some(v) if !v.is_empty() => Ok(v),
+            _ => bail!("--{name} is required"),
+        }
+    }
+
+    fn file(&self) -> anyhow::Result<PathBuf> {
+        let path = PathBuf::from(self.required("file")?);
+        if !path.is_file() {
+            bail!("{} is not a file", path.display());
+        }
+        Ok(path)
+    }
+
+    fn flag(&self, name: &str) -> bool {
+        self.options.contains_key(name)
+    }
+}
+
+fn print_report(report: &impl serde::Serialize) -> anyhow::Result<()> {
+    let line = serde_json::to_string(report)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")?;
+    out.flush()?;
+    Ok(())
+}
+
+fn gen_kpis(args: &Args) -> anyhow::Result<()> {
+    let rows: u64 = args.required("rows")?.replace('_', "").parse().context("--rows")?;
+    let seed: u64 = match args.options.get("seed") {
+        Some(s) => s.parse().context("--seed")?,
+        None => 20_240_601,
+    };
+    let out = PathBuf::from(args.required("out")?);
+    let file = std::fs::File::create(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let started = std::time::Instant::now();
+    let stats = generate(
+        std::io::BufWriter::with_capacity(1 << 20, file),
+        GenOptions { rows, seed },
+    )
+    .with_context(|| format!("writing {}", out.display()))?;
+    #[derive(serde::Serialize)]
+    struct GenReport {
+        bench: &'static str,
+        file: String,
+        seed: u64,
+        seconds: f64,
+        #[serde(flatten)]
+        stats: sluice_bench::gen::GenStats,
+    }
+    let report = GenReport {
+        bench: "gen-kpis",
+        file: out.display().to_string(),
+        seed,
+        seconds: started.elapsed().as_secs_f64(),
+        stats,
+    };
+    print_report(&report)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    sluice_core::telemetry::init("sluice-bench");
+    let args = Args::parse()?;
+    let prepare = args
+        .options
+        .get("prepare")
+        .map(String::as_str)
+        .filter(|s| !s.is_empty());
+    match args.command.as_str() {
+        "gen-kpis" => gen_kpis(&args),
+        "etl" => print_report(&etl::run(&args.file()?, prepare).await?),
+        "copy" => print_report(&copy::run(&args.file()?, prepare).await?),
+        "stages" => {
+            let options = stages::StagesOptions {
+                explain: args.flag("explain"),
+                reload: args.flag("reload"),
+                analyze_stage: args.flag("analyze-stage"),
+                settings: args
+                    .options
+                    .get("set")
+                    .map(|s| s.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect())
+                    .unwrap_or_default(),
+                save_staged: args
+                    .options
+                    .get("save-staged")
+                    .filter(|s| !s.is_empty())
+                    .map(PathBuf::from),
+                prepare: prepare.map(str::to_owned),
+            };
+            print_report(&stages::run(&args.file()?, options).await?)
+        }
+        _ => {
+            eprintln!(
+                "usage: sluice-bench gen-kpis --rows N --out FILE [--seed S]\n       \
+                 sluice-bench etl --file FILE\n       sluice-bench copy --file FILE\n       \
+                 sluice-bench stages --file FILE [--explain] [--reload] [--analyze-stage] [--set name=value,...] [--save-staged FILE] [--prepare SQL]"
+            );
+            std::process::exit(2);
+        }
+    }
+}

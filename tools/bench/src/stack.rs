@@ -1,0 +1,156 @@
+//! A database and a set of moto resources of the benchmark's own, so a run never sees
+//! another's rows, and both are removed afterwards.
+
+use anyhow::Context;
+use sluice_core::{db, migrate, ConfigSource, DbSettings, Pool};
+use sluice_local::resources::{StackNames, StackResources};
+use sluice_local::Clients;
+use tracing::warn;
+
+pub struct BenchDb {
+    admin: Pool,
+    pub name: String,
+    pub pool: Pool,
+}
+
+impl BenchDb {
+    /// A fresh database `sluice_bench_<tag>_<pid>` on the `DATABASE_URL` server, migrated,
+    /// then `prepare` run on it (an experiment's schema change; never in `make bench`).
+    pub async fn create(cfg: &ConfigSource, tag: &str, prepare: Option<&str>) -> anyhow::Result<Self> {
+        let base = DbSettings::load(cfg, None).await?;
+        let admin = db::connect(&base).await.context("connecting to DATABASE_URL")?;
+        let name = format!("sluice_bench_{tag}_{}", std::process::id());
+        {
+            let client = admin.get().await?;
+            client
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await?;
+            client
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .await
+                .with_context(|| format!("creating database {name}"))?;
+        }
+        let made = Self {
+            admin,
+            name: name.clone(),
+            pool: db::connect(&base.with_dbname(&name)).await?,
+        };
+        let migrated = async {
+            let mut client = made.pool.get().await?;
+            migrate::run(&mut client, &migrate::embedded()?).await?;
+            if let Some(sql) = prepare {
+                client.batch_execute(sql).await.context("--prepare")?;
+            }
+            anyhow::Ok(())
+        }
+        .await;
+        if let Err(e) = migrated {
+            made.drop_db().await;
+            return Err(e.context("migrating the bench database"));
+        }
+        Ok(made)
+    }
+
+    /// Drops the database; a failure is only logged (nothing depends on it).
+    pub async fn drop_db(self) {
+        self.pool.close();
+        let dropped = async {
+            let client = self.admin.get().await?;
+            client
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+                .await?;
+            anyhow::Ok(())
+        }
+        .await;
+        if let Err(e) = dropped {
+            warn!(error = %e, database = %self.name, "could not drop the bench database");
+        }
+    }
+}
+
+pub struct BenchStack {
+    pub clients: Clients,
+    pub res: StackResources,
+}
+
+impl BenchStack {
+    /// The resources of template.yaml under the prefix `bench-<pid>`.
+    pub async fn create() -> anyhow::Result<Self> {
+        let clients = Clients::from_env().await;
+        let names = StackNames {
+            prefix: format!("bench-{}", std::process::id()),
+            ..Default::default()
+        };
+        let res = clients.provisioner().provision(&names).await?;
+        Ok(Self { clients, res })
+    }
+
+    /// Removes every object version, the bucket, the queues and the topic (moto keeps
+    /// objects in memory: six 70 MB uploads would otherwise stay there). Failures are logged.
+    pub async fn teardown(self) {
+        if let Err(e) = self.empty_bucket().await {
+            warn!(error = %e, bucket = %self.res.bucket, "could not empty the bench bucket");
+        }
+        let s3 = &self.clients.s3;
+        if let Err(e) = s3.delete_bucket().bucket(&self.res.bucket).send().await {
+            warn!(error = %aws_sdk_s3::error::DisplayErrorContext(e), "could not delete the bench bucket");
+        }
+        let queues = [
+            &self.res.uploads.url,
+            &self.res.uploads.dlq_url,
+            &self.res.etl.url,
+            &self.res.etl.dlq_url,
+            &self.res.events_tap_url,
+        ];
+        for url in queues {
+            if let Err(e) = self.clients.sqs.delete_queue().queue_url(url).send().await {
+                warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), queue = %url, "could not delete a bench queue");
+            }
+        }
+        if let Err(e) = self
+            .clients
+            .sns
+            .delete_topic()
+            .topic_arn(&self.res.topic_arn)
+            .send()
+            .await
+        {
+            warn!(error = %aws_sdk_sns::error::DisplayErrorContext(e), "could not delete the bench topic");
+        }
+    }
+
+    async fn empty_bucket(&self) -> anyhow::Result<()> {
+        let s3 = &self.clients.s3;
+        loop {
+            let listed = s3
+                .list_object_versions()
+                .bucket(&self.res.bucket)
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+            let mut targets: Vec<(String, Option<String>)> = listed
+                .versions()
+                .iter()
+                .filter_map(|v| v.key().map(|k| (k.to_owned(), v.version_id().map(str::to_owned))))
+                .collect();
+            targets.extend(
+                listed
+                    .delete_markers()
+                    .iter()
+                    .filter_map(|m| m.key().map(|k| (k.to_owned(), m.version_id().map(str::to_owned)))),
+            );
+            if targets.is_empty() {
+                return Ok(());
+            }
+            for (key, version) in targets {
+                s3.delete_object()
+                    .bucket(&self.res.bucket)
+                    .key(&key)
+                    .set_version_id(version)
+                    .send()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+            }
+        }
+    }
+}

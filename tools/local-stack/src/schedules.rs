@@ -1,0 +1,62 @@
+//! Plays EventBridge's schedules of template.yaml: daily quotes after the US close
+//! on weekdays, weekly fundamentals on Saturday (UTC, as the rules are written).
+
+use chrono::{Datelike, Timelike, Utc, Weekday};
+use price_updater::{PriceUpdater, Schedule};
+use std::sync::Arc;
+
+/// (schedule, weekdays, hour, minute) — the cron expressions of template.yaml.
+pub const SCHEDULES: &[(Schedule, &[Weekday], u32, u32)] = &[
+    (
+        Schedule::DailyQuotes,
+        &[Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri],
+        21,
+        30,
+    ),
+    (Schedule::WeeklyFundamentals, &[Weekday::Sat], 6, 0),
+];
+
+/// The schedules due at `now` (to the minute).
+pub fn due(now: chrono::DateTime<Utc>) -> Vec<Schedule> {
+    SCHEDULES
+        .iter()
+        .filter(|(_, days, hour, minute)| {
+            days.contains(&now.weekday()) && now.hour() == *hour && now.minute() == *minute
+        })
+        .map(|(s, ..)| *s)
+        .collect()
+}
+
+pub async fn run(prices: Arc<PriceUpdater>) {
+    let mut last_fired: Option<(chrono::NaiveDate, u32, u32)> = None;
+    loop {
+        let now = Utc::now();
+        let minute = (now.date_naive(), now.hour(), now.minute());
+        if last_fired != Some(minute) {
+            for schedule in due(now) {
+                last_fired = Some(minute);
+                match prices.handle_schedule(schedule).await {
+                    Ok(started) => tracing::info!(schedule = schedule.name(), ?started, "schedule fired"),
+                    Err(e) => tracing::error!(schedule = schedule.name(), error = %e, "schedule failed"),
+                }
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(20)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn schedules_fire_on_their_days_and_minutes_only() {
+        let friday_close = Utc.with_ymd_and_hms(2026, 11, 20, 21, 30, 0).unwrap();
+        assert_eq!(due(friday_close), vec![Schedule::DailyQuotes]);
+        let saturday = Utc.with_ymd_and_hms(2026, 11, 21, 6, 0, 10).unwrap();
+        assert_eq!(due(saturday), vec![Schedule::WeeklyFundamentals]);
+        let saturday_close = Utc.with_ymd_and_hms(2026, 11, 21, 21, 30, 0).unwrap();
+        assert!(due(saturday_close).is_empty());
+    }
+}
