@@ -3,9 +3,7 @@
 //! tables (uniquely named in moto), and a fake FMP server, wired to price-updater.
 
 use super::{fresh_database, shared, unique};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
-};
+use aws_sdk_dynamodb::types::KeyType;
 use aws_sdk_s3::config::Credentials;
 use aws_sdk_sqs::types::QueueAttributeName;
 use price_updater::{DynamoRateLimiter, FmpClient, PriceConfig, PriceUpdater, RateLimiter, RetryPolicy, WindowLimit};
@@ -63,44 +61,6 @@ async fn queue(sqs: &aws_sdk_sqs::Client, name: &str, attrs: &[(QueueAttributeNa
     (url, arn)
 }
 
-async fn table(dynamodb: &aws_sdk_dynamodb::Client, name: &str, keys: &[(&str, KeyType)]) {
-    let mut create = dynamodb
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest);
-    for (attr, kind) in keys {
-        create = create
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(*attr)
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .expect("attribute"),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name(*attr)
-                    .key_type(kind.clone())
-                    .build()
-                    .expect("key"),
-            );
-    }
-    create.send().await.expect("create table");
-    dynamodb
-        .update_time_to_live()
-        .table_name(name)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .enabled(true)
-                .attribute_name("expires_at")
-                .build()
-                .expect("ttl"),
-        )
-        .send()
-        .await
-        .expect("enable TTL");
-}
-
 impl MarketStack {
     /// `settings` adds or overrides price-updater settings (rate limit, TTL, ...).
     pub async fn start(settings: &[(&str, &str)], visibility_timeout: Duration, max_receive_count: u32) -> Self {
@@ -143,13 +103,16 @@ impl MarketStack {
             .expect("subscribe tap");
         let rate_table = format!("{prefix}-rate-limit");
         let cache_table = format!("{prefix}-quote-cache");
-        table(&dynamodb, &rate_table, &[("bucket", KeyType::Hash)]).await;
-        table(
+        sluice_local::resources::create_table(&dynamodb, &rate_table, &[("bucket", KeyType::Hash)])
+            .await
+            .expect("create table");
+        sluice_local::resources::create_table(
             &dynamodb,
             &cache_table,
             &[("symbol", KeyType::Hash), ("data_type", KeyType::Range)],
         )
-        .await;
+        .await
+        .expect("create table");
         let fixtures = super::repo_root().join("../shared/fixtures/prices/fmp");
         let fake = sluice_fakes::start(FakeFmpConfig::new(FAKE_API_KEY).with_fixtures(fixtures))
             .await

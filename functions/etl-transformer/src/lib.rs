@@ -84,10 +84,7 @@ impl RecordError for EtlError {
     fn is_retryable(&self) -> bool {
         match self {
             Self::BadMessage(_) => false,
-            // A value PostgreSQL refuses (class 22) or a violated constraint (23) will be refused again.
-            Self::Database(e) => !e
-                .code()
-                .is_some_and(|c| c.code().starts_with("22") || c.code().starts_with("23")),
+            Self::Database(e) => !sluice_core::db::is_permanent(e),
             _ => true,
         }
     }

@@ -67,7 +67,11 @@ pub enum IngestError {
 
 impl RecordError for IngestError {
     fn is_retryable(&self) -> bool {
-        !matches!(self, Self::BadNotification(_))
+        match self {
+            Self::BadNotification(_) => false,
+            Self::Database(e) => !sluice_core::db::is_permanent(e),
+            _ => true,
+        }
     }
 }
 

@@ -138,9 +138,7 @@ impl RecordError for PriceError {
     fn is_retryable(&self) -> bool {
         match self {
             Self::BadMessage(_) | Self::UnknownSchedule(_) | Self::Secret(_) => false,
-            Self::Database(e) => !e
-                .code()
-                .is_some_and(|c| c.code().starts_with("22") || c.code().starts_with("23")),
+            Self::Database(e) => !sluice_core::db::is_permanent(e),
             _ => true,
         }
     }

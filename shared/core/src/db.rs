@@ -49,6 +49,13 @@ impl DbError {
     }
 }
 
+/// A value PostgreSQL refuses (class 22) or a violated constraint (class 23):
+/// the same input will be refused again, so retrying is pointless.
+pub fn is_permanent(e: &tokio_postgres::Error) -> bool {
+    e.code()
+        .is_some_and(|c| c.code().starts_with("22") || c.code().starts_with("23"))
+}
+
 /// How connections are protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TlsMode {

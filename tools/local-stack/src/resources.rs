@@ -199,56 +199,8 @@ impl Provisioner<'_> {
         })
     }
 
-    /// A pay-per-request table with string keys and a TTL on `expires_at`, as template.yaml declares.
     async fn table(&self, name: &str, keys: &[(&str, KeyType)]) -> Result<(), ProvisionError> {
-        let mut create = self
-            .dynamodb
-            .create_table()
-            .table_name(name)
-            .billing_mode(BillingMode::PayPerRequest);
-        for (attr, kind) in keys {
-            create = create
-                .attribute_definitions(
-                    AttributeDefinition::builder()
-                        .attribute_name(*attr)
-                        .attribute_type(ScalarAttributeType::S)
-                        .build()
-                        .map_err(fail(format!("table {name}")))?,
-                )
-                .key_schema(
-                    KeySchemaElement::builder()
-                        .attribute_name(*attr)
-                        .key_type(kind.clone())
-                        .build()
-                        .map_err(fail(format!("table {name}")))?,
-                );
-        }
-        match create.send().await {
-            Ok(_) => {}
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => {}
-            Err(e) => return Err(fail(format!("table {name}"))(e)),
-        }
-        self.dynamodb
-            .update_time_to_live()
-            .table_name(name)
-            .time_to_live_specification(
-                TimeToLiveSpecification::builder()
-                    .enabled(true)
-                    .attribute_name("expires_at")
-                    .build()
-                    .map_err(fail(format!("table {name} TTL")))?,
-            )
-            .send()
-            .await
-            .map(|_| ())
-            .or_else(|e| {
-                // Enabling TTL twice is refused; the table already has it.
-                if format!("{e:?}").contains("TimeToLive is already enabled") {
-                    Ok(())
-                } else {
-                    Err(fail(format!("table {name} TTL"))(e))
-                }
-            })
+        create_table(self.dynamodb, name, keys).await
     }
 
     async fn bucket(&self, name: &str, queue_arn: &str) -> Result<(), ProvisionError> {
@@ -296,4 +248,59 @@ impl Provisioner<'_> {
             .map_err(fail(format!("bucket {name} notification")))?;
         Ok(())
     }
+}
+
+/// A pay-per-request table with string keys and a TTL on `expires_at`, as template.yaml declares.
+pub async fn create_table(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    name: &str,
+    keys: &[(&str, KeyType)],
+) -> Result<(), ProvisionError> {
+    let mut create = dynamodb
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest);
+    for (attr, kind) in keys {
+        create = create
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(*attr)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .map_err(fail(format!("table {name}")))?,
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(*attr)
+                    .key_type(kind.clone())
+                    .build()
+                    .map_err(fail(format!("table {name}")))?,
+            );
+    }
+    match create.send().await {
+        Ok(_) => {}
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => {}
+        Err(e) => return Err(fail(format!("table {name}"))(e)),
+    }
+    dynamodb
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name("expires_at")
+                .build()
+                .map_err(fail(format!("table {name} TTL")))?,
+        )
+        .send()
+        .await
+        .map(|_| ())
+        .or_else(|e| {
+            // Enabling TTL twice is refused; the table already has it.
+            if format!("{e:?}").contains("TimeToLive is already enabled") {
+                Ok(())
+            } else {
+                Err(fail(format!("table {name} TTL"))(e))
+            }
+        })
 }
