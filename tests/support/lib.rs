@@ -216,6 +216,36 @@ pub async fn clients() -> Clients {
     Clients::from_sdk(&sdk)
 }
 
+/// Every envelope published on an events topic so far, read (and removed) from the
+/// SQS queue subscribed to it; two empty receives in a row end the read.
+pub async fn read_topic_tap(sqs: &aws_sdk_sqs::Client, tap_url: &str) -> Vec<Envelope> {
+    let mut out = Vec::new();
+    let mut empty = 0;
+    while empty < 2 {
+        let got = sqs
+            .receive_message()
+            .queue_url(tap_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .expect("receive tap");
+        let messages = got.messages.unwrap_or_default();
+        if messages.is_empty() {
+            empty += 1;
+            continue;
+        }
+        for m in messages {
+            let sns: serde_json::Value = serde_json::from_str(m.body().unwrap_or_default()).expect("SNS JSON");
+            let inner = sns["Message"].as_str().expect("SNS Message");
+            out.push(Envelope::from_json(inner).expect("an envelope on the topic"));
+            if let Some(r) = m.receipt_handle() {
+                let _ = sqs.delete_message().queue_url(tap_url).receipt_handle(r).send().await;
+            }
+        }
+    }
+    out
+}
+
 /// One test's stack: its database, its resources, the two functions.
 pub struct TestStack {
     pub pool: Pool,
@@ -315,37 +345,7 @@ impl TestStack {
 
     /// Every message published on the events topic so far (read off the tap queue).
     pub async fn published(&self) -> Vec<Envelope> {
-        let mut out = Vec::new();
-        loop {
-            let got = self
-                .clients
-                .sqs
-                .receive_message()
-                .queue_url(&self.resources.events_tap_url)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .expect("receive tap");
-            let messages = got.messages.unwrap_or_default();
-            if messages.is_empty() {
-                return out;
-            }
-            for m in messages {
-                let sns: serde_json::Value = serde_json::from_str(m.body().unwrap_or_default()).expect("SNS JSON");
-                let inner = sns["Message"].as_str().expect("SNS Message");
-                out.push(Envelope::from_json(inner).expect("an envelope on the topic"));
-                if let Some(r) = m.receipt_handle() {
-                    let _ = self
-                        .clients
-                        .sqs
-                        .delete_message()
-                        .queue_url(&self.resources.events_tap_url)
-                        .receipt_handle(r)
-                        .send()
-                        .await;
-                }
-            }
-        }
+        read_topic_tap(&self.clients.sqs, &self.resources.events_tap_url).await
     }
 
     pub async fn queue_depth(&self, url: &str) -> i64 {

@@ -266,38 +266,7 @@ impl MarketStack {
 
     /// Every message published on the events topic so far.
     pub async fn published(&self) -> Vec<Envelope> {
-        let mut out = Vec::new();
-        let mut empty = 0;
-        while empty < 2 {
-            let got = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.tap_url)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .expect("receive tap");
-            let messages = got.messages.unwrap_or_default();
-            if messages.is_empty() {
-                empty += 1;
-                continue;
-            }
-            for m in messages {
-                let sns: serde_json::Value = serde_json::from_str(m.body().unwrap_or_default()).expect("SNS JSON");
-                let inner = sns["Message"].as_str().expect("SNS Message");
-                out.push(Envelope::from_json(inner).expect("an envelope on the topic"));
-                if let Some(r) = m.receipt_handle() {
-                    let _ = self
-                        .sqs
-                        .delete_message()
-                        .queue_url(&self.tap_url)
-                        .receipt_handle(r)
-                        .send()
-                        .await;
-                }
-            }
-        }
-        out
+        super::read_topic_tap(&self.sqs, &self.tap_url).await
     }
 
     pub async fn query(&self, sql: &str) -> Vec<tokio_postgres::Row> {

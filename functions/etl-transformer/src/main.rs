@@ -3,24 +3,17 @@
 use aws_lambda_events::sqs::SqsEvent;
 use etl_transformer::{Etl, EtlConfig, SERVICE};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use sluice_core::{aws, db, BatchProcessor, ConfigSource, DbSettings, DeadLetterQueue, EventPublisher};
+use sluice_core::aws;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    sluice_core::telemetry::init(SERVICE);
-    let cfg = ConfigSource::from_env();
-    let sdk = aws::sdk_config().await;
-    let pool = db::connect(&DbSettings::load(&cfg, Some(&aws::secrets(&sdk))).await?).await?;
-    let sqs = aws::sqs(&sdk);
-    let dead_letters = cfg
-        .optional::<String>("DEAD_LETTER_QUEUE_URL")?
-        .map(|url| DeadLetterQueue::new(sqs.clone(), url));
-    let processor = BatchProcessor::new(dead_letters);
+    let instance = sluice_core::instance::init(SERVICE).await?;
+    let processor = instance.processor;
     let etl = Etl {
-        pool,
-        s3: aws::s3(&sdk),
-        publisher: EventPublisher::new(aws::sns(&sdk), sqs),
-        config: EtlConfig::load(&cfg)?,
+        pool: instance.pool,
+        s3: aws::s3(&instance.sdk),
+        publisher: instance.publisher,
+        config: EtlConfig::load(&instance.cfg)?,
     };
     run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let (etl, processor) = (&etl, &processor);

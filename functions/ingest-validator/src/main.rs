@@ -2,19 +2,17 @@
 
 use ingest_validator::{Ingest, IngestConfig, IngestEvent, SERVICE};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use sluice_core::{aws, db, BatchProcessor, ConfigSource, DbSettings, DeadLetterQueue, EventPublisher};
+use sluice_core::aws;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    sluice_core::telemetry::init(SERVICE);
-    let cfg = ConfigSource::from_env();
-    let sdk = aws::sdk_config().await;
-    let pool = db::connect(&DbSettings::load(&cfg, Some(&aws::secrets(&sdk))).await?).await?;
-    let sqs = aws::sqs(&sdk);
-    let dead_letters = cfg
-        .optional::<String>("DEAD_LETTER_QUEUE_URL")?
-        .map(|url| DeadLetterQueue::new(sqs.clone(), url));
-    let processor = BatchProcessor::new(dead_letters);
+    let sluice_core::instance::Instance {
+        cfg,
+        sdk,
+        pool,
+        processor,
+        publisher,
+    } = sluice_core::instance::init(SERVICE).await?;
     let market = match cfg.optional::<String>("QUOTE_CACHE_TABLE")? {
         Some(table) => Some(price_updater::MarketData {
             pool: pool.clone(),
@@ -30,7 +28,7 @@ async fn main() -> Result<(), Error> {
         market,
         pool,
         s3: aws::s3(&sdk),
-        publisher: EventPublisher::new(aws::sns(&sdk), sqs),
+        publisher,
         config: IngestConfig::load(&cfg)?,
     };
     run(service_fn(|event: LambdaEvent<IngestEvent>| {

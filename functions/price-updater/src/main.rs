@@ -5,7 +5,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::sqs::SqsEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use price_updater::{PriceConfig, PriceUpdater, Schedule, SERVICE};
-use sluice_core::{aws, db, BatchProcessor, ConfigSource, DbSettings, DeadLetterQueue, EventPublisher};
+use sluice_core::aws;
 
 /// What Lambda hands the function: a schedule tick or a batch of jobs.
 #[derive(serde::Deserialize)]
@@ -17,26 +17,16 @@ enum Incoming {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    sluice_core::telemetry::init(SERVICE);
-    let cfg = ConfigSource::from_env();
-    let config = PriceConfig::load(&cfg)?;
-    let sdk = aws::sdk_config().await;
-    let secrets = aws::secrets(&sdk);
-    let pool = db::connect(&DbSettings::load(&cfg, Some(&secrets)).await?).await?;
-    let sqs = aws::sqs(&sdk);
-    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-    let dead_letters = cfg
-        .optional::<String>("DEAD_LETTER_QUEUE_URL")?
-        .map(|url| DeadLetterQueue::new(sqs.clone(), url));
-    let processor = BatchProcessor::new(dead_letters);
-    let api_key = config.resolve_api_key(Some(&secrets)).await?;
-    let updater = PriceUpdater::build(
+    let sluice_core::instance::Instance {
+        cfg,
+        sdk,
         pool,
-        dynamodb,
-        EventPublisher::new(aws::sns(&sdk), sqs),
-        config,
-        api_key,
-    )?;
+        processor,
+        publisher,
+    } = sluice_core::instance::init(SERVICE).await?;
+    let config = PriceConfig::load(&cfg)?;
+    let api_key = config.resolve_api_key(Some(&aws::secrets(&sdk))).await?;
+    let updater = PriceUpdater::build(pool, aws_sdk_dynamodb::Client::new(&sdk), publisher, config, api_key)?;
     run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         let (updater, processor) = (&updater, &processor);
         async move {

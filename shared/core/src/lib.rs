@@ -7,6 +7,7 @@ pub mod batch;
 pub mod config;
 pub mod db;
 pub mod idempotency;
+pub mod instance;
 pub mod metrics;
 pub mod migrate;
 pub mod publish;
