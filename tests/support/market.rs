@@ -163,9 +163,11 @@ impl MarketStack {
             limiter.clone(),
             c.vendor_timeout,
             RetryPolicy {
-                max_attempts: c.vendor_max_attempts,
-                backoff: c.vendor_backoff,
-                max_backoff: c.vendor_max_backoff,
+                backoff: sluice_core::retry::Backoff {
+                    max_attempts: c.vendor_max_attempts,
+                    base: c.vendor_backoff,
+                    max: c.vendor_max_backoff,
+                },
                 permit_max_age: c.vendor_rate_margin / 2,
             },
         )

@@ -206,9 +206,11 @@ impl PriceUpdater {
             limiter.clone(),
             config.vendor_timeout,
             RetryPolicy {
-                max_attempts: config.vendor_max_attempts,
-                backoff: config.vendor_backoff,
-                max_backoff: config.vendor_max_backoff,
+                backoff: sluice_core::retry::Backoff {
+                    max_attempts: config.vendor_max_attempts,
+                    base: config.vendor_backoff,
+                    max: config.vendor_max_backoff,
+                },
                 permit_max_age: config.vendor_rate_margin / 2,
             },
         )?;

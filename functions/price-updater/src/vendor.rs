@@ -12,6 +12,7 @@ use crate::ratelimit::{now_ms, LimitError, Permit, RateLimiter};
 use chrono::NaiveDate;
 use futures::future::BoxFuture;
 use serde_json::Value;
+use sluice_core::retry::{parse_retry_after, Backoff};
 use sluice_messages::Ticker;
 use std::sync::Arc;
 use std::time::Duration;
@@ -135,35 +136,12 @@ pub trait MarketDataVendor: Send + Sync {
     ) -> BoxFuture<'a, Result<Vec<Value>, VendorError>>;
 }
 
-/// How long to wait before the next attempt, without I/O.
+/// The vendor's retries, and how long a limiter permit stays usable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
-    pub max_attempts: u32,
-    pub backoff: Duration,
-    pub max_backoff: Duration,
+    pub backoff: Backoff,
     /// A permit not used within this long is stale and replaced (half the limiter's margin).
     pub permit_max_age: Duration,
-}
-
-impl RetryPolicy {
-    /// Full jitter: a uniform wait in `[0, min(max, backoff * 2^(attempt-1))]`, where
-    /// `unit` is a number in [0, 1). A `Retry-After` from the vendor wins (capped).
-    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>, unit: f64) -> Duration {
-        if let Some(wait) = retry_after {
-            return wait.min(self.max_backoff);
-        }
-        let exp = self
-            .backoff
-            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1).min(16)))
-            .min(self.max_backoff);
-        exp.mul_f64(unit.clamp(0.0, 1.0))
-    }
-}
-
-/// `Retry-After` as seconds (the form FMP and most APIs send); an HTTP date is ignored.
-pub fn parse_retry_after(raw: Option<&str>) -> Option<Duration> {
-    let secs: f64 = raw?.trim().parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
 }
 
 /// The FMP `/stable/` client.
@@ -238,7 +216,7 @@ impl FmpClient {
         let url = format!("{}/stable/{endpoint}", self.base_url);
         let mut last = String::new();
         let mut throttled = false;
-        for attempt in 1..=self.policy.max_attempts {
+        for attempt in 1..=self.policy.backoff.max_attempts {
             self.fresh_permit((attempt == 1).then_some(permit)).await?;
             let sent = self
                 .http
@@ -283,13 +261,13 @@ impl FmpClient {
                     }
                 }
             }
-            if attempt < self.policy.max_attempts {
-                let wait = self.policy.delay(attempt, retry_after, rand::random::<f64>());
+            if attempt < self.policy.backoff.max_attempts {
+                let wait = self.policy.backoff.jittered_delay(attempt, retry_after);
                 tracing::warn!(endpoint, attempt, wait_ms = wait.as_millis() as u64, reason = %last, "vendor request failed; retrying");
                 tokio::time::sleep(wait).await;
             }
         }
-        let attempts = self.policy.max_attempts;
+        let attempts = self.policy.backoff.max_attempts;
         Err(if throttled {
             VendorError::Throttled { attempts }
         } else {
@@ -402,34 +380,6 @@ impl MarketDataVendor for FmpClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_with_full_jitter_and_a_cap() {
-        let p = RetryPolicy {
-            max_attempts: 5,
-            backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_secs(1),
-            permit_max_age: Duration::from_millis(100),
-        };
-        assert_eq!(p.delay(1, None, 0.999_999).as_millis(), 99);
-        assert_eq!(p.delay(3, None, 0.5), Duration::from_millis(200));
-        assert_eq!(p.delay(30, None, 1.0), Duration::from_secs(1));
-        assert_eq!(p.delay(2, None, 0.0), Duration::ZERO);
-        assert_eq!(p.delay(1, Some(Duration::from_secs(2)), 0.0), Duration::from_secs(1));
-        assert_eq!(
-            p.delay(1, Some(Duration::from_millis(300)), 0.9),
-            Duration::from_millis(300)
-        );
-    }
-
-    #[test]
-    fn retry_after_in_seconds() {
-        assert_eq!(parse_retry_after(Some(" 2 ")), Some(Duration::from_secs(2)));
-        assert_eq!(parse_retry_after(Some("0.5")), Some(Duration::from_millis(500)));
-        assert_eq!(parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")), None);
-        assert_eq!(parse_retry_after(Some("-1")), None);
-        assert_eq!(parse_retry_after(None), None);
-    }
 
     #[test]
     fn answers_that_are_not_rows() {

@@ -11,6 +11,7 @@ pub mod instance;
 pub mod metrics;
 pub mod migrate;
 pub mod publish;
+pub mod retry;
 pub mod telemetry;
 
 pub use batch::{BatchProcessor, DeadLetterQueue, RecordError};

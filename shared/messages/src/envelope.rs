@@ -97,6 +97,12 @@ impl Envelope {
             Payload::PriceJobRequested(m) => m.ticker.to_string(),
             Payload::PriceRefreshProgress(m) => m.refresh_id.to_string(),
             Payload::PriceRefreshSummary(m) => m.refresh_id.to_string(),
+            // One filing request is handled at a time; different filings in parallel.
+            Payload::FilingRequested(m) => m.spec.key(),
+            // Analyses of one filing run one after another, so its pool entry is made once.
+            Payload::AnalysisRequested(m) => m.accession.to_string(),
+            Payload::AnalysisCompleted(m) => m.task_id.to_string(),
+            Payload::AnalysisFailed(m) => m.task_id.to_string(),
         }
     }
 
@@ -109,6 +115,10 @@ impl Envelope {
             // A ticker is queued once per refresh and kind.
             Payload::PriceJobRequested(m) => format!("{}:{}:{}", m.refresh_id, m.ticker, m.kind.as_str()),
             Payload::PriceRefreshProgress(_) | Payload::PriceRefreshSummary(_) => self.message_id.to_string(),
+            // The same user asking for the same filing is queued once (seed 002: `{filing}_{user}`).
+            Payload::FilingRequested(m) => format!("{}_{}", m.spec.key(), m.user_id),
+            Payload::AnalysisRequested(m) => m.task_id.to_string(),
+            Payload::AnalysisCompleted(_) | Payload::AnalysisFailed(_) => self.message_id.to_string(),
         }
     }
 }

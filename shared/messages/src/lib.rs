@@ -6,11 +6,15 @@
 //! producer names its messages the same way.
 
 mod envelope;
+mod filings;
 mod newtypes;
 mod payloads;
 mod tiers;
 
 pub use envelope::{Envelope, EnvelopeError, Producer, CURRENT_SCHEMA_VERSION};
+pub use filings::{
+    AccessionNumber, AnalysisKind, CompanyRef, FilingSelector, FilingSpec, FilingType, ModelKey, TaskStatus,
+};
 pub use newtypes::{
     Cik, CorrelationId, DataVersionId, Dataset, Email, InvalidValue, MessageId, Money, Sha256Digest, Ticker, UserTier,
 };

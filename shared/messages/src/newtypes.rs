@@ -14,7 +14,7 @@ pub struct InvalidValue {
 }
 
 impl InvalidValue {
-    fn new(kind: &'static str, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(kind: &'static str, reason: impl Into<String>) -> Self {
         Self {
             kind,
             reason: reason.into(),
@@ -49,6 +49,7 @@ macro_rules! string_newtype {
         }
     };
 }
+pub(crate) use string_newtype;
 
 /// The spreadsheets Sluice loads; each is one table in PostgreSQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

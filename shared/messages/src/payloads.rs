@@ -1,7 +1,8 @@
 //! The payloads. Adding a field: make it `Option` or give it a serde default so
 //! messages already on a queue keep deserialising; anything else is a new schema version.
 
-use crate::newtypes::{DataVersionId, Dataset, Sha256Digest, Ticker};
+use crate::filings::{AccessionNumber, AnalysisKind, FilingSpec, ModelKey};
+use crate::newtypes::{DataVersionId, Dataset, Money, Sha256Digest, Ticker, UserTier};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -20,6 +21,14 @@ pub enum Payload {
     PriceRefreshProgress(PriceRefreshProgress),
     /// A market-data refresh finished (events topic).
     PriceRefreshSummary(PriceRefreshSummary),
+    /// A user asked for an analysis of a filing not yet fetched (filing FIFO queue).
+    FilingRequested(FilingRequested),
+    /// A filing is stored and split into sections; its analysis waits (analysis FIFO queue).
+    AnalysisRequested(AnalysisRequested),
+    /// An analysis task finished and its result is in the pool (events topic).
+    AnalysisCompleted(AnalysisCompleted),
+    /// An analysis task failed; nothing was charged (events topic).
+    AnalysisFailed(AnalysisFailed),
 }
 
 impl Payload {
@@ -30,6 +39,10 @@ impl Payload {
             Self::PriceJobRequested(_) => "PriceJobRequested",
             Self::PriceRefreshProgress(_) => "PriceRefreshProgress",
             Self::PriceRefreshSummary(_) => "PriceRefreshSummary",
+            Self::FilingRequested(_) => "FilingRequested",
+            Self::AnalysisRequested(_) => "AnalysisRequested",
+            Self::AnalysisCompleted(_) => "AnalysisCompleted",
+            Self::AnalysisFailed(_) => "AnalysisFailed",
         }
     }
 }
@@ -170,4 +183,52 @@ pub struct PriceRefreshSummary {
     /// Tickers the vendor could not serve after every retry.
     #[serde(default)]
     pub failed: Vec<TickerReason>,
+}
+
+/// A user's analysis task needs its filing: find it on EDGAR, store it, split it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilingRequested {
+    pub task_id: Uuid,
+    pub user_id: String,
+    /// The tier when the task was accepted: the fetcher re-checks data access
+    /// against the filing's real date.
+    pub tier: UserTier,
+    pub spec: FilingSpec,
+    pub kind: AnalysisKind,
+}
+
+/// A task's filing is stored with its sections: analyse it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalysisRequested {
+    pub task_id: Uuid,
+    pub user_id: String,
+    pub filing_id: Uuid,
+    pub accession: AccessionNumber,
+    pub kind: AnalysisKind,
+}
+
+/// A task finished: its analysis is in the global pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnalysisCompleted {
+    pub task_id: Uuid,
+    pub user_id: String,
+    pub analysis_id: Uuid,
+    pub filing_id: Uuid,
+    pub accession: AccessionNumber,
+    pub kind: AnalysisKind,
+    pub model: ModelKey,
+    /// What this task cost the user (filing access and analysis fees).
+    pub charged: Money,
+}
+
+/// A task failed. Nothing was charged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnalysisFailed {
+    pub task_id: Uuid,
+    pub user_id: String,
+    pub kind: AnalysisKind,
+    /// Why, in words the user can act on.
+    pub reason: String,
 }

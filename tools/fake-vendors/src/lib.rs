@@ -6,6 +6,8 @@
 //!   statements), replaying the recorded fixtures and generating the rest, with a
 //!   request log that measures the busiest sliding window and switches for 429s.
 
+pub mod edgar;
 pub mod fmp;
+pub mod llm;
 
 pub use fmp::{start, FakeFmp, FakeFmpConfig, FmpStats};

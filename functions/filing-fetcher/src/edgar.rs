@@ -1,0 +1,1 @@
+//! The EDGAR client (work in progress).

@@ -1,0 +1,1 @@
+//! Analysis kinds: prompts, schemas, chunking (work in progress).

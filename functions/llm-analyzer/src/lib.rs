@@ -1,0 +1,4 @@
+//! llm-analyzer: analyses of filings into the global pool.
+
+pub mod analysis;
+pub mod provider;

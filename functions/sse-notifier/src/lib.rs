@@ -1,0 +1,1 @@
+//! sse-notifier (work in progress).

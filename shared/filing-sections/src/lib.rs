@@ -1,0 +1,1 @@
+//! Section extraction from SEC filings (work in progress).

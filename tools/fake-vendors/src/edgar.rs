@@ -1,0 +1,1 @@
+//! A fake EDGAR (work in progress).

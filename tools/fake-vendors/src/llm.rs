@@ -1,0 +1,1 @@
+//! A fake model endpoint speaking Bedrock Converse and OpenAI chat completions (work in progress).
