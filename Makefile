@@ -12,7 +12,7 @@ RUNNER := $(CARGO_TARGET_DIR)/release/sluice-local
 # Every cargo/aws call below sees the local services.
 WITH_ENV = set -a; . $(LOCAL)/services.env; [ -f $(STACK_ENV) ] && . $(STACK_ENV); API_URL=$(API_URL); set +a;
 
-.PHONY: help setup services up down logs status token tick tickers test lint migrate build bench deploy fmt clean
+.PHONY: help setup services up down logs status token tick tickers sections test lint migrate build bench deploy fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -50,6 +50,11 @@ tick: ## fire a schedule now: make tick NAME=daily-quotes | NAME=weekly-fundamen
 tickers: ## load the S&P 500 constituents (data/sp500_constituents.csv) into `tickers`
 	@test -x $(RUNNER) || cargo build -q --release -p sluice-local --bin sluice-local
 	@$(WITH_ENV) $(RUNNER) load-tickers data/sp500_constituents.csv
+
+FORM ?= 10-K
+sections: ## the sections of a filing as JSON: make sections FILE=<filing.html> [FORM=10-Q]
+	@test -n "$(FILE)" || { echo "usage: make sections FILE=<filing.html> [FORM=10-K]" >&2; exit 2; }
+	@cargo run -q --release -p sluice-filing-sections --bin filing-sections -- --form "$(FORM)" "$(FILE)"
 
 status: ## what is running
 	@scripts/services.sh status; scripts/runner.sh status

@@ -29,6 +29,7 @@ pub const SERVICE: &str = "ingest-validator";
 pub struct IngestConfig {
     pub etl_queue_url: String,
     pub max_upload_bytes: u64,
+    pub analyses: api::analyses::AnalysisConfig,
 }
 
 impl IngestConfig {
@@ -36,6 +37,7 @@ impl IngestConfig {
         Ok(Self {
             etl_queue_url: cfg.required("ETL_QUEUE_URL")?,
             max_upload_bytes: cfg.or("MAX_UPLOAD_BYTES", 200 * 1024 * 1024)?,
+            analyses: api::analyses::AnalysisConfig::load(cfg)?,
         })
     }
 }
@@ -126,6 +128,12 @@ impl Ingest {
         api::Api {
             pool: self.pool.clone(),
             market: self.market.clone(),
+            analyses: api::analyses::Analyses {
+                pool: self.pool.clone(),
+                s3: self.s3.clone(),
+                publisher: self.publisher.clone(),
+                config: self.config.analyses.clone(),
+            },
         }
     }
 

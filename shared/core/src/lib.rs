@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod idempotency;
 pub mod instance;
+pub mod ledger;
 pub mod metrics;
 pub mod migrate;
 pub mod publish;

@@ -98,7 +98,7 @@ impl Envelope {
             Payload::PriceRefreshProgress(m) => m.refresh_id.to_string(),
             Payload::PriceRefreshSummary(m) => m.refresh_id.to_string(),
             // One filing request is handled at a time; different filings in parallel.
-            Payload::FilingRequested(m) => m.spec.key(),
+            Payload::FilingRequested(m) => fifo_safe(m.spec.key()),
             // Analyses of one filing run one after another, so its pool entry is made once.
             Payload::AnalysisRequested(m) => m.accession.to_string(),
             Payload::AnalysisCompleted(m) => m.task_id.to_string(),
@@ -116,9 +116,33 @@ impl Envelope {
             Payload::PriceJobRequested(m) => format!("{}:{}:{}", m.refresh_id, m.ticker, m.kind.as_str()),
             Payload::PriceRefreshProgress(_) | Payload::PriceRefreshSummary(_) => self.message_id.to_string(),
             // The same user asking for the same filing is queued once (seed 002: `{filing}_{user}`).
-            Payload::FilingRequested(m) => format!("{}_{}", m.spec.key(), m.user_id),
+            Payload::FilingRequested(m) => fifo_safe(format!("{}_{}", m.spec.key(), m.user_id)),
             Payload::AnalysisRequested(m) => m.task_id.to_string(),
             Payload::AnalysisCompleted(_) | Payload::AnalysisFailed(_) => self.message_id.to_string(),
         }
+    }
+}
+
+/// SQS accepts group and deduplication ids of at most 128 printable ASCII characters;
+/// anything else (a long or exotic user id) is replaced by a stable UUID of itself.
+fn fifo_safe(id: String) -> String {
+    if !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()) {
+        id
+    } else {
+        crate::newtypes::MessageId::derived("fifo-id", &id).to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fifo_ids_stay_within_what_sqs_accepts() {
+        assert_eq!(fifo_safe("AAPL:10-K:FY2024_ana".into()), "AAPL:10-K:FY2024_ana");
+        let long = fifo_safe("x".repeat(200));
+        assert_eq!(long.len(), 36);
+        assert_eq!(long, fifo_safe("x".repeat(200)));
+        assert_eq!(fifo_safe("a b".into()).len(), 36);
     }
 }

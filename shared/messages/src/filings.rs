@@ -284,6 +284,26 @@ impl ModelKey {
     pub fn new(provider: &str, model: &str) -> Result<Self, InvalidValue> {
         Self::parse(&format!("{provider}:{model}"))
     }
+
+    /// The model a deployment is configured with (`LLM_PROVIDER`, `LLM_MODEL`): the
+    /// one rule shared by the API (pool look-ups) and the analyser (pool writes).
+    /// `extractive` is the offline analyser (`extractive:v1`); `bedrock` defaults to
+    /// Amazon Nova Lite; `openai` needs a model name.
+    pub fn configured(provider: &str, model: Option<&str>) -> Result<Self, InvalidValue> {
+        let model = model.map(str::trim).filter(|m| !m.is_empty());
+        match (provider.trim(), model) {
+            ("extractive", _) => Self::new("extractive", "v1"),
+            ("bedrock", m) => Self::new("bedrock", m.unwrap_or(Self::DEFAULT_BEDROCK_MODEL)),
+            ("openai", Some(m)) => Self::new("openai", m),
+            ("openai", None) => Err(InvalidValue::new("model key", "LLM_MODEL is required for openai")),
+            (other, _) => Err(InvalidValue::new(
+                "model key",
+                format!("LLM_PROVIDER `{other}` is not bedrock, openai or extractive"),
+            )),
+        }
+    }
+
+    pub const DEFAULT_BEDROCK_MODEL: &'static str = "amazon.nova-lite-v1:0";
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -346,6 +366,14 @@ mod tests {
         assert!(ModelKey::parse("nova").is_err());
         assert!(ModelKey::parse("Bedrock:x").is_err());
         assert!(ModelKey::parse("openai: gpt").is_err());
+        assert_eq!(ModelKey::configured("extractive", Some("x")).unwrap().as_str(), "extractive:v1");
+        assert_eq!(
+            ModelKey::configured("bedrock", None).unwrap().as_str(),
+            "bedrock:amazon.nova-lite-v1:0"
+        );
+        assert_eq!(ModelKey::configured("openai", Some("llama3.1")).unwrap().as_str(), "openai:llama3.1");
+        assert!(ModelKey::configured("openai", None).is_err());
+        assert!(ModelKey::configured("gemini", None).is_err());
     }
 
     #[test]

@@ -69,6 +69,16 @@ impl UserTier {
     }
 }
 
+impl TierPolicy {
+    /// The earliest fiscal year the tier covers, counting the current year and the
+    /// `history_years` before it (demo in 2026: fiscal 2024 on); `None` is all history.
+    pub fn earliest_fiscal_year(&self, today: chrono::NaiveDate) -> Option<i32> {
+        use chrono::Datelike;
+        self.history_years
+            .map(|years| today.year().saturating_sub(i32::try_from(years).unwrap_or(i32::MAX)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +99,9 @@ mod tests {
         assert_eq!(UserTier::Basic.policy().filing_access_fee.micros(), 100_000);
         assert_eq!(UserTier::Professional.policy().analysis_fee.to_string(), "$0.015000");
         assert!(UserTier::Demo.policy().sp500_only);
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        assert_eq!(UserTier::Demo.policy().earliest_fiscal_year(today), Some(2024));
+        assert_eq!(UserTier::Professional.policy().earliest_fiscal_year(today), Some(2016));
+        assert_eq!(UserTier::Enterprise.policy().earliest_fiscal_year(today), None);
     }
 }

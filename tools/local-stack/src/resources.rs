@@ -48,6 +48,10 @@ pub struct StackResources {
     pub uploads: Queue,
     pub etl: Queue,
     pub price_jobs: Queue,
+    /// Filing requests (FIFO) -> filing-fetcher.
+    pub filings: Queue,
+    /// Analysis requests (FIFO) -> llm-analyzer.
+    pub analyses: Queue,
     /// The vendor rate-limit bucket (shared by every price-updater invocation).
     pub rate_limit_table: String,
     /// Quotes, symbol + data type, with a TTL.
@@ -55,6 +59,8 @@ pub struct StackResources {
     pub topic_arn: String,
     /// A queue subscribed to the events topic so people and tests can see what is published.
     pub events_tap_url: String,
+    /// sse-notifier's subscription to the events topic (standard queue + DLQ; SNS envelope, not raw).
+    pub sse_events: Queue,
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +104,12 @@ impl Provisioner<'_> {
         let price_jobs = self
             .queue_with_dlq(&format!("{p}-price-jobs"), true, names.etl_timing)
             .await?;
+        let filings = self
+            .queue_with_dlq(&format!("{p}-filings"), true, names.etl_timing)
+            .await?;
+        let analyses = self
+            .queue_with_dlq(&format!("{p}-analyses"), true, names.etl_timing)
+            .await?;
         let rate_limit_table = format!("{p}-rate-limits");
         self.table(&rate_limit_table, &[("bucket", KeyType::Hash)]).await?;
         let quote_cache_table = format!("{p}-quote-cache");
@@ -124,6 +136,18 @@ impl Provisioner<'_> {
             .send()
             .await
             .map_err(fail("events tap subscription"))?;
+        // sse-notifier's subscription (template.yaml: SseEventsQueue + SseEventsDLQ).
+        let sse_events = self
+            .queue_with_dlq(&format!("{p}-sse-events"), false, names.uploads_timing)
+            .await?;
+        self.sns
+            .subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(&sse_events.arn)
+            .send()
+            .await
+            .map_err(fail("sse-notifier subscription"))?;
         let bucket = format!("{p}-uploads");
         self.bucket(&bucket, &uploads.arn).await?;
         Ok(StackResources {
@@ -131,10 +155,13 @@ impl Provisioner<'_> {
             uploads,
             etl,
             price_jobs,
+            filings,
+            analyses,
             rate_limit_table,
             quote_cache_table,
             topic_arn,
             events_tap_url: tap.0,
+            sse_events,
         })
     }
 

@@ -2,6 +2,7 @@
 //! Every route needs an authenticated [`Caller`]; every refusal is an [`ApiError`]
 //! rendered as problem+json by one mapping.
 
+pub mod analyses;
 pub mod caller;
 pub mod problem;
 
@@ -21,6 +22,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct Api {
     pub pool: Pool,
     pub market: Option<price_updater::MarketData>,
+    pub analyses: analyses::Analyses,
 }
 
 /// The routes, as `METHOD /path` with `{param}` segments: also what openapi.yaml documents.
@@ -30,6 +32,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/data-versions/{id}"),
     ("GET", "/v1/quotes/{ticker}"),
     ("GET", "/v1/prices/{ticker}"),
+    ("POST", "/v1/analyses"),
+    ("GET", "/v1/analyses/{id}"),
+    ("GET", "/v1/tasks/{id}"),
+    ("GET", "/v1/filings"),
 ];
 
 impl Api {
@@ -69,6 +75,21 @@ impl Api {
             }
             ("GET", "/v1/quotes/{ticker}") => self.quote(segments.get(2).copied().unwrap_or_default()).await,
             ("GET", "/v1/prices/{ticker}") => self.prices(segments.get(2).copied().unwrap_or_default(), request).await,
+            ("POST", "/v1/analyses") => self.analyses.request(&caller, json_body(request)?).await,
+            ("GET", "/v1/analyses/{id}") => {
+                self.analyses
+                    .analysis(&caller, segments.get(2).copied().unwrap_or_default())
+                    .await
+            }
+            ("GET", "/v1/tasks/{id}") => {
+                self.analyses
+                    .task(&caller, segments.get(2).copied().unwrap_or_default())
+                    .await
+            }
+            ("GET", "/v1/filings") => {
+                let q = &request.query_string_parameters;
+                self.analyses.filings(&caller, q.first("ticker"), q.first("cik")).await
+            }
             _ => Err(ApiError::NotFound),
         }
     }
@@ -167,6 +188,7 @@ impl Api {
         let balance = Money::from_micros(row.get(0));
         let created: chrono::DateTime<chrono::Utc> = row.get(1);
         let policy = caller.tier.policy();
+        let usage = analyses::usage(&self.pool, caller).await?;
         Ok(json_response(
             200,
             &json!({
@@ -176,6 +198,7 @@ impl Api {
                 "team_member": caller.team_member,
                 "credit_balance": {"micros": balance.micros(), "display": balance.to_string()},
                 "limits": policy,
+                "usage": usage,
                 "member_since": created,
             }),
         ))

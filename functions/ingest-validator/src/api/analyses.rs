@@ -1,0 +1,774 @@
+//! Filing analyses on the HTTP API: `POST /v1/analyses` (answer from the global pool
+//! at once, or accept a task), `GET /v1/tasks/{id}`, `GET /v1/analyses/{id}`,
+//! `GET /v1/filings`. The tier rules are pure functions at the bottom.
+
+use super::caller::Caller;
+use super::problem::{json_response, ApiError};
+use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use deadpool_postgres::Pool;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sluice_core::ledger::{self, ChargeOutcome};
+use sluice_core::{ConfigError, ConfigSource, Destination, EventPublisher};
+use sluice_messages::{
+    AccessionNumber, AnalysisKind, Cik, CompanyRef, CorrelationId, Envelope, FilingRequested, FilingSelector,
+    FilingSpec, FilingType, ModelKey, Money, Payload, Producer, Ticker, TierPolicy,
+};
+use uuid::Uuid;
+
+/// Where analysis work goes and where its results are.
+#[derive(Debug, Clone)]
+pub struct AnalysisConfig {
+    pub filings_queue_url: String,
+    pub document_bucket: String,
+    /// The model the analyser is configured with: the pool key of new analyses.
+    pub model: ModelKey,
+}
+
+impl AnalysisConfig {
+    pub fn load(cfg: &ConfigSource) -> Result<Self, ConfigError> {
+        let provider: String = cfg.or("LLM_PROVIDER", "extractive".to_owned())?;
+        let model: Option<String> = cfg.optional("LLM_MODEL")?;
+        Ok(Self {
+            filings_queue_url: cfg.required("FILINGS_QUEUE_URL")?,
+            document_bucket: cfg.required("DOCUMENT_BUCKET")?,
+            model: ModelKey::configured(&provider, model.as_deref()).map_err(|e| ConfigError::Invalid {
+                key: "LLM_PROVIDER".into(),
+                reason: e.to_string(),
+            })?,
+        })
+    }
+}
+
+/// What analysis routes need, built once per instance.
+#[derive(Clone)]
+pub struct Analyses {
+    pub pool: Pool,
+    pub s3: aws_sdk_s3::Client,
+    pub publisher: EventPublisher,
+    pub config: AnalysisConfig,
+}
+
+/// The body of `POST /v1/analyses`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalysisRequestBody {
+    pub ticker: Option<String>,
+    pub cik: Option<String>,
+    pub form: String,
+    pub fiscal_year: Option<i32>,
+    pub accession: Option<String>,
+    pub kind: String,
+}
+
+impl AnalysisRequestBody {
+    /// Into the domain request, with a message a person can act on when it is wrong.
+    pub fn parse(self) -> Result<(FilingSpec, AnalysisKind), ApiError> {
+        let bad = |e: sluice_messages::InvalidValue| ApiError::InvalidRequest(e.to_string());
+        let company = match (self.ticker, self.cik) {
+            (Some(t), None) => CompanyRef::Ticker(Ticker::parse(&t).map_err(bad)?),
+            (None, Some(c)) => CompanyRef::Cik(Cik::parse(&c).map_err(bad)?),
+            _ => return Err(ApiError::InvalidRequest("give exactly one of ticker or cik".into())),
+        };
+        let selector = match (self.fiscal_year, self.accession) {
+            (Some(y), None) if (1993..=2100).contains(&y) => FilingSelector::FiscalYear(y),
+            (Some(_), None) => return Err(ApiError::InvalidRequest("fiscal_year must be a year like 2024".into())),
+            (None, Some(a)) => FilingSelector::Accession(AccessionNumber::parse(&a).map_err(bad)?),
+            _ => {
+                return Err(ApiError::InvalidRequest(
+                    "give exactly one of fiscal_year or accession".into(),
+                ))
+            }
+        };
+        let form = FilingType::parse(&self.form).map_err(bad)?;
+        let kind = AnalysisKind::parse(&self.kind).map_err(bad)?;
+        Ok((
+            FilingSpec {
+                company,
+                form,
+                selector,
+            },
+            kind,
+        ))
+    }
+}
+
+/// A filing already in the store that matches a request.
+struct KnownFiling {
+    id: Uuid,
+    accession: String,
+    cik: String,
+    ticker: Option<String>,
+}
+
+impl Analyses {
+    /// `POST /v1/analyses`.
+    pub async fn request(&self, caller: &Caller, body: AnalysisRequestBody) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let (spec, kind) = body.parse()?;
+        let policy = caller.tier.policy();
+        let now = Utc::now();
+        let mut client = self.pool.get().await.map_err(ApiError::internal)?;
+        let tx = client.transaction().await.map_err(ApiError::internal)?;
+        // One request of a user at a time: limits, concurrency and credits are checked
+        // and taken atomically.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('analysis-request:' || $1))",
+            &[&caller.user_id],
+        )
+        .await
+        .map_err(ApiError::internal)?;
+
+        let known = find_filing(&tx, &spec).await?;
+        let in_sp500 = if policy.sp500_only {
+            Some(in_sp500(&tx, &spec, known.as_ref()).await?)
+        } else {
+            None
+        };
+
+        // 1. Already in the pool: answer at once (only the filing access fee, once).
+        if let Some(filing) = &known {
+            if let Some(analysis_id) = self.pooled(&tx, filing.id, kind).await? {
+                data_access(&policy, &spec, in_sp500, now.date_naive()).map_err(ApiError::Forbidden)?;
+                let fee = policy.filing_access_fee;
+                let description = format!("access to filing {}", filing.accession);
+                match ledger::grant_filing_access(&tx, &caller.user_id, filing.id, fee, None, description)
+                    .await
+                    .map_err(ApiError::internal)?
+                {
+                    ChargeOutcome::Insufficient { balance } => {
+                        return Err(ApiError::InsufficientCredits(format!(
+                            "access to this filing costs {fee}; your balance is {balance}"
+                        )))
+                    }
+                    ChargeOutcome::Charged { .. } | ChargeOutcome::AlreadyCharged => {}
+                }
+                tx.execute(
+                    "UPDATE analyses SET access_count = access_count + 1 WHERE id = $1",
+                    &[&analysis_id],
+                )
+                .await
+                .map_err(ApiError::internal)?;
+                tx.commit().await.map_err(ApiError::internal)?;
+                let analysis = self.analysis_json(analysis_id, true).await?;
+                return Ok(json_response(200, &json!({ "source": "pool", "analysis": analysis })));
+            }
+        }
+
+        // 2. The same request is already under way: the same task.
+        let spec_key = spec.key();
+        if let Some(row) = tx
+            .query_opt(
+                &format!("{TASK_SELECT} WHERE t.user_id = $1 AND t.spec_key = $2 AND t.kind = $3 AND t.status IN ('queued', 'fetching', 'analysing')"),
+                &[&caller.user_id, &spec_key, &kind.as_str()],
+            )
+            .await
+            .map_err(ApiError::internal)?
+        {
+            tx.commit().await.map_err(ApiError::internal)?;
+            return Ok(accepted(task_json(&row)));
+        }
+
+        // 3. Rate limits, data access, concurrency, credits — in that order.
+        let counts = request_counts(&tx, &caller.user_id, now).await?;
+        rate_limit(&policy, &counts, now).map_err(|(message, retry_after_secs)| ApiError::RateLimited {
+            message,
+            retry_after_secs,
+        })?;
+        data_access(&policy, &spec, in_sp500, now.date_naive()).map_err(ApiError::Forbidden)?;
+        let active = tx
+            .query_one(
+                "SELECT count(*), coalesce(sum(quoted_micros), 0)::bigint FROM tasks
+                 WHERE user_id = $1 AND status IN ('queued', 'fetching', 'analysing')",
+                &[&caller.user_id],
+            )
+            .await
+            .map_err(ApiError::internal)?;
+        let (active_count, reserved): (i64, i64) = (active.get(0), active.get(1));
+        if let Some(limit) = policy.concurrent_analyses {
+            if active_count >= i64::from(limit) {
+                return Err(ApiError::RateLimited {
+                    message: format!(
+                        "your tier runs {limit} analyses at a time and {active_count} are under way; \
+                         try again when one finishes"
+                    ),
+                    retry_after_secs: 30,
+                });
+            }
+        }
+        let has_access = match &known {
+            Some(f) => tx
+                .query_opt(
+                    "SELECT 1 FROM filing_access WHERE user_id = $1 AND filing_id = $2",
+                    &[&caller.user_id, &f.id],
+                )
+                .await
+                .map_err(ApiError::internal)?
+                .is_some(),
+            None => false,
+        };
+        let quoted = quote(&policy, has_access);
+        let balance: i64 = tx
+            .query_one(
+                "SELECT credit_balance_micros FROM user_accounts WHERE user_id = $1",
+                &[&caller.user_id],
+            )
+            .await
+            .map_err(ApiError::internal)?
+            .get(0);
+        let available = Money::from_micros(balance - reserved);
+        if available < quoted {
+            return Err(ApiError::InsufficientCredits(format!(
+                "this analysis may cost {quoted}; your available balance is {available} \
+                 ({} held by analyses under way)",
+                Money::from_micros(reserved)
+            )));
+        }
+
+        // 4. Accept: the task, the request count and the queued message, in one transaction.
+        let task_id = Uuid::new_v4();
+        tx.execute(
+            "INSERT INTO tasks (id, user_id, spec, spec_key, kind, status, quoted_micros, filing_id)
+             VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7)",
+            &[
+                &task_id,
+                &caller.user_id,
+                &serde_json::to_value(&spec).map_err(ApiError::internal)?,
+                &spec_key,
+                &kind.as_str(),
+                &quoted.micros(),
+                &known.as_ref().map(|f| f.id),
+            ],
+        )
+        .await
+        .map_err(ApiError::internal)?;
+        tx.execute(
+            "INSERT INTO analysis_requests (user_id, requested_at) VALUES ($1, $2)",
+            &[&caller.user_id, &now],
+        )
+        .await
+        .map_err(ApiError::internal)?;
+        let envelope = Envelope::new(
+            Producer::IngestValidator,
+            CorrelationId::parse(&format!("task-{task_id}")).unwrap_or_default(),
+            Payload::FilingRequested(FilingRequested {
+                task_id,
+                user_id: caller.user_id.clone(),
+                tier: caller.tier,
+                spec,
+                kind,
+            }),
+        );
+        EventPublisher::stage(
+            &tx,
+            &Destination::FifoQueue(self.config.filings_queue_url.clone()),
+            &envelope,
+        )
+        .await
+        .map_err(ApiError::internal)?;
+        let row = tx
+            .query_one(&format!("{TASK_SELECT} WHERE t.id = $1"), &[&task_id])
+            .await
+            .map_err(ApiError::internal)?;
+        tx.commit().await.map_err(ApiError::internal)?;
+        // The outbox row is committed: a failed send now is retried by the next flush.
+        if let Err(e) = self.publisher.flush(&self.pool, Producer::IngestValidator).await {
+            tracing::warn!(error = %e, %task_id, "queueing the filing request failed; the outbox keeps it");
+        }
+        tracing::info!(%task_id, kind = kind.as_str(), quoted = quoted.micros(), "analysis task accepted");
+        Ok(accepted(task_json(&row)))
+    }
+
+    /// The completed pool entry for a filing and kind under the configured model, if any.
+    async fn pooled(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        filing_id: Uuid,
+        kind: AnalysisKind,
+    ) -> Result<Option<Uuid>, ApiError> {
+        Ok(tx
+            .query_opt(
+                "SELECT id FROM analyses WHERE filing_id = $1 AND kind = $2 AND model = $3
+                   AND prompt_version = $4 AND status = 'completed'",
+                &[
+                    &filing_id,
+                    &kind.as_str(),
+                    &self.config.model.as_str(),
+                    &i32::from(kind.prompt_version()),
+                ],
+            )
+            .await
+            .map_err(ApiError::internal)?
+            .map(|r| r.get(0)))
+    }
+
+    /// `GET /v1/tasks/{id}`: the caller's own tasks only.
+    pub async fn task(&self, caller: &Caller, raw_id: &str) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let id = Uuid::parse_str(raw_id).map_err(|_| ApiError::NotFound)?;
+        let client = self.pool.get().await.map_err(ApiError::internal)?;
+        let row = client
+            .query_opt(
+                &format!("{TASK_SELECT} WHERE t.id = $1 AND t.user_id = $2"),
+                &[&id, &caller.user_id],
+            )
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or(ApiError::NotFound)?;
+        Ok(json_response(200, &task_json(&row)))
+    }
+
+    /// `GET /v1/analyses/{id}`: only analyses of filings the caller has access to.
+    pub async fn analysis(&self, caller: &Caller, raw_id: &str) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let id = Uuid::parse_str(raw_id).map_err(|_| ApiError::NotFound)?;
+        let client = self.pool.get().await.map_err(ApiError::internal)?;
+        client
+            .query_opt(
+                "SELECT 1 FROM analyses a JOIN filing_access fa ON fa.filing_id = a.filing_id AND fa.user_id = $2
+                 WHERE a.id = $1 AND a.status = 'completed'",
+                &[&id, &caller.user_id],
+            )
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or(ApiError::NotFound)?;
+        Ok(json_response(200, &self.analysis_json(id, true).await?))
+    }
+
+    /// `GET /v1/filings?ticker=|cik=`: filings in the store, and whether the caller has access.
+    pub async fn filings(
+        &self,
+        caller: &Caller,
+        ticker: Option<&str>,
+        cik: Option<&str>,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let bad = |e: sluice_messages::InvalidValue| ApiError::InvalidRequest(e.to_string());
+        let (ticker, cik) = match (ticker, cik) {
+            (Some(t), None) => (Some(Ticker::parse(t).map_err(bad)?), None),
+            (None, Some(c)) => (None, Some(Cik::parse(c).map_err(bad)?)),
+            _ => return Err(ApiError::InvalidRequest("give exactly one of ticker or cik".into())),
+        };
+        let client = self.pool.get().await.map_err(ApiError::internal)?;
+        let rows = client
+            .query(
+                "SELECT f.id, f.accession, f.cik, f.company_name, f.ticker, f.form, f.filing_date, f.report_date,
+                        f.fiscal_year, f.section_status, fa.user_id IS NOT NULL
+                 FROM filings f
+                 LEFT JOIN filing_access fa ON fa.filing_id = f.id AND fa.user_id = $3
+                 WHERE ($1::text IS NOT NULL AND (f.ticker = $1 OR f.cik IN (SELECT cik FROM edgar_companies WHERE ticker = $1)))
+                    OR ($2::text IS NOT NULL AND f.cik = $2)
+                 ORDER BY f.filing_date DESC LIMIT 200",
+                &[
+                    &ticker.as_ref().map(Ticker::as_str),
+                    &cik.as_ref().map(Cik::as_str),
+                    &caller.user_id,
+                ],
+            )
+            .await
+            .map_err(ApiError::internal)?;
+        let items: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                json!({
+                    "id": r.get::<_, Uuid>(0),
+                    "accession": r.get::<_, String>(1),
+                    "cik": r.get::<_, String>(2),
+                    "company": r.get::<_, String>(3),
+                    "ticker": r.get::<_, Option<String>>(4),
+                    "form": r.get::<_, String>(5),
+                    "filing_date": r.get::<_, NaiveDate>(6),
+                    "report_date": r.get::<_, Option<NaiveDate>>(7),
+                    "fiscal_year": r.get::<_, Option<i32>>(8),
+                    "sections": r.get::<_, Value>(9),
+                    "accessible": r.get::<_, bool>(10),
+                })
+            })
+            .collect();
+        Ok(json_response(200, &json!({ "items": items })))
+    }
+
+    /// An analysis as the API shows it, with its body from S3 when asked.
+    async fn analysis_json(&self, id: Uuid, with_body: bool) -> Result<Value, ApiError> {
+        let client = self.pool.get().await.map_err(ApiError::internal)?;
+        let r = client
+            .query_opt(
+                "SELECT a.id, a.kind, a.model, a.prompt_version, a.status, a.body_key, a.input_tokens,
+                        a.output_tokens, a.cost_micros, a.latency_ms, a.extractive, a.sections_used, a.completed_at,
+                        f.id, f.accession, f.cik, f.company_name, f.ticker, f.form, f.filing_date, f.report_date
+                 FROM analyses a JOIN filings f ON f.id = a.filing_id WHERE a.id = $1",
+                &[&id],
+            )
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or(ApiError::NotFound)?;
+        let body_key: Option<String> = r.get(5);
+        let body = match (&body_key, with_body) {
+            (Some(key), true) => Some(self.body(key).await?),
+            _ => None,
+        };
+        Ok(json!({
+            "id": r.get::<_, Uuid>(0),
+            "kind": r.get::<_, String>(1),
+            "model": r.get::<_, String>(2),
+            "prompt_version": r.get::<_, i32>(3),
+            "status": r.get::<_, String>(4),
+            "extractive": r.get::<_, Option<bool>>(10),
+            "sections_used": r.get::<_, Option<Vec<String>>>(11),
+            "usage": {
+                "input_tokens": r.get::<_, Option<i64>>(6),
+                "output_tokens": r.get::<_, Option<i64>>(7),
+                "cost_micros": r.get::<_, Option<i64>>(8),
+                "latency_ms": r.get::<_, Option<i64>>(9),
+            },
+            "completed_at": r.get::<_, Option<DateTime<Utc>>>(12),
+            "filing": {
+                "id": r.get::<_, Uuid>(13),
+                "accession": r.get::<_, String>(14),
+                "cik": r.get::<_, String>(15),
+                "company": r.get::<_, String>(16),
+                "ticker": r.get::<_, Option<String>>(17),
+                "form": r.get::<_, String>(18),
+                "filing_date": r.get::<_, NaiveDate>(19),
+                "report_date": r.get::<_, Option<NaiveDate>>(20),
+            },
+            "body": body,
+            "links": { "self": format!("/v1/analyses/{}", r.get::<_, Uuid>(0)) },
+        }))
+    }
+
+    async fn body(&self, key: &str) -> Result<Value, ApiError> {
+        let object = self
+            .s3
+            .get_object()
+            .bucket(&self.config.document_bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| ApiError::internal(aws_sdk_s3::error::DisplayErrorContext(e)))?;
+        let bytes = object.body.collect().await.map_err(ApiError::internal)?.into_bytes();
+        serde_json::from_slice(&bytes).map_err(ApiError::internal)
+    }
+}
+
+/// Usage against the tier's limits, for `GET /v1/me`.
+pub async fn usage(pool: &Pool, caller: &Caller) -> Result<Value, ApiError> {
+    let client = pool.get().await.map_err(ApiError::internal)?;
+    let now = Utc::now();
+    let r = client
+        .query_one(
+            "SELECT
+                (SELECT count(*) FROM analysis_requests WHERE user_id = $1 AND requested_at > $2::timestamptz - interval '1 hour'),
+                (SELECT count(*) FROM analysis_requests WHERE user_id = $1 AND requested_at > $2::timestamptz - interval '1 day'),
+                (SELECT count(*) FROM tasks WHERE user_id = $1 AND status IN ('queued', 'fetching', 'analysing')),
+                (SELECT coalesce(sum(quoted_micros), 0)::bigint FROM tasks
+                  WHERE user_id = $1 AND status IN ('queued', 'fetching', 'analysing')),
+                (SELECT coalesce(-sum(amount_micros), 0)::bigint FROM usage_transactions
+                  WHERE user_id = $1 AND created_at > $2::timestamptz - interval '30 days')",
+            &[&caller.user_id, &now],
+        )
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(json!({
+        "requests_last_hour": r.get::<_, i64>(0),
+        "requests_last_day": r.get::<_, i64>(1),
+        "active_analyses": r.get::<_, i64>(2),
+        "held_micros": r.get::<_, i64>(3),
+        "spent_last_30_days_micros": r.get::<_, i64>(4),
+    }))
+}
+
+const TASK_SELECT: &str = "SELECT t.id, t.status, t.kind, t.spec, t.quoted_micros, t.charged_micros, t.filing_id,
+    t.analysis_id, t.failure_reason, t.created_at, t.updated_at, t.finished_at FROM tasks t";
+
+fn task_json(r: &tokio_postgres::Row) -> Value {
+    let id: Uuid = r.get(0);
+    let analysis_id: Option<Uuid> = r.get(7);
+    json!({
+        "id": id,
+        "status": r.get::<_, String>(1),
+        "kind": r.get::<_, String>(2),
+        "filing": r.get::<_, Value>(3),
+        "quoted_micros": r.get::<_, i64>(4),
+        "charged_micros": r.get::<_, Option<i64>>(5),
+        "filing_id": r.get::<_, Option<Uuid>>(6),
+        "analysis_id": analysis_id,
+        "failure_reason": r.get::<_, Option<String>>(8),
+        "created_at": r.get::<_, DateTime<Utc>>(9),
+        "updated_at": r.get::<_, DateTime<Utc>>(10),
+        "finished_at": r.get::<_, Option<DateTime<Utc>>>(11),
+        "links": {
+            "self": format!("/v1/tasks/{id}"),
+            "events": "/v1/events/stream",
+            "analysis": analysis_id.map(|a| format!("/v1/analyses/{a}")),
+        },
+    })
+}
+
+fn accepted(task: Value) -> ApiGatewayV2httpResponse {
+    let mut response = json_response(202, &json!({ "task": task }));
+    if let Some(location) = task["links"]["self"]
+        .as_str()
+        .and_then(|l| http::HeaderValue::from_str(l).ok())
+    {
+        response.headers.insert(http::header::LOCATION, location);
+    }
+    response
+}
+
+/// The stored filing a request names, when it has been fetched before.
+async fn find_filing(
+    tx: &deadpool_postgres::Transaction<'_>,
+    spec: &FilingSpec,
+) -> Result<Option<KnownFiling>, ApiError> {
+    let cols = "SELECT id, accession, cik, ticker FROM filings";
+    let row = match (&spec.selector, &spec.company) {
+        (FilingSelector::Accession(a), _) => {
+            tx.query_opt(&format!("{cols} WHERE accession = $1 AND form = $2"), &[&a.as_str(), &spec.form.as_str()])
+                .await
+        }
+        (FilingSelector::FiscalYear(y), company) => {
+            let (ticker, cik) = match company {
+                CompanyRef::Ticker(t) => (Some(t.as_str()), None),
+                CompanyRef::Cik(c) => (None, Some(c.as_str())),
+            };
+            tx.query_opt(
+                &format!(
+                    "{cols} WHERE form = $1 AND fiscal_year = $2
+                       AND (cik = $3 OR cik IN (SELECT cik FROM edgar_companies WHERE ticker = $4))
+                     ORDER BY filing_date DESC LIMIT 1"
+                ),
+                &[&spec.form.as_str(), y, &cik, &ticker],
+            )
+            .await
+        }
+    }
+    .map_err(ApiError::internal)?;
+    Ok(row.map(|r| KnownFiling {
+        id: r.get(0),
+        accession: r.get(1),
+        cik: r.get(2),
+        ticker: r.get(3),
+    }))
+}
+
+/// Is the company in the S&P 500 (the `tickers` universe)?
+async fn in_sp500(
+    tx: &deadpool_postgres::Transaction<'_>,
+    spec: &FilingSpec,
+    known: Option<&KnownFiling>,
+) -> Result<bool, ApiError> {
+    let (ticker, cik) = match (&spec.company, known) {
+        (_, Some(f)) => (f.ticker.clone(), Some(f.cik.clone())),
+        (CompanyRef::Ticker(t), None) => (Some(t.to_string()), None),
+        (CompanyRef::Cik(c), None) => (None, Some(c.to_string())),
+    };
+    let row = tx
+        .query_opt(
+            "SELECT 1 FROM tickers WHERE (ticker = $1 OR cik = $2) AND 'SP500' = ANY(index_membership)",
+            &[&ticker, &cik],
+        )
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(row.is_some())
+}
+
+/// Accepted requests in the last hour and day, with the oldest of each window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestCounts {
+    pub last_hour: u32,
+    pub last_day: u32,
+    pub oldest_in_hour: Option<DateTime<Utc>>,
+    pub oldest_in_day: Option<DateTime<Utc>>,
+}
+
+async fn request_counts(
+    tx: &deadpool_postgres::Transaction<'_>,
+    user_id: &str,
+    now: DateTime<Utc>,
+) -> Result<RequestCounts, ApiError> {
+    let r = tx
+        .query_one(
+            "SELECT count(*) FILTER (WHERE requested_at > $2::timestamptz - interval '1 hour'),
+                    count(*),
+                    min(requested_at) FILTER (WHERE requested_at > $2::timestamptz - interval '1 hour'),
+                    min(requested_at)
+             FROM analysis_requests WHERE user_id = $1 AND requested_at > $2::timestamptz - interval '1 day'",
+            &[&user_id, &now],
+        )
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(RequestCounts {
+        last_hour: u32::try_from(r.get::<_, i64>(0)).unwrap_or(u32::MAX),
+        last_day: u32::try_from(r.get::<_, i64>(1)).unwrap_or(u32::MAX),
+        oldest_in_hour: r.get(2),
+        oldest_in_day: r.get(3),
+    })
+}
+
+/// The tier's hourly and daily limits on accepted analysis requests. Refusal carries
+/// the message and the seconds until a slot frees up (when the oldest request leaves
+/// the window).
+pub fn rate_limit(policy: &TierPolicy, counts: &RequestCounts, now: DateTime<Utc>) -> Result<(), (String, u64)> {
+    let wait = |oldest: Option<DateTime<Utc>>, window: Duration| -> u64 {
+        let frees_at = oldest.unwrap_or(now) + window;
+        u64::try_from((frees_at - now).num_seconds()).unwrap_or(0).max(1)
+    };
+    if let Some(limit) = policy.requests_per_hour {
+        if counts.last_hour >= limit {
+            return Err((
+                format!("your tier allows {limit} analysis requests per hour"),
+                wait(counts.oldest_in_hour, Duration::hours(1)),
+            ));
+        }
+    }
+    if let Some(limit) = policy.requests_per_day {
+        if counts.last_day >= limit {
+            return Err((
+                format!("your tier allows {limit} analysis requests per day"),
+                wait(counts.oldest_in_day, Duration::days(1)),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The tier's data access: fiscal years from [`TierPolicy::earliest_fiscal_year`] on,
+/// and S&P 500 only for demo. An accession number is judged by the year it was
+/// assigned; the fetcher checks the filing's real report date again.
+pub fn data_access(
+    policy: &TierPolicy,
+    spec: &FilingSpec,
+    in_sp500: Option<bool>,
+    today: NaiveDate,
+) -> Result<(), String> {
+    if policy.sp500_only && in_sp500 == Some(false) {
+        return Err(format!(
+            "your tier covers S&P 500 companies only, and {} is not one",
+            spec.company
+        ));
+    }
+    if let Some(years) = policy.history_years {
+        let year = match &spec.selector {
+            FilingSelector::FiscalYear(y) => *y,
+            FilingSelector::Accession(a) => a.year(),
+        };
+        if let Some(earliest) = policy.earliest_fiscal_year(today) {
+            if year < earliest {
+                return Err(format!(
+                    "your tier covers the last {years} years of filings (fiscal {earliest} on); this one is from {year}"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a new task may charge: the filing access fee unless the user has access,
+/// plus the analysis fee (charged only if a model call is made for this task).
+pub fn quote(policy: &TierPolicy, has_access: bool) -> Money {
+    let access = if has_access { Money::ZERO } else { policy.filing_access_fee };
+    access.checked_add(policy.analysis_fee).unwrap_or(Money::from_micros(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_messages::UserTier;
+
+    fn spec(selector: FilingSelector) -> FilingSpec {
+        FilingSpec {
+            company: CompanyRef::Ticker(Ticker::parse("AAPL").unwrap()),
+            form: FilingType::TenK,
+            selector,
+        }
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn bodies_name_one_company_and_one_filing() {
+        let body = |v: Value| serde_json::from_value::<AnalysisRequestBody>(v).unwrap().parse();
+        let (spec, kind) = body(json!({"ticker": "aapl", "form": "10-k", "fiscal_year": 2024, "kind": "mdna"})).unwrap();
+        assert_eq!(spec.key(), "AAPL:10-K:FY2024");
+        assert_eq!(kind, AnalysisKind::Mdna);
+        let (spec, _) =
+            body(json!({"cik": "320193", "form": "10-Q", "accession": "000032019325000073", "kind": "summary"}))
+                .unwrap();
+        assert_eq!(spec.key(), "CIK0000320193:10-Q:0000320193-25-000073");
+        for bad in [
+            json!({"ticker": "AAPL", "cik": "320193", "form": "10-K", "fiscal_year": 2024, "kind": "mdna"}),
+            json!({"form": "10-K", "fiscal_year": 2024, "kind": "mdna"}),
+            json!({"ticker": "AAPL", "form": "10-K", "kind": "mdna"}),
+            json!({"ticker": "AAPL", "form": "10-K", "fiscal_year": 24, "kind": "mdna"}),
+            json!({"ticker": "AAPL", "form": "10-X", "fiscal_year": 2024, "kind": "mdna"}),
+            json!({"ticker": "AAPL", "form": "10-K", "fiscal_year": 2024, "kind": "poem"}),
+            json!({"ticker": "TOOLONGX", "form": "10-K", "fiscal_year": 2024, "kind": "mdna"}),
+        ] {
+            assert!(matches!(body(bad.clone()), Err(ApiError::InvalidRequest(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hourly_then_daily_limits_with_the_wait_until_a_slot_frees() {
+        let demo = UserTier::Demo.policy();
+        let now = at("2026-11-22T12:00:00Z");
+        let under = RequestCounts {
+            last_hour: 9,
+            last_day: 9,
+            ..Default::default()
+        };
+        assert!(rate_limit(&demo, &under, now).is_ok());
+        let hour_full = RequestCounts {
+            last_hour: 10,
+            last_day: 10,
+            oldest_in_hour: Some(at("2026-11-22T11:20:00Z")),
+            oldest_in_day: Some(at("2026-11-22T11:20:00Z")),
+        };
+        let (message, wait) = rate_limit(&demo, &hour_full, now).unwrap_err();
+        assert!(message.contains("10 analysis requests per hour"), "{message}");
+        assert_eq!(wait, 20 * 60);
+        let day_full = RequestCounts {
+            last_hour: 0,
+            last_day: 50,
+            oldest_in_hour: None,
+            oldest_in_day: Some(at("2026-11-21T13:00:00Z")),
+        };
+        let (message, wait) = rate_limit(&demo, &day_full, now).unwrap_err();
+        assert!(message.contains("per day"), "{message}");
+        assert_eq!(wait, 3600);
+        let huge = RequestCounts {
+            last_hour: 1_000_000,
+            last_day: 1_000_000,
+            ..Default::default()
+        };
+        assert!(rate_limit(&UserTier::Enterprise.policy(), &huge, now).is_ok());
+    }
+
+    #[test]
+    fn data_access_by_tier() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let demo = UserTier::Demo.policy();
+        assert!(data_access(&demo, &spec(FilingSelector::FiscalYear(2024)), Some(true), today).is_ok());
+        let old = data_access(&demo, &spec(FilingSelector::FiscalYear(2023)), Some(true), today).unwrap_err();
+        assert!(old.contains("last 2 years"), "{old}");
+        let not_sp = data_access(&demo, &spec(FilingSelector::FiscalYear(2025)), Some(false), today).unwrap_err();
+        assert!(not_sp.contains("S&P 500"), "{not_sp}");
+        let basic = UserTier::Basic.policy();
+        assert!(data_access(&basic, &spec(FilingSelector::FiscalYear(2021)), None, today).is_ok());
+        assert!(data_access(&basic, &spec(FilingSelector::FiscalYear(2020)), None, today).is_err());
+        let by_accession = spec(FilingSelector::Accession(
+            AccessionNumber::parse("0000320193-15-000123").unwrap(),
+        ));
+        assert!(data_access(&UserTier::Professional.policy(), &by_accession, None, today).is_err());
+        assert!(data_access(&UserTier::Enterprise.policy(), &by_accession, None, today).is_ok());
+    }
+
+    #[test]
+    fn quotes_follow_the_tier_prices() {
+        assert_eq!(quote(&UserTier::Demo.policy(), false), Money::from_micros(20_000));
+        assert_eq!(quote(&UserTier::Basic.policy(), false), Money::from_micros(120_000));
+        assert_eq!(quote(&UserTier::Basic.policy(), true), Money::from_micros(20_000));
+        assert_eq!(quote(&UserTier::Professional.policy(), false), Money::from_micros(65_000));
+        assert_eq!(quote(&UserTier::Enterprise.policy(), false), Money::ZERO);
+    }
+}
