@@ -25,6 +25,7 @@ services: setup ## start PostgreSQL (127.0.0.1:54329) and moto (127.0.0.1:4566)
 
 up: services ## set up everything and leave the local stack running in the background
 	@cargo build --release -p sluice-local --bin sluice-local
+	@scripts/edgar-mirror.sh $(LOCAL)/edgar-mirror
 	@$(WITH_ENV) $(RUNNER) provision $(STACK_ENV) >/dev/null
 	@$(WITH_ENV) $(RUNNER) migrate >/dev/null
 	@$(WITH_ENV) $(RUNNER) load-tickers data/sp500_constituents.csv >/dev/null
@@ -51,9 +52,9 @@ tickers: ## load the S&P 500 constituents (data/sp500_constituents.csv) into `ti
 	@test -x $(RUNNER) || cargo build -q --release -p sluice-local --bin sluice-local
 	@$(WITH_ENV) $(RUNNER) load-tickers data/sp500_constituents.csv
 
-FORM ?= 10-K
-sections: ## the sections of a filing as JSON: make sections FILE=<filing.html> [FORM=10-Q]
-	@test -n "$(FILE)" || { echo "usage: make sections FILE=<filing.html> [FORM=10-K]" >&2; exit 2; }
+FORM ?=
+sections: ## the sections of a filing as JSON: make sections FILE=<filing.html> [FORM=10-Q] (default: as declared)
+	@test -n "$(FILE)" || { echo "usage: make sections FILE=<filing.html> [FORM=10-Q]" >&2; exit 2; }
 	@cargo run -q --release -p sluice-filing-sections --bin filing-sections -- --form "$(FORM)" "$(FILE)"
 
 status: ## what is running

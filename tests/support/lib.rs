@@ -19,7 +19,9 @@ use tokio::sync::OnceCell;
 
 pub use sluice_local;
 
+pub mod filings;
 pub mod market;
+pub mod sse;
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
@@ -166,6 +168,11 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
 }
 
+/// Settings of a test database (for connections outside its pool, such as a `LISTEN`).
+pub async fn database_settings(name: &str) -> DbSettings {
+    shared().await.admin.with_dbname(name)
+}
+
 /// A fresh database of its own, migrated.
 pub async fn fresh_database() -> (Pool, String) {
     let shared = shared().await;
@@ -279,7 +286,9 @@ impl TestStack {
             .provision(&names)
             .await
             .expect("provision moto resources");
-        let functions = Functions::build(&config, &resources, &pool, &clients).expect("function config");
+        let functions = Functions::build(&config, &resources, &pool, &clients)
+            .await
+            .expect("function config");
         Self {
             pool,
             database,

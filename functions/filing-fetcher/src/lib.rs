@@ -1,3 +1,7 @@
-//! filing-fetcher: a task's filing from EDGAR into S3, split into sections.
+//! filing-fetcher: a task's filing from EDGAR into S3, split into sections, then its
+//! analysis queued. `main.rs` only sets up; [`FilingFetcher`] is the handler.
 
 pub mod edgar;
+mod fetch;
+
+pub use fetch::{FetchError, FetcherConfig, FilingFetcher, SERVICE};

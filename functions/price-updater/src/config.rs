@@ -174,11 +174,10 @@ impl PriceConfig {
             ApiKeySource::Direct(key) => Ok(key.clone()),
             ApiKeySource::Secret { arn } => {
                 let client = secrets.ok_or_else(|| PriceError::Secret("no Secrets Manager client".into()))?;
-                let out = client.get_secret_value().secret_id(arn).send().await.map_err(|e| {
-                    PriceError::Secret(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
-                })?;
-                out.secret_string()
-                    .and_then(ApiKey::from_secret_string)
+                let raw = sluice_core::aws::secret_string(client, arn)
+                    .await
+                    .map_err(|e| PriceError::Secret(e.to_string()))?;
+                ApiKey::from_secret_string(&raw)
                     .ok_or_else(|| PriceError::Secret("the FMP API key secret holds no key".into()))
             }
         }

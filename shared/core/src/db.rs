@@ -117,11 +117,10 @@ impl DbSettings {
             None => {
                 let arn: String = cfg.required("DATABASE_SECRET_ARN")?;
                 let client = secrets.ok_or_else(|| DbError::Secret("no Secrets Manager client".into()))?;
-                let out =
-                    client.get_secret_value().secret_id(&arn).send().await.map_err(|e| {
-                        DbError::Secret(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
-                    })?;
-                let secret: RdsSecret = serde_json::from_str(out.secret_string().unwrap_or_default())
+                let raw = crate::aws::secret_string(client, &arn)
+                    .await
+                    .map_err(|e| DbError::Secret(e.to_string()))?;
+                let secret: RdsSecret = serde_json::from_str(&raw)
                     .map_err(|_| DbError::Secret("secret is not {username, password} JSON".into()))?;
                 let mut pg = tokio_postgres::Config::new();
                 pg.host(&cfg.required::<String>("DATABASE_HOST")?)
@@ -255,6 +254,58 @@ mod tests {
         match connect(&s).await {
             Err(DbError::Unreachable { .. }) => {}
             other => panic!("expected Unreachable, got {:?}", other.map(|_| ())),
+        }
+    }
+}
+
+/// A connection of its own, outside the pool, for `LISTEN`: its asynchronous messages
+/// (notifications, notices) arrive on the returned channel, which closes when the
+/// connection ends. Same TLS as the pool; one attempt (the caller decides how to retry).
+pub async fn dedicated(
+    settings: &DbSettings,
+) -> Result<
+    (
+        tokio_postgres::Client,
+        tokio::sync::mpsc::UnboundedReceiver<tokio_postgres::AsyncMessage>,
+    ),
+    DbError,
+> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let client = match settings.tls {
+        TlsMode::Disable => {
+            let (client, connection) = settings.pg.connect(tokio_postgres::NoTls).await?;
+            tokio::spawn(forward_messages(connection, tx));
+            client
+        }
+        TlsMode::VerifyFull => {
+            let tls = tokio_postgres_rustls::MakeRustlsConnect::new(rustls_config(settings.ca_file.as_deref())?);
+            let (client, connection) = settings.pg.connect(tls).await?;
+            tokio::spawn(forward_messages(connection, tx));
+            client
+        }
+    };
+    Ok((client, rx))
+}
+
+async fn forward_messages<S, T>(
+    mut connection: tokio_postgres::Connection<S, T>,
+    tx: tokio::sync::mpsc::UnboundedSender<tokio_postgres::AsyncMessage>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+    while let Some(message) = futures::StreamExt::next(&mut messages).await {
+        match message {
+            Ok(m) => {
+                if tx.send(m).is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "dedicated database connection ended");
+                return;
+            }
         }
     }
 }

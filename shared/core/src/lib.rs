@@ -2,6 +2,7 @@
 //! one config loader, one telemetry setup, one PostgreSQL pool and migration
 //! runner, one SQS batch processor, one idempotency mechanism, one event publisher.
 
+pub mod auth;
 pub mod aws;
 pub mod batch;
 pub mod config;

@@ -366,12 +366,18 @@ mod tests {
         assert!(ModelKey::parse("nova").is_err());
         assert!(ModelKey::parse("Bedrock:x").is_err());
         assert!(ModelKey::parse("openai: gpt").is_err());
-        assert_eq!(ModelKey::configured("extractive", Some("x")).unwrap().as_str(), "extractive:v1");
+        assert_eq!(
+            ModelKey::configured("extractive", Some("x")).unwrap().as_str(),
+            "extractive:v1"
+        );
         assert_eq!(
             ModelKey::configured("bedrock", None).unwrap().as_str(),
             "bedrock:amazon.nova-lite-v1:0"
         );
-        assert_eq!(ModelKey::configured("openai", Some("llama3.1")).unwrap().as_str(), "openai:llama3.1");
+        assert_eq!(
+            ModelKey::configured("openai", Some("llama3.1")).unwrap().as_str(),
+            "openai:llama3.1"
+        );
         assert!(ModelKey::configured("openai", None).is_err());
         assert!(ModelKey::configured("gemini", None).is_err());
     }

@@ -82,7 +82,7 @@ fn mib(kb: u64) -> f64 {
 }
 
 async fn measure(cfg: &ConfigSource, db: &BenchDb, stack: &BenchStack, file: &Path) -> anyhow::Result<EtlReport> {
-    let functions = Functions::build(cfg, &stack.res, &db.pool, &stack.clients)?;
+    let functions = Functions::build(cfg, &stack.res, &db.pool, &stack.clients).await?;
     let (s3, sqs, bucket) = (&stack.clients.s3, &stack.clients.sqs, &stack.res.bucket);
     let name = file
         .file_name()

@@ -13,15 +13,14 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use base64::Engine;
-use jsonwebtoken::{decode, encode, DecodingKey, EncodingKey, Header, Validation};
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-pub const ISSUER: &str = "sluice-local";
-pub const AUDIENCE: &str = "sluice";
+// Local tokens are issued and verified by the one verifier (sluice_core::auth).
+pub use sluice_core::auth::local::{issue_token, LocalClaims, AUDIENCE, ISSUER};
+
 /// API Gateway's own payload limit; the handlers enforce their smaller ones.
 const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
 
@@ -29,53 +28,9 @@ pub type HttpHandler = Arc<
     dyn Fn(ApiGatewayV2httpRequest) -> Pin<Box<dyn Future<Output = ApiGatewayV2httpResponse> + Send>> + Send + Sync,
 >;
 
-/// The claims of a local token, shaped like a Cognito ID token's.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LocalClaims {
-    pub sub: String,
-    pub tier: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub groups: Vec<String>,
-    pub iss: String,
-    pub aud: String,
-    pub iat: i64,
-    pub exp: i64,
-}
-
-/// Signs a token for the local stack (`make token`).
-pub fn issue_token(secret: &[u8], user: &str, tier: &str, team: bool, hours: i64) -> Result<String, String> {
-    let now = chrono::Utc::now().timestamp();
-    let claims = LocalClaims {
-        sub: user.to_owned(),
-        tier: tier.to_owned(),
-        email: None,
-        groups: if team { vec!["team".into()] } else { vec![] },
-        iss: ISSUER.into(),
-        aud: AUDIENCE.into(),
-        iat: now,
-        exp: now + hours * 3600,
-    };
-    encode(&Header::default(), &claims, &EncodingKey::from_secret(secret)).map_err(|e| e.to_string())
-}
-
-/// Verifies a local token; `None` for a missing, forged or expired one.
+/// Verifies a local token with the one verifier; `None` for a missing, forged or expired one.
 pub fn verify_token(secret: &[u8], token: &str) -> Option<HashMap<String, String>> {
-    let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
-    validation.set_audience(&[AUDIENCE]);
-    validation.set_issuer(&[ISSUER]);
-    let data = decode::<LocalClaims>(token, &DecodingKey::from_secret(secret), &validation).ok()?;
-    let c = data.claims;
-    // The authorizer hands claims over as strings, groups as "[a b]" like Cognito's.
-    let mut claims = HashMap::from([("sub".to_owned(), c.sub), ("tier".to_owned(), c.tier)]);
-    if let Some(email) = c.email {
-        claims.insert("email".into(), email);
-    }
-    if !c.groups.is_empty() {
-        claims.insert("cognito:groups".into(), format!("[{}]", c.groups.join(" ")));
-    }
-    Some(claims)
+    sluice_core::auth::local::verify_token(secret, token).ok()
 }
 
 #[derive(Clone)]

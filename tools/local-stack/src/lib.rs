@@ -5,8 +5,13 @@ pub mod http_front;
 pub mod pump;
 pub mod resources;
 pub mod schedules;
+pub mod sse;
 
 use etl_transformer::{Etl, EtlConfig};
+use filing_fetcher::edgar::{EdgarClient, EdgarConfig};
+use filing_fetcher::{FetcherConfig, FilingFetcher};
+use llm_analyzer::provider::{build_model, ProviderConfig};
+use llm_analyzer::{Analyzer, AnalyzerConfig};
 use ingest_validator::{Ingest, IngestConfig};
 use price_updater::{ApiKey, MarketData, PriceConfig, PriceUpdater, QuoteCache};
 use pump::{EventSource, SqsHandler};
@@ -22,6 +27,8 @@ pub struct Clients {
     pub sqs: aws_sdk_sqs::Client,
     pub sns: aws_sdk_sns::Client,
     pub region: String,
+    /// What the clients were built from (Bedrock's client is built per function).
+    pub sdk: aws_config::SdkConfig,
 }
 
 impl Clients {
@@ -39,6 +46,7 @@ impl Clients {
                 .region()
                 .map(|r| r.to_string())
                 .unwrap_or_else(|| "us-east-1".into()),
+            sdk: sdk.clone(),
         }
     }
 
@@ -71,6 +79,8 @@ pub fn function_env(res: &StackResources) -> Vec<(&'static str, String)> {
         ("RATE_LIMIT_TABLE", res.rate_limit_table.clone()),
         ("QUOTE_CACHE_TABLE", res.quote_cache_table.clone()),
         ("EVENTS_TAP_QUEUE_URL", res.events_tap_url.clone()),
+        ("SSE_EVENTS_QUEUE_URL", res.sse_events.url.clone()),
+        ("SSE_EVENTS_DLQ_URL", res.sse_events.dlq_url.clone()),
     ]
 }
 
@@ -83,10 +93,18 @@ pub struct Functions {
     /// Present when the vendor is configured (`FMP_BASE_URL` and a key).
     pub prices: Option<Arc<PriceUpdater>>,
     pub prices_processor: Arc<BatchProcessor>,
+    /// Present when EDGAR is configured (`EDGAR_USER_AGENT`; the runner points it at the mirror).
+    pub filings: Option<Arc<FilingFetcher>>,
+    pub filings_processor: Arc<BatchProcessor>,
+    pub analyzer: Arc<Analyzer>,
+    pub analyses_processor: Arc<BatchProcessor>,
+    /// sse-notifier's consumer (the events subscription queue).
+    pub sse: Arc<sse_notifier::Notifier>,
+    pub sse_processor: Arc<BatchProcessor>,
 }
 
 impl Functions {
-    pub fn build(
+    pub async fn build(
         cfg: &ConfigSource,
         res: &StackResources,
         pool: &Pool,
@@ -129,9 +147,40 @@ impl Functions {
                 std::time::Duration::from_secs(cfg.or("QUOTE_CACHE_TTL_SECS", 300u64)?),
             ),
         };
+        let filings = match cfg.optional::<String>("EDGAR_USER_AGENT")? {
+            Some(_) => {
+                let edgar = EdgarClient::new(EdgarConfig::load(&cfg).map_err(invalid("EDGAR_USER_AGENT"))?)
+                    .map_err(invalid("EDGAR_WWW_BASE_URL"))?;
+                Some(Arc::new(FilingFetcher {
+                    pool: pool.clone(),
+                    s3: clients.s3.clone(),
+                    publisher: publisher.clone(),
+                    edgar,
+                    config: FetcherConfig::load(&cfg)?,
+                }))
+            }
+            None => None,
+        };
+        let provider = ProviderConfig::load(&cfg)?;
+        let model = build_model(&provider, &clients.sdk)
+            .await
+            .map_err(invalid("LLM_PROVIDER"))?;
+        let analyzer = Arc::new(Analyzer {
+            pool: pool.clone(),
+            s3: clients.s3.clone(),
+            publisher: publisher.clone(),
+            model,
+            config: AnalyzerConfig::load(&cfg, &provider)?,
+        });
         Ok(Self {
+            filings,
+            filings_processor: dlq(&res.filings.dlq_url),
+            analyzer,
+            analyses_processor: dlq(&res.analyses.dlq_url),
             prices,
             prices_processor: dlq(&res.price_jobs.dlq_url),
+            sse: Arc::new(sse_notifier::Notifier { pool: pool.clone() }),
+            sse_processor: dlq(&res.sse_events.dlq_url),
             ingest: Arc::new(Ingest {
                 pool: pool.clone(),
                 s3: clients.s3.clone(),
@@ -194,6 +243,34 @@ impl Functions {
             });
             sources.push(source("price-updater", &res.price_jobs, handler));
         }
+        if let Some(filings) = &self.filings {
+            let (filings, processor) = (filings.clone(), self.filings_processor.clone());
+            let handler: SqsHandler = Arc::new(move |event| {
+                let (filings, processor) = (filings.clone(), processor.clone());
+                Box::pin(async move { filings.handle_batch(event, &processor).await })
+            });
+            sources.push(source("filing-fetcher", &res.filings, handler));
+        }
+        let (analyzer, analyses_processor) = (self.analyzer.clone(), self.analyses_processor.clone());
+        let analyzer_handler: SqsHandler = Arc::new(move |event| {
+            let (analyzer, processor) = (analyzer.clone(), analyses_processor.clone());
+            Box::pin(async move { analyzer.handle_batch(event, &processor).await })
+        });
+        sources.push(source("llm-analyzer", &res.analyses, analyzer_handler));
+        let (sse, sse_processor) = (self.sse.clone(), self.sse_processor.clone());
+        let sse_handler: SqsHandler = Arc::new(move |event| {
+            let (sse, processor) = (sse.clone(), sse_processor.clone());
+            Box::pin(async move { sse.handle_batch(event, &processor).await })
+        });
+        sources.push(source("sse-notifier", &res.sse_events, sse_handler));
         sources
+    }
+}
+
+/// A setting that loaded but does not work, as a configuration error naming it.
+fn invalid<E: std::fmt::Display>(key: &'static str) -> impl Fn(E) -> sluice_core::ConfigError {
+    move |e| sluice_core::ConfigError::Invalid {
+        key: key.into(),
+        reason: e.to_string(),
     }
 }

@@ -127,6 +127,26 @@ fn write_env(path: &str, cfg: &ConfigSource, resources: &[(&'static str, String)
         let value = cfg.optional::<String>(key)?.unwrap_or(default);
         out.push_str(&format!("{key}={value}\n"));
     }
+    // EDGAR: the fake server the runner starts, serving the mirror `make up` builds
+    // (scripts/edgar-mirror.sh); analyses by the offline extractive analyser unless
+    // an endpoint is configured (LLM_PROVIDER=openai + LLM_BASE_URL, or bedrock).
+    let mirror = std::path::Path::new(".local/edgar-mirror");
+    let mirror = mirror
+        .canonicalize()
+        .unwrap_or_else(|_| mirror.to_path_buf())
+        .display()
+        .to_string();
+    let defaults = [
+        ("EDGAR_USER_AGENT", "Sluice Local Stack local@sluice.invalid".to_owned()),
+        ("EDGAR_MIRROR_DIR", mirror),
+        ("EDGAR_WWW_BASE_URL", format!("http://127.0.0.1:{LOCAL_EDGAR_PORT}")),
+        ("EDGAR_DATA_BASE_URL", format!("http://127.0.0.1:{LOCAL_EDGAR_PORT}")),
+        ("LLM_PROVIDER", "extractive".to_owned()),
+    ];
+    for (key, default) in defaults {
+        let value = cfg.optional::<String>(key)?.unwrap_or(default);
+        out.push_str(&format!("{key}={value}\n"));
+    }
     let fixtures = std::path::Path::new("../shared/fixtures/prices/fmp");
     if fixtures.is_dir() {
         if let Ok(abs) = fixtures.canonicalize() {
@@ -146,6 +166,8 @@ fn write_env(path: &str, cfg: &ConfigSource, resources: &[(&'static str, String)
 
 /// Port of the fake FMP server the runner starts (FMP_BASE_URL in stack.env points at it).
 const LOCAL_FMP_PORT: u16 = 4590;
+/// Port of the fake EDGAR serving EDGAR_MIRROR_DIR (EDGAR_*_BASE_URL point at it).
+const LOCAL_EDGAR_PORT: u16 = 4591;
 
 async fn build_functions(
     cfg: &ConfigSource,
@@ -153,7 +175,7 @@ async fn build_functions(
     let clients = Clients::from_env().await;
     let res = clients.provisioner().provision(&StackNames::default()).await?;
     let pool = db::connect(&DbSettings::load(cfg, None).await?).await?;
-    let functions = Functions::build(cfg, &res, &pool, &clients)?;
+    let functions = Functions::build(cfg, &res, &pool, &clients).await?;
     Ok((functions, (clients, res)))
 }
 
@@ -171,6 +193,17 @@ async fn run(cfg: &ConfigSource) -> anyhow::Result<()> {
                 .await
                 .context("cannot start the local FMP server")?;
             tracing::info!(base_url = %server.base_url, "local FMP server up");
+            Some(server)
+        }
+        None => None,
+    };
+    let _edgar = match cfg.optional::<String>("EDGAR_MIRROR_DIR")? {
+        Some(dir) => {
+            let server =
+                sluice_fakes::edgar::start(sluice_fakes::edgar::FakeEdgarConfig::new(&dir).with_port(LOCAL_EDGAR_PORT))
+                    .await
+                    .context("cannot start the local EDGAR mirror server")?;
+            tracing::info!(base_url = %server.base_url, mirror = %dir, "local EDGAR mirror up");
             Some(server)
         }
         None => None,
@@ -194,18 +227,26 @@ async fn run(cfg: &ConfigSource) -> anyhow::Result<()> {
             "price-updater": {"trigger": [res.price_jobs.url.clone(), "schedules: daily-quotes (Mon-Fri 21:30 UTC), weekly-fundamentals (Sat 06:00 UTC)".to_owned()], "dlq": res.price_jobs.dlq_url},
             "ingest-validator": {"trigger": [res.uploads.url, format!("{api_url}/v1/*")], "dlq": res.uploads.dlq_url},
             "etl-transformer": {"trigger": res.etl.url, "dlq": res.etl.dlq_url},
+            "filing-fetcher": {"trigger": res.filings.url.clone(), "dlq": res.filings.dlq_url.clone()},
+            "llm-analyzer": {"trigger": res.analyses.url.clone(), "dlq": res.analyses.dlq_url.clone(), "model": functions.analyzer.model.model().as_str()},
+            "sse-notifier": {"trigger": [res.sse_events.url.clone(), format!("{api_url}/v1/events/*"), format!("{api_url}/ (live page)")], "dlq": res.sse_events.dlq_url.clone()},
         },
         "bucket": res.bucket,
         "events_topic": res.topic_arn,
     });
     let secret: String = cfg.required("LOCAL_JWT_SECRET")?;
+    // sse-notifier's function URL (the stream, tickets, long-poll) and the live page, on the same address.
+    let events_settings = DbSettings::load(cfg, None).await?;
+    let events_pool = db::connect(&events_settings).await?;
+    let events = sluice_local::sse::EventsFront::build(cfg, &events_pool, events_settings, secret.as_bytes())?;
     let front = Front {
         secret: Arc::new(secret.into_bytes()),
         api: functions.http_handler(),
         health,
     };
+    let app = sluice_local::sse::router(events).merge(sluice_local::http_front::router(front));
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, sluice_local::http_front::router(front)).await {
+        if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "HTTP front stopped");
         }
     });

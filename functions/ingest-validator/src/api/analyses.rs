@@ -104,7 +104,11 @@ struct KnownFiling {
 
 impl Analyses {
     /// `POST /v1/analyses`.
-    pub async fn request(&self, caller: &Caller, body: AnalysisRequestBody) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    pub async fn request(
+        &self,
+        caller: &Caller,
+        body: AnalysisRequestBody,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let (spec, kind) = body.parse()?;
         let policy = caller.tier.policy();
         let now = Utc::now();
@@ -521,8 +525,11 @@ async fn find_filing(
     let cols = "SELECT id, accession, cik, ticker FROM filings";
     let row = match (&spec.selector, &spec.company) {
         (FilingSelector::Accession(a), _) => {
-            tx.query_opt(&format!("{cols} WHERE accession = $1 AND form = $2"), &[&a.as_str(), &spec.form.as_str()])
-                .await
+            tx.query_opt(
+                &format!("{cols} WHERE accession = $1 AND form = $2"),
+                &[&a.as_str(), &spec.form.as_str()],
+            )
+            .await
         }
         (FilingSelector::FiscalYear(y), company) => {
             let (ticker, cik) = match company {
@@ -664,8 +671,14 @@ pub fn data_access(
 /// What a new task may charge: the filing access fee unless the user has access,
 /// plus the analysis fee (charged only if a model call is made for this task).
 pub fn quote(policy: &TierPolicy, has_access: bool) -> Money {
-    let access = if has_access { Money::ZERO } else { policy.filing_access_fee };
-    access.checked_add(policy.analysis_fee).unwrap_or(Money::from_micros(i64::MAX))
+    let access = if has_access {
+        Money::ZERO
+    } else {
+        policy.filing_access_fee
+    };
+    access
+        .checked_add(policy.analysis_fee)
+        .unwrap_or(Money::from_micros(i64::MAX))
 }
 
 #[cfg(test)]
@@ -688,7 +701,8 @@ mod tests {
     #[test]
     fn bodies_name_one_company_and_one_filing() {
         let body = |v: Value| serde_json::from_value::<AnalysisRequestBody>(v).unwrap().parse();
-        let (spec, kind) = body(json!({"ticker": "aapl", "form": "10-k", "fiscal_year": 2024, "kind": "mdna"})).unwrap();
+        let (spec, kind) =
+            body(json!({"ticker": "aapl", "form": "10-k", "fiscal_year": 2024, "kind": "mdna"})).unwrap();
         assert_eq!(spec.key(), "AAPL:10-K:FY2024");
         assert_eq!(kind, AnalysisKind::Mdna);
         let (spec, _) =
@@ -768,7 +782,10 @@ mod tests {
         assert_eq!(quote(&UserTier::Demo.policy(), false), Money::from_micros(20_000));
         assert_eq!(quote(&UserTier::Basic.policy(), false), Money::from_micros(120_000));
         assert_eq!(quote(&UserTier::Basic.policy(), true), Money::from_micros(20_000));
-        assert_eq!(quote(&UserTier::Professional.policy(), false), Money::from_micros(65_000));
+        assert_eq!(
+            quote(&UserTier::Professional.policy(), false),
+            Money::from_micros(65_000)
+        );
         assert_eq!(quote(&UserTier::Enterprise.policy(), false), Money::ZERO);
     }
 }

@@ -1,1 +1,0 @@
-//! The EDGAR client (work in progress).

@@ -1,0 +1,479 @@
+//! The handler: a `FilingRequested` becomes a stored filing with its sections and an
+//! `AnalysisRequested` on the analysis queue, or a failed task with its reason.
+
+use crate::edgar::{filing_fiscal_year, EdgarClient, EdgarError, FilingEntry, FiscalYearEnd};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_sdk_s3::primitives::ByteStream;
+use chrono::{Datelike, NaiveDate, Utc};
+use sha2::{Digest, Sha256};
+use sluice_core::idempotency::{self, Claim};
+use sluice_core::{db, BatchProcessor, ConfigError, ConfigSource, Destination, EventPublisher, Pool, RecordError};
+use sluice_filing_sections::FilingSections;
+use sluice_messages::{
+    AccessionNumber, AnalysisFailed, AnalysisRequested, Cik, CompanyRef, Envelope, FilingRequested, FilingSelector,
+    FilingType, Payload, Producer, Ticker,
+};
+use std::time::Duration;
+use uuid::Uuid;
+
+pub const SERVICE: &str = "filing-fetcher";
+
+/// Where filings go and what comes next.
+#[derive(Debug, Clone)]
+pub struct FetcherConfig {
+    pub document_bucket: String,
+    pub analyses_queue_url: String,
+    pub events_topic_arn: String,
+    /// EDGAR's ticker directory is refreshed when older than this (at most daily).
+    pub directory_max_age: Duration,
+}
+
+impl FetcherConfig {
+    pub fn load(cfg: &ConfigSource) -> Result<Self, ConfigError> {
+        Ok(Self {
+            document_bucket: cfg.required("DOCUMENT_BUCKET")?,
+            analyses_queue_url: cfg.required("ANALYSES_QUEUE_URL")?,
+            events_topic_arn: cfg.required("EVENTS_TOPIC_ARN")?,
+            directory_max_age: Duration::from_secs(cfg.or("EDGAR_DIRECTORY_MAX_AGE_SECS", 86_400u64)?),
+        })
+    }
+}
+
+/// Everything the handler needs, built once per instance by `main`.
+#[derive(Clone)]
+pub struct FilingFetcher {
+    pub pool: Pool,
+    pub s3: aws_sdk_s3::Client,
+    pub publisher: EventPublisher,
+    pub edgar: EdgarClient,
+    pub config: FetcherConfig,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("not a filing request: {0}")]
+    Malformed(String),
+    #[error("EDGAR: {0}")]
+    Edgar(#[from] EdgarError),
+    #[error("storing the filing in S3 failed: {0}")]
+    Storage(String),
+    #[error("database: {0}")]
+    Database(#[from] tokio_postgres::Error),
+    #[error("database pool: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    #[error("section extraction stopped: {0}")]
+    Extraction(String),
+}
+
+impl RecordError for FetchError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            Self::Malformed(_) => false,
+            Self::Edgar(e) => e.is_retryable(),
+            Self::Database(e) => !db::is_permanent(e),
+            Self::Storage(_) | Self::Pool(_) | Self::Extraction(_) => true,
+        }
+    }
+}
+
+/// Why a task cannot be served, in words for its user. The task fails; nothing is charged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Refusal(String);
+
+/// What EDGAR says about a filing beyond its submissions row.
+struct FilingFacts<'a> {
+    cik: &'a Cik,
+    company_name: &'a str,
+    ticker: Option<String>,
+    form: FilingType,
+    fiscal_year: i32,
+}
+
+/// A filing stored in the `filings` table.
+struct StoredFiling {
+    id: Uuid,
+    accession: AccessionNumber,
+}
+
+impl FilingFetcher {
+    pub async fn handle_batch(&self, event: SqsEvent, processor: &BatchProcessor) -> SqsBatchResponse {
+        let response = processor.process(event, |record| self.handle_record(record)).await;
+        if let Err(e) = self.publisher.flush(&self.pool, Producer::FilingFetcher).await {
+            tracing::warn!(error = %e, "outbox flush failed; the next invocation retries it");
+        }
+        response
+    }
+
+    pub async fn handle_record(&self, record: SqsMessage) -> Result<(), FetchError> {
+        let envelope = Envelope::from_json(record.body.as_deref().unwrap_or_default())
+            .map_err(|e| FetchError::Malformed(e.to_string()))?;
+        let Payload::FilingRequested(request) = &envelope.payload else {
+            return Err(FetchError::Malformed(format!(
+                "expected FilingRequested, got {}",
+                envelope.payload.kind()
+            )));
+        };
+        let key = envelope.message_id.to_string();
+        let client = self.pool.get().await?;
+        if idempotency::already_processed(&**client, SERVICE, &key).await? {
+            tracing::info!(task_id = %request.task_id, "filing request already handled");
+            return Ok(());
+        }
+        let active = client
+            .query_opt(
+                "UPDATE tasks SET status = 'fetching', updated_at = now()
+                 WHERE id = $1 AND status IN ('queued', 'fetching') RETURNING id",
+                &[&request.task_id],
+            )
+            .await?;
+        drop(client);
+        if active.is_none() {
+            tracing::info!(task_id = %request.task_id, "task is no longer waiting for its filing; nothing to do");
+            return Ok(());
+        }
+        match self.fetch(request).await? {
+            Ok(filing) => self.queue_analysis(&envelope, request, &filing).await,
+            Err(Refusal(reason)) => self.fail_task(&envelope, request, &reason).await,
+        }
+    }
+
+    /// Finds, downloads (once) and splits the filing. `Ok(Err(_))` is a request that can never succeed.
+    async fn fetch(&self, request: &FilingRequested) -> Result<Result<StoredFiling, Refusal>, FetchError> {
+        let spec = &request.spec;
+        let cik = match &spec.company {
+            CompanyRef::Cik(cik) => cik.clone(),
+            CompanyRef::Ticker(ticker) => match self.resolve_ticker(ticker).await? {
+                Some(cik) => cik,
+                None => return Ok(Err(Refusal(format!("EDGAR lists no company with the ticker {ticker}")))),
+            },
+        };
+        if let FilingSelector::Accession(accession) = &spec.selector {
+            if let Some(stored) = self.stored(accession).await? {
+                return Ok(Ok(stored));
+            }
+        }
+        let lookup = match self.edgar.find_filing(&cik, spec.form, &spec.selector).await {
+            Ok(l) => l,
+            Err(e) if !e.is_retryable() => {
+                return Ok(Err(Refusal(format!("EDGAR has no filings for CIK {cik}: {e}"))));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let submissions = lookup.submissions;
+        let Some(entry) = lookup.filing else {
+            let which = match &spec.selector {
+                FilingSelector::FiscalYear(y) => format!("for fiscal year {y}"),
+                FilingSelector::Accession(a) => format!("with accession number {a}"),
+            };
+            return Ok(Err(Refusal(format!(
+                "{} filed no {} {which}",
+                submissions.name, spec.form
+            ))));
+        };
+        let year = fiscal_year(&entry, submissions.fiscal_year_end);
+        if let Some(earliest) = request.tier.policy().earliest_fiscal_year(Utc::now().date_naive()) {
+            if year < earliest {
+                return Ok(Err(Refusal(format!(
+                    "your tier covers fiscal {earliest} on; this {} is for fiscal {year}",
+                    spec.form
+                ))));
+            }
+        }
+        if let Some(stored) = self.stored(&entry.accession).await? {
+            return Ok(Ok(stored));
+        }
+        let bytes = match self
+            .edgar
+            .document(&cik, &entry.accession, &entry.primary_document)
+            .await
+        {
+            Ok(b) => b,
+            Err(e) if !e.is_retryable() => {
+                return Ok(Err(Refusal(format!(
+                    "the filing's document could not be fetched from EDGAR: {e}"
+                ))))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let ticker = match &spec.company {
+            CompanyRef::Ticker(t) => Some(t.to_string()),
+            CompanyRef::Cik(_) => submissions.tickers.first().cloned(),
+        };
+        let facts = FilingFacts {
+            cik: &cik,
+            company_name: &submissions.name,
+            ticker,
+            form: spec.form,
+            fiscal_year: year,
+        };
+        self.store(&facts, &entry, bytes.to_vec()).await
+    }
+
+    /// Ticker -> CIK from the cached directory, refreshing it from EDGAR when stale
+    /// or when the ticker is unknown and the cache is older than an hour.
+    async fn resolve_ticker(&self, ticker: &Ticker) -> Result<Option<Cik>, FetchError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_one(
+                "SELECT (SELECT cik FROM edgar_companies WHERE ticker = $1),
+                        extract(epoch FROM now() - (SELECT max(refreshed_at) FROM edgar_companies))::float8",
+                &[&ticker.as_str()],
+            )
+            .await?;
+        let (cached, age_secs): (Option<String>, Option<f64>) = (row.get(0), row.get(1));
+        let stale = age_secs.is_none_or(|a| a > self.config.directory_max_age.as_secs_f64());
+        let worth_a_look = cached.is_none() && age_secs.is_none_or(|a| a > 3600.0);
+        if let (Some(cik), false) = (&cached, stale) {
+            return Ok(Cik::parse(cik).ok());
+        }
+        if stale || worth_a_look {
+            let directory = self.edgar.company_tickers().await?;
+            let (mut tickers, mut ciks, mut titles) = (Vec::new(), Vec::new(), Vec::new());
+            for company in &directory {
+                tickers.push(company.ticker.to_string());
+                ciks.push(company.cik.to_string());
+                titles.push(company.title.clone());
+            }
+            client
+                .execute(
+                    "INSERT INTO edgar_companies (ticker, cik, title, refreshed_at)
+                     SELECT DISTINCT ON (t) t, c, n, now() FROM unnest($1::text[], $2::text[], $3::text[]) AS d(t, c, n)
+                     ON CONFLICT (ticker) DO UPDATE SET cik = EXCLUDED.cik, title = EXCLUDED.title,
+                         refreshed_at = EXCLUDED.refreshed_at",
+                    &[&tickers, &ciks, &titles],
+                )
+                .await?;
+            tracing::info!(companies = directory.len(), "EDGAR ticker directory refreshed");
+            let found = directory
+                .iter()
+                .find(|c| c.ticker.as_str() == ticker.as_str())
+                .map(|c| c.cik.clone());
+            return Ok(found);
+        }
+        Ok(cached.and_then(|c| Cik::parse(&c).ok()))
+    }
+
+    async fn stored(&self, accession: &AccessionNumber) -> Result<Option<StoredFiling>, FetchError> {
+        let client = self.pool.get().await?;
+        Ok(client
+            .query_opt("SELECT id FROM filings WHERE accession = $1", &[&accession.as_str()])
+            .await?
+            .map(|r| StoredFiling {
+                id: r.get(0),
+                accession: accession.clone(),
+            }))
+    }
+
+    /// Raw bytes and sections to S3, then the row. Two fetchers racing on one filing
+    /// write the same objects and one row (the accession is unique).
+    async fn store(
+        &self,
+        facts: &FilingFacts<'_>,
+        entry: &FilingEntry,
+        bytes: Vec<u8>,
+    ) -> Result<Result<StoredFiling, Refusal>, FetchError> {
+        let (cik, form) = (facts.cik, facts.form);
+        let prefix = format!("filings/{}/{}", cik, entry.accession);
+        let document_key = format!("{prefix}/{}", entry.primary_document);
+        let sections_key = format!("{prefix}/sections.json");
+        let sha256 = hex_digest(&bytes);
+        let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
+        let (raw, sections) = tokio::task::spawn_blocking(move || {
+            let text = sluice_filing_sections::decode_document(&bytes);
+            let sections = sluice_filing_sections::extract(&text, form);
+            (bytes, sections)
+        })
+        .await
+        .map_err(|e| FetchError::Extraction(e.to_string()))?;
+        let sections: FilingSections = match sections {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(Refusal(format!("the filing's document could not be read: {e}")))),
+        };
+        let sections_json = serde_json::to_vec(&sections).map_err(|e| FetchError::Extraction(e.to_string()))?;
+        let status: serde_json::Map<String, serde_json::Value> = sections
+            .0
+            .iter()
+            .map(|(item, s)| (item.clone(), serde_json::json!(s.status)))
+            .collect();
+        self.put(&document_key, raw, content_type(&entry.primary_document), &sha256)
+            .await?;
+        self.put(&sections_key, sections_json, "application/json", "").await?;
+        let id = Uuid::new_v4();
+        let client = self.pool.get().await?;
+        let row = client
+            .query_one(
+                "WITH inserted AS (
+                     INSERT INTO filings (id, accession, cik, company_name, ticker, form, filing_date, report_date,
+                         fiscal_year, primary_document, bucket, document_key, sha256, size_bytes, sections_key,
+                         section_status)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                     ON CONFLICT (accession) DO NOTHING RETURNING id)
+                 SELECT id FROM inserted UNION ALL SELECT id FROM filings WHERE accession = $2 LIMIT 1",
+                &[
+                    &id,
+                    &entry.accession.as_str(),
+                    &cik.as_str(),
+                    &facts.company_name,
+                    &facts.ticker,
+                    &entry.form,
+                    &entry.filing_date,
+                    &entry.report_date,
+                    &facts.fiscal_year,
+                    &entry.primary_document,
+                    &self.config.document_bucket,
+                    &document_key,
+                    &sha256,
+                    &size,
+                    &sections_key,
+                    &serde_json::Value::Object(status),
+                ],
+            )
+            .await?;
+        tracing::info!(accession = %entry.accession, bytes = size, "filing stored with its sections");
+        Ok(Ok(StoredFiling {
+            id: row.get(0),
+            accession: entry.accession.clone(),
+        }))
+    }
+
+    async fn put(&self, key: &str, body: Vec<u8>, content_type: &str, sha256: &str) -> Result<(), FetchError> {
+        let mut put = self
+            .s3
+            .put_object()
+            .bucket(&self.config.document_bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(body));
+        if !sha256.is_empty() {
+            put = put.metadata("sha256", sha256);
+        }
+        put.send()
+            .await
+            .map(|_| ())
+            .map_err(|e| FetchError::Storage(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))
+    }
+
+    /// The filing is ready: the task moves on and its analysis is queued, once.
+    async fn queue_analysis(
+        &self,
+        envelope: &Envelope,
+        request: &FilingRequested,
+        filing: &StoredFiling,
+    ) -> Result<(), FetchError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        if idempotency::claim(&tx, SERVICE, &envelope.message_id.to_string()).await? == Claim::Repeat {
+            return Ok(());
+        }
+        tx.execute(
+            "UPDATE tasks SET status = 'analysing', filing_id = $2, updated_at = now()
+             WHERE id = $1 AND status IN ('queued', 'fetching')",
+            &[&request.task_id, &filing.id],
+        )
+        .await?;
+        let next = Envelope::new(
+            Producer::FilingFetcher,
+            envelope.correlation_id.clone(),
+            Payload::AnalysisRequested(AnalysisRequested {
+                task_id: request.task_id,
+                user_id: request.user_id.clone(),
+                filing_id: filing.id,
+                accession: filing.accession.clone(),
+                kind: request.kind,
+            }),
+        )
+        .with_derived_id(&request.task_id.to_string());
+        EventPublisher::stage(
+            &tx,
+            &Destination::FifoQueue(self.config.analyses_queue_url.clone()),
+            &next,
+        )
+        .await
+        .map_err(|e| FetchError::Storage(e.to_string()))?;
+        tx.commit().await?;
+        tracing::info!(task_id = %request.task_id, accession = %filing.accession, "analysis queued");
+        Ok(())
+    }
+
+    /// The request can never succeed: the task fails with the reason, nothing is charged.
+    async fn fail_task(&self, envelope: &Envelope, request: &FilingRequested, reason: &str) -> Result<(), FetchError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        if idempotency::claim(&tx, SERVICE, &envelope.message_id.to_string()).await? == Claim::Repeat {
+            return Ok(());
+        }
+        tx.execute(
+            "UPDATE tasks SET status = 'failed', failure_reason = $2, updated_at = now(), finished_at = now()
+             WHERE id = $1 AND status IN ('queued', 'fetching', 'analysing')",
+            &[&request.task_id, &reason],
+        )
+        .await?;
+        let failed = Envelope::new(
+            Producer::FilingFetcher,
+            envelope.correlation_id.clone(),
+            Payload::AnalysisFailed(AnalysisFailed {
+                task_id: request.task_id,
+                user_id: request.user_id.clone(),
+                kind: request.kind,
+                reason: reason.to_owned(),
+            }),
+        )
+        .with_derived_id(&request.task_id.to_string());
+        EventPublisher::stage(&tx, &Destination::Topic(self.config.events_topic_arn.clone()), &failed)
+            .await
+            .map_err(|e| FetchError::Storage(e.to_string()))?;
+        tx.commit().await?;
+        tracing::info!(task_id = %request.task_id, reason, "task failed");
+        Ok(())
+    }
+}
+
+/// The fiscal year a filing reports on: by the company's fiscal year end when EDGAR
+/// gives one (Apple's year ending in September), else its report date's (or filing date's) year.
+fn fiscal_year(entry: &FilingEntry, fye: Option<FiscalYearEnd>) -> i32 {
+    match fye {
+        Some(fye) => filing_fiscal_year(entry, fye),
+        None => entry
+            .report_date
+            .map(|d: NaiveDate| d.year())
+            .unwrap_or_else(|| entry.filing_date.year()),
+    }
+}
+
+fn hex_digest(bytes: &[u8]) -> String {
+    let digest: [u8; 32] = Sha256::digest(bytes).into();
+    sluice_messages::Sha256Digest::from_bytes(digest).to_string()
+}
+
+fn content_type(document: &str) -> &'static str {
+    let lower = document.to_ascii_lowercase();
+    if lower.ends_with(".htm") || lower.ends_with(".html") {
+        "text/html"
+    } else if lower.ends_with(".txt") {
+        "text/plain"
+    } else if lower.ends_with(".xml") {
+        "application/xml"
+    } else {
+        "application/octet-stream"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types_by_extension() {
+        assert_eq!(content_type("aapl-20240928.htm"), "text/html");
+        assert_eq!(content_type("0001213900-25-032135.txt"), "text/plain");
+        assert_eq!(content_type("x.pdf"), "application/octet-stream");
+    }
+
+    #[test]
+    fn digests_are_lower_hex() {
+        assert_eq!(
+            hex_digest(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

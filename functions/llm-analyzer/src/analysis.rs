@@ -1,1 +1,0 @@
-//! Analysis kinds: prompts, schemas, chunking (work in progress).

@@ -1,0 +1,470 @@
+//! The handler: an `AnalysisRequested` becomes an analysis in the global pool (made
+//! once per filing, kind, model and prompt version), a charge made exactly once, and
+//! an `AnalysisCompleted` or `AnalysisFailed` event for the task's user.
+
+use crate::analysis::{analyse, sections_for, AnalysisError, AnalysisOutput, SectionInput};
+use crate::provider::{LanguageModel, ProviderConfig};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_sdk_s3::primitives::ByteStream;
+use sluice_core::idempotency::{self, Claim};
+use sluice_core::ledger::{self, Charge, ChargeKind, ChargeOutcome};
+use sluice_core::retry::Backoff;
+use sluice_core::{db, BatchProcessor, ConfigError, ConfigSource, Destination, EventPublisher, Pool, RecordError};
+use sluice_filing_sections::{FilingSections, SectionStatus};
+use sluice_messages::{
+    AnalysisCompleted, AnalysisFailed, AnalysisKind, AnalysisRequested, Envelope, FilingType, Money, Payload, Producer,
+    UserTier,
+};
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub const SERVICE: &str = "llm-analyzer";
+
+#[derive(Debug, Clone)]
+pub struct AnalyzerConfig {
+    pub document_bucket: String,
+    pub events_topic_arn: String,
+    /// How long a worker owns a `running` pool entry before another may take it over.
+    pub lease: Duration,
+    /// How long a worker waits for a peer's running analysis of the same key before
+    /// handing its message back to the queue.
+    pub peer_wait: Duration,
+    pub backoff: Backoff,
+}
+
+impl AnalyzerConfig {
+    /// Retries of model calls follow the provider's settings (`LLM_MAX_ATTEMPTS`, `LLM_BACKOFF_MS`).
+    pub fn load(cfg: &ConfigSource, provider: &ProviderConfig) -> Result<Self, ConfigError> {
+        Ok(Self {
+            document_bucket: cfg.required("DOCUMENT_BUCKET")?,
+            events_topic_arn: cfg.required("EVENTS_TOPIC_ARN")?,
+            lease: Duration::from_secs(cfg.or("ANALYSIS_LEASE_SECS", 600u64)?),
+            peer_wait: Duration::from_secs(cfg.or("ANALYSIS_PEER_WAIT_SECS", 60u64)?),
+            backoff: provider.backoff(),
+        })
+    }
+}
+
+/// Everything the handler needs, built once per instance by `main`.
+#[derive(Clone)]
+pub struct Analyzer {
+    pub pool: Pool,
+    pub s3: aws_sdk_s3::Client,
+    pub publisher: EventPublisher,
+    pub model: Arc<dyn LanguageModel>,
+    pub config: AnalyzerConfig,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyzeError {
+    #[error("not an analysis request: {0}")]
+    Malformed(String),
+    #[error("the model is unavailable: {0}")]
+    Model(String),
+    #[error("another worker is still making this analysis")]
+    PeerBusy,
+    #[error("S3: {0}")]
+    Storage(String),
+    #[error("database: {0}")]
+    Database(#[from] tokio_postgres::Error),
+    #[error("database pool: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+}
+
+impl RecordError for AnalyzeError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            Self::Malformed(_) => false,
+            Self::Database(e) => !db::is_permanent(e),
+            Self::Model(_) | Self::PeerBusy | Self::Storage(_) | Self::Pool(_) => true,
+        }
+    }
+}
+
+/// The filing a task analyses, as stored by filing-fetcher.
+struct TaskFiling {
+    company: String,
+    form: FilingType,
+    sections_key: String,
+    tier: UserTier,
+}
+
+/// The pool entry a task ends with, and whether this task paid for the model call.
+struct PoolEntry {
+    id: Uuid,
+    made_here: bool,
+}
+
+enum Outcome {
+    Ready(PoolEntry),
+    /// The analysis can never be made (no usable sections, an answer that does not fit the schema).
+    Failed(String),
+}
+
+impl Analyzer {
+    pub async fn handle_batch(&self, event: SqsEvent, processor: &BatchProcessor) -> SqsBatchResponse {
+        let response = processor.process(event, |record| self.handle_record(record)).await;
+        if let Err(e) = self.publisher.flush(&self.pool, Producer::LlmAnalyzer).await {
+            tracing::warn!(error = %e, "outbox flush failed; the next invocation retries it");
+        }
+        response
+    }
+
+    pub async fn handle_record(&self, record: SqsMessage) -> Result<(), AnalyzeError> {
+        let envelope = Envelope::from_json(record.body.as_deref().unwrap_or_default())
+            .map_err(|e| AnalyzeError::Malformed(e.to_string()))?;
+        let Payload::AnalysisRequested(request) = &envelope.payload else {
+            return Err(AnalyzeError::Malformed(format!(
+                "expected AnalysisRequested, got {}",
+                envelope.payload.kind()
+            )));
+        };
+        let key = envelope.message_id.to_string();
+        let Some(filing) = self.task_filing(request, &key).await? else {
+            return Ok(());
+        };
+        match self.pool_entry(request, &filing).await? {
+            Outcome::Ready(entry) => self.complete(&envelope, request, &filing, &entry).await,
+            Outcome::Failed(reason) => self.fail(&envelope, request, &reason).await,
+        }
+    }
+
+    /// The task's filing, or `None` when there is nothing to do (already handled, or
+    /// the task is no longer waiting for an analysis).
+    async fn task_filing(&self, request: &AnalysisRequested, key: &str) -> Result<Option<TaskFiling>, AnalyzeError> {
+        let client = self.pool.get().await?;
+        if idempotency::already_processed(&**client, SERVICE, key).await? {
+            return Ok(None);
+        }
+        let row = client
+            .query_opt(
+                "SELECT f.company_name, f.form, f.sections_key, u.tier
+                 FROM tasks t JOIN filings f ON f.id = $2 JOIN user_accounts u ON u.user_id = t.user_id
+                 WHERE t.id = $1 AND t.status = 'analysing'",
+                &[&request.task_id, &request.filing_id],
+            )
+            .await?;
+        let Some(row) = row else {
+            tracing::info!(task_id = %request.task_id, "task is not waiting for an analysis; nothing to do");
+            return Ok(None);
+        };
+        let form: String = row.get(1);
+        let tier: String = row.get(3);
+        Ok(Some(TaskFiling {
+            company: row.get(0),
+            form: FilingType::parse(&form).map_err(|e| AnalyzeError::Malformed(e.to_string()))?,
+            sections_key: row.get(2),
+            tier: UserTier::parse(&tier).map_err(|e| AnalyzeError::Malformed(e.to_string()))?,
+        }))
+    }
+
+    /// Finds or makes the pool entry. Exactly one worker holds a key's lease; the
+    /// others wait for its result instead of calling the model again.
+    async fn pool_entry(&self, request: &AnalysisRequested, filing: &TaskFiling) -> Result<Outcome, AnalyzeError> {
+        let model = self.model.model().as_str().to_owned();
+        let prompt_version = i32::from(request.kind.prompt_version());
+        let lease_secs = self.config.lease.as_secs_f64();
+        let started = tokio::time::Instant::now();
+        loop {
+            let client = self.pool.get().await?;
+            let claimed = client
+                .query_opt(
+                    "INSERT INTO analyses (id, filing_id, kind, model, prompt_version, status, lease_until)
+                     VALUES ($1, $2, $3, $4, $5, 'running', now() + make_interval(secs => $6))
+                     ON CONFLICT (filing_id, kind, model, prompt_version) DO UPDATE
+                         SET status = 'running', lease_until = EXCLUDED.lease_until, failure_reason = NULL
+                         WHERE analyses.status = 'failed'
+                            OR (analyses.status = 'running' AND analyses.lease_until < now())
+                     RETURNING id",
+                    &[
+                        &Uuid::new_v4(),
+                        &request.filing_id,
+                        &request.kind.as_str(),
+                        &model,
+                        &prompt_version,
+                        &lease_secs,
+                    ],
+                )
+                .await?;
+            if let Some(row) = claimed {
+                drop(client);
+                return self.make(row.get(0), request, filing).await;
+            }
+            let existing = client
+                .query_opt(
+                    "SELECT id, status FROM analyses
+                     WHERE filing_id = $1 AND kind = $2 AND model = $3 AND prompt_version = $4",
+                    &[&request.filing_id, &request.kind.as_str(), &model, &prompt_version],
+                )
+                .await?;
+            if let Some(row) = existing {
+                let status: String = row.get(1);
+                if status == "completed" {
+                    return Ok(Outcome::Ready(PoolEntry {
+                        id: row.get(0),
+                        made_here: false,
+                    }));
+                }
+            }
+            drop(client);
+            if started.elapsed() >= self.config.peer_wait {
+                return Err(AnalyzeError::PeerBusy);
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// This worker holds the lease: run the model and complete (or fail) the entry.
+    async fn make(&self, id: Uuid, request: &AnalysisRequested, filing: &TaskFiling) -> Result<Outcome, AnalyzeError> {
+        let sections = self.sections(&filing.sections_key).await?;
+        let inputs = usable_sections(&sections, request.kind, filing.form);
+        let result = if inputs.is_empty() {
+            Err(AnalysisError::NoUsableSections(format!(
+                "the filing has none of the sections a {} analysis of a {} reads ({})",
+                request.kind,
+                filing.form,
+                sections_for(request.kind, filing.form).join(", ")
+            )))
+        } else {
+            analyse(
+                self.model.as_ref(),
+                request.kind,
+                &filing.company,
+                filing.form,
+                &inputs,
+                self.config.backoff,
+            )
+            .await
+        };
+        let client = self.pool.get().await?;
+        match result {
+            Ok(output) => {
+                let body_key = format!("analyses/{id}.json");
+                let body = serde_json::to_vec(&output.body).map_err(|e| AnalyzeError::Storage(e.to_string()))?;
+                self.s3
+                    .put_object()
+                    .bucket(&self.config.document_bucket)
+                    .key(&body_key)
+                    .content_type("application/json")
+                    .body(ByteStream::from(body))
+                    .send()
+                    .await
+                    .map_err(|e| AnalyzeError::Storage(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))?;
+                record_completion(&client, id, &body_key, &output, &inputs).await?;
+                tracing::info!(analysis_id = %id, calls = output.model_calls, cost = output.cost.micros(),
+                    input_tokens = output.input_tokens, output_tokens = output.output_tokens, "analysis made");
+                Ok(Outcome::Ready(PoolEntry { id, made_here: true }))
+            }
+            Err(e) if !e.is_retryable() => {
+                let reason = e.to_string();
+                client
+                    .execute(
+                        "UPDATE analyses SET status = 'failed', failure_reason = $2, lease_until = NULL WHERE id = $1",
+                        &[&id, &reason],
+                    )
+                    .await?;
+                Ok(Outcome::Failed(reason))
+            }
+            Err(e) => {
+                // Hand the key back at once so the retry (or a peer) can take it.
+                client
+                    .execute(
+                        "UPDATE analyses SET status = 'failed', failure_reason = $2, lease_until = NULL WHERE id = $1",
+                        &[&id, &e.to_string()],
+                    )
+                    .await?;
+                Err(AnalyzeError::Model(e.to_string()))
+            }
+        }
+    }
+
+    async fn sections(&self, key: &str) -> Result<FilingSections, AnalyzeError> {
+        let object = self
+            .s3
+            .get_object()
+            .bucket(&self.config.document_bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| AnalyzeError::Storage(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))?;
+        let bytes = object
+            .body
+            .collect()
+            .await
+            .map_err(|e| AnalyzeError::Storage(e.to_string()))?
+            .into_bytes();
+        serde_json::from_slice(&bytes).map_err(|e| AnalyzeError::Storage(format!("sections of {key}: {e}")))
+    }
+
+    /// Charges (once), completes the task and announces it — one transaction.
+    async fn complete(
+        &self,
+        envelope: &Envelope,
+        request: &AnalysisRequested,
+        filing: &TaskFiling,
+        entry: &PoolEntry,
+    ) -> Result<(), AnalyzeError> {
+        let policy = filing.tier.policy();
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        if idempotency::claim(&tx, SERVICE, &envelope.message_id.to_string()).await? == Claim::Repeat {
+            return Ok(());
+        }
+        let access = ledger::grant_filing_access(
+            &tx,
+            &request.user_id,
+            request.filing_id,
+            policy.filing_access_fee,
+            Some(request.task_id),
+            format!("access to filing {}", request.accession),
+        )
+        .await?;
+        let analysis_fee = if entry.made_here {
+            policy.analysis_fee
+        } else {
+            Money::ZERO
+        };
+        let analysis = ledger::charge(
+            &tx,
+            &Charge {
+                user_id: &request.user_id,
+                kind: ChargeKind::Analysis,
+                amount: analysis_fee,
+                idempotency_key: format!("analysis:{}", request.task_id),
+                task_id: Some(request.task_id),
+                filing_id: Some(request.filing_id),
+                description: format!("{} analysis of filing {}", request.kind, request.accession),
+            },
+        )
+        .await?;
+        let charged = match (access, analysis) {
+            (ChargeOutcome::Insufficient { balance }, _) | (_, ChargeOutcome::Insufficient { balance }) => {
+                // Nothing of this transaction lands; the task fails and charges nothing.
+                tx.rollback().await?;
+                let reason = format!("your balance ({balance}) no longer covers this analysis's fees");
+                return self.fail(envelope, request, &reason).await;
+            }
+            (a, b) => charged_amount(a, policy.filing_access_fee)
+                .checked_add(charged_amount(b, analysis_fee))
+                .unwrap_or(Money::from_micros(i64::MAX)),
+        };
+        tx.execute(
+            "UPDATE tasks SET status = 'completed', analysis_id = $2, charged_micros = $3, updated_at = now(),
+                 finished_at = now()
+             WHERE id = $1",
+            &[&request.task_id, &entry.id, &charged.micros()],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE analyses SET access_count = access_count + 1 WHERE id = $1",
+            &[&entry.id],
+        )
+        .await?;
+        let done = Envelope::new(
+            Producer::LlmAnalyzer,
+            envelope.correlation_id.clone(),
+            Payload::AnalysisCompleted(AnalysisCompleted {
+                task_id: request.task_id,
+                user_id: request.user_id.clone(),
+                analysis_id: entry.id,
+                filing_id: request.filing_id,
+                accession: request.accession.clone(),
+                kind: request.kind,
+                model: self.model.model().clone(),
+                charged,
+            }),
+        )
+        .with_derived_id(&request.task_id.to_string());
+        EventPublisher::stage(&tx, &Destination::Topic(self.config.events_topic_arn.clone()), &done)
+            .await
+            .map_err(|e| AnalyzeError::Storage(e.to_string()))?;
+        tx.commit().await?;
+        tracing::info!(task_id = %request.task_id, analysis_id = %entry.id, charged = charged.micros(),
+            pooled = !entry.made_here, "task completed");
+        Ok(())
+    }
+
+    /// The task fails with `reason`; nothing is charged.
+    async fn fail(&self, envelope: &Envelope, request: &AnalysisRequested, reason: &str) -> Result<(), AnalyzeError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        if idempotency::claim(&tx, SERVICE, &envelope.message_id.to_string()).await? == Claim::Repeat {
+            return Ok(());
+        }
+        tx.execute(
+            "UPDATE tasks SET status = 'failed', failure_reason = $2, updated_at = now(), finished_at = now()
+             WHERE id = $1 AND status IN ('queued', 'fetching', 'analysing')",
+            &[&request.task_id, &reason],
+        )
+        .await?;
+        let failed = Envelope::new(
+            Producer::LlmAnalyzer,
+            envelope.correlation_id.clone(),
+            Payload::AnalysisFailed(AnalysisFailed {
+                task_id: request.task_id,
+                user_id: request.user_id.clone(),
+                kind: request.kind,
+                reason: reason.to_owned(),
+            }),
+        )
+        .with_derived_id(&request.task_id.to_string());
+        EventPublisher::stage(&tx, &Destination::Topic(self.config.events_topic_arn.clone()), &failed)
+            .await
+            .map_err(|e| AnalyzeError::Storage(e.to_string()))?;
+        tx.commit().await?;
+        tracing::info!(task_id = %request.task_id, reason, "task failed");
+        Ok(())
+    }
+}
+
+async fn record_completion(
+    client: &deadpool_postgres::Client,
+    id: Uuid,
+    body_key: &str,
+    output: &AnalysisOutput,
+    inputs: &[SectionInput],
+) -> Result<(), AnalyzeError> {
+    let used: Vec<String> = inputs.iter().map(|s| s.item.clone()).collect();
+    client
+        .execute(
+            "UPDATE analyses SET status = 'completed', lease_until = NULL, body_key = $2, input_tokens = $3,
+                 output_tokens = $4, cost_micros = $5, latency_ms = $6, model_calls = $7, extractive = $8,
+                 sections_used = $9, completed_at = now()
+             WHERE id = $1",
+            &[
+                &id,
+                &body_key,
+                &i64::try_from(output.input_tokens).unwrap_or(i64::MAX),
+                &i64::try_from(output.output_tokens).unwrap_or(i64::MAX),
+                &output.cost.micros(),
+                &i64::try_from(output.latency.as_millis()).unwrap_or(i64::MAX),
+                &i32::try_from(output.model_calls).unwrap_or(i32::MAX),
+                &output.extractive,
+                &used,
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+/// The sections a kind reads, in its order, that the filing actually has.
+pub fn usable_sections(sections: &FilingSections, kind: AnalysisKind, form: FilingType) -> Vec<SectionInput> {
+    sections_for(kind, form)
+        .iter()
+        .filter_map(|item| sections.0.get(*item))
+        .filter(|s| s.status == SectionStatus::Found && !s.text.trim().is_empty())
+        .map(|s| SectionInput {
+            item: s.item.clone(),
+            title: s.title.clone(),
+            text: s.text.clone(),
+        })
+        .collect()
+}
+
+fn charged_amount(outcome: ChargeOutcome, amount: Money) -> Money {
+    match outcome {
+        ChargeOutcome::Charged { .. } => amount,
+        ChargeOutcome::AlreadyCharged | ChargeOutcome::Insufficient { .. } => Money::ZERO,
+    }
+}

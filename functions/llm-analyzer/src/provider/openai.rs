@@ -1,0 +1,225 @@
+//! Any OpenAI-compatible `POST {base}/chat/completions` endpoint: Ollama, vLLM,
+//! llama.cpp's server, OpenAI itself. The key goes in `Authorization: Bearer`, never
+//! in the URL, and is scrubbed from any error message the server echoes.
+
+use super::{ApiKey, BuildError, Completion, CompletionRequest, LanguageModel, Pricing, ProviderConfig, ProviderError};
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sluice_core::retry::parse_retry_after;
+use sluice_messages::ModelKey;
+use std::time::Instant;
+
+/// A chat model behind an OpenAI-compatible endpoint.
+#[derive(Debug, Clone)]
+pub struct OpenAiModel {
+    http: reqwest::Client,
+    url: String,
+    model: String,
+    api_key: Option<ApiKey>,
+    key: ModelKey,
+    context_tokens: usize,
+    pricing: Pricing,
+}
+
+#[derive(Debug, Deserialize)]
+struct ChatResponse {
+    #[serde(default)]
+    choices: Vec<Choice>,
+    usage: Option<Usage>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Choice {
+    message: Option<ChoiceMessage>,
+    finish_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ChoiceMessage {
+    content: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Usage {
+    #[serde(default)]
+    prompt_tokens: u32,
+    #[serde(default)]
+    completion_tokens: u32,
+}
+
+impl OpenAiModel {
+    pub fn new(config: &ProviderConfig) -> Result<Self, BuildError> {
+        let base = config.base_url().unwrap_or("http://127.0.0.1:11434/v1");
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout())
+            .connect_timeout(config.timeout().min(std::time::Duration::from_secs(10)))
+            .build()
+            .map_err(|e| BuildError::HttpClient(e.to_string()))?;
+        Ok(Self {
+            http,
+            url: format!("{}/chat/completions", base.trim_end_matches('/')),
+            model: config.model().to_owned(),
+            api_key: config.api_key().cloned(),
+            key: config.model_key(),
+            context_tokens: config.context_tokens(),
+            pricing: config.pricing(),
+        })
+    }
+
+    fn body(&self, request: &CompletionRequest) -> Value {
+        let mut messages = Vec::with_capacity(2);
+        if !request.system.is_empty() {
+            messages.push(json!({ "role": "system", "content": request.system }));
+        }
+        messages.push(json!({ "role": "user", "content": request.prompt }));
+        let mut body = json!({
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "stream": false,
+        });
+        if request.response_schema.is_some() {
+            body["response_format"] = json!({ "type": "json_object" });
+        }
+        body
+    }
+
+    async fn chat(&self, request: &CompletionRequest) -> Result<Completion, ProviderError> {
+        let mut call = self.http.post(&self.url).json(&self.body(request));
+        if let Some(key) = &self.api_key {
+            call = call.bearer_auth(key.expose());
+        }
+        let started = Instant::now();
+        let response = call.send().await.map_err(map_reqwest_error)?;
+        let status = response.status().as_u16();
+        let retry_after = parse_retry_after(response.headers().get("retry-after").and_then(|v| v.to_str().ok()));
+        let text = response.text().await.map_err(map_reqwest_error)?;
+        let latency = started.elapsed();
+        if !(200..300).contains(&status) {
+            return Err(self.error_for(status, retry_after, &text));
+        }
+        let parsed: ChatResponse =
+            serde_json::from_str(&text).map_err(|e| ProviderError::Malformed(format!("not a chat completion: {e}")))?;
+        let choice = parsed
+            .choices
+            .into_iter()
+            .next()
+            .ok_or_else(|| ProviderError::Malformed("the response has no choices".to_owned()))?;
+        if choice.finish_reason.as_deref() == Some("length") {
+            tracing::warn!(model = %self.key, "the answer stopped at max_tokens and may be cut short");
+        }
+        let content = choice
+            .message
+            .and_then(|m| m.content)
+            .ok_or_else(|| ProviderError::Malformed("the first choice has no message content".to_owned()))?;
+        let (input_tokens, output_tokens) = parsed
+            .usage
+            .map(|u| (u.prompt_tokens, u.completion_tokens))
+            .unwrap_or((0, 0));
+        Ok(Completion {
+            content,
+            input_tokens,
+            output_tokens,
+            latency,
+            cost: self.pricing.cost(input_tokens.into(), output_tokens.into()),
+            model: self.key.clone(),
+        })
+    }
+
+    fn error_for(&self, status: u16, retry_after: Option<std::time::Duration>, body: &str) -> ProviderError {
+        match status {
+            429 => ProviderError::Throttled { retry_after },
+            408 => ProviderError::Timeout,
+            500..=599 => ProviderError::Unavailable { status },
+            _ => {
+                let message = error_message(body);
+                if is_context_error(&message) {
+                    return ProviderError::ContextTooLong;
+                }
+                ProviderError::Refused {
+                    status,
+                    message: super::sanitise_message(&message, self.api_key.as_ref()),
+                }
+            }
+        }
+    }
+}
+
+/// `error.message` of an OpenAI-style error body (Ollama sends `error` as a string).
+fn error_message(body: &str) -> String {
+    let parsed: Option<Value> = serde_json::from_str(body).ok();
+    let from_json = parsed.as_ref().and_then(|v| match v.get("error") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(e) => e.get("message").and_then(Value::as_str).map(str::to_owned),
+        None => v.get("message").and_then(Value::as_str).map(str::to_owned),
+    });
+    from_json.unwrap_or_else(|| {
+        if body.trim().is_empty() {
+            "no error message".to_owned()
+        } else {
+            body.to_owned()
+        }
+    })
+}
+
+fn is_context_error(message: &str) -> bool {
+    let lower = message.to_ascii_lowercase();
+    [
+        "context length",
+        "context_length_exceeded",
+        "context window",
+        "maximum context",
+        "too many tokens",
+    ]
+    .iter()
+    .any(|needle| lower.contains(needle))
+}
+
+/// Timeouts and connection failures are transient; reqwest's messages name the URL
+/// (which holds no secret) but never headers.
+fn map_reqwest_error(error: reqwest::Error) -> ProviderError {
+    if error.is_timeout() {
+        ProviderError::Timeout
+    } else if error.is_connect() || error.is_request() || error.is_body() {
+        ProviderError::Network(error.without_url().to_string())
+    } else if error.is_decode() {
+        ProviderError::Malformed(error.without_url().to_string())
+    } else {
+        ProviderError::Network(error.without_url().to_string())
+    }
+}
+
+impl LanguageModel for OpenAiModel {
+    fn model(&self) -> &ModelKey {
+        &self.key
+    }
+    fn context_tokens(&self) -> usize {
+        self.context_tokens
+    }
+    fn complete<'a>(&'a self, request: &'a CompletionRequest) -> BoxFuture<'a, Result<Completion, ProviderError>> {
+        self.chat(request).boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_messages_come_from_the_body() {
+        assert_eq!(
+            error_message(r#"{"error":{"message":"bad temperature","type":"invalid_request_error"}}"#),
+            "bad temperature"
+        );
+        assert_eq!(error_message(r#"{"error":"model not found"}"#), "model not found");
+        assert_eq!(error_message("plain text"), "plain text");
+        assert_eq!(error_message(""), "no error message");
+        assert!(is_context_error(
+            "This model's maximum context length is 8192 tokens. However, you requested 9000 tokens."
+        ));
+        assert!(!is_context_error("Incorrect API key provided"));
+    }
+}

@@ -1,0 +1,47 @@
+//! Whose an event is. Pure.
+
+use sluice_messages::Payload;
+
+/// The user an event belongs to, or `None` for a team-wide event.
+///
+/// - Analyses (requested, completed, failed) and filing requests: the user who asked.
+/// - Spreadsheet uploads and loads: team-wide. `uploaded_by` names the uploader as S3
+///   saw them (an e-mail or an IAM principal), not a user id of the user pool, and the
+///   loaded tables are team data (the HTTP API shows data versions to team members).
+/// - Market-data jobs, progress and summaries: team-wide.
+pub fn owner(payload: &Payload) -> Option<&str> {
+    match payload {
+        Payload::AnalysisCompleted(m) => Some(&m.user_id),
+        Payload::AnalysisFailed(m) => Some(&m.user_id),
+        Payload::AnalysisRequested(m) => Some(&m.user_id),
+        Payload::FilingRequested(m) => Some(&m.user_id),
+        Payload::DatasetUploaded(_)
+        | Payload::DatasetLoaded(_)
+        | Payload::PriceJobRequested(_)
+        | Payload::PriceRefreshProgress(_)
+        | Payload::PriceRefreshSummary(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_messages::Envelope;
+
+    fn golden(name: &str) -> Envelope {
+        let path = format!(
+            "{}/../../shared/messages/tests/golden/v1/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        Envelope::from_json(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn analyses_belong_to_their_user_loads_and_prices_to_the_team() {
+        assert_eq!(owner(&golden("analysis_completed").payload), Some("analyst-7"));
+        assert_eq!(owner(&golden("analysis_failed").payload), Some("analyst-7"));
+        assert_eq!(owner(&golden("dataset_loaded").payload), None);
+        assert_eq!(owner(&golden("price_refresh_summary").payload), None);
+        assert_eq!(owner(&golden("price_refresh_progress").payload), None);
+    }
+}

@@ -1,0 +1,484 @@
+//! The function URL of the events (`InvokeMode: RESPONSE_STREAM`): every answer is a
+//! stream, a short one for tickets, long-polls and refusals.
+//!
+//! | route | auth | what |
+//! |---|---|---|
+//! | `POST /v1/events/ticket` | bearer token | a single-use stream ticket (60 s) |
+//! | `GET /v1/events/stream?ticket=` | ticket (or bearer token) | Server-Sent Events |
+//! | `GET /v1/events?after=&wait=` | bearer token | the long-polling fallback (JSON) |
+//!
+//! A function URL has no JWT authorizer: the function verifies tokens itself with the
+//! one verifier ([`sluice_core::auth::TokenVerifier`]). Tokens and tickets are never logged.
+
+use crate::hub::{Hub, HubSignal};
+use crate::problem::Problem;
+use crate::store::{self, StoredEvent, Viewer};
+use crate::{sse, tickets};
+use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlRequest;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use http::{HeaderMap, StatusCode};
+use sluice_core::auth::{Principal, TokenVerifier};
+use sluice_core::{ConfigError, ConfigSource, Pool};
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc};
+use tokio::time::Instant;
+
+/// A response body: bytes as they are produced.
+pub type BodyStream = BoxStream<'static, Result<Bytes, Infallible>>;
+
+/// An answer: the function URL's metadata prelude (status, headers) and its body.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: BodyStream,
+}
+
+impl Reply {
+    fn whole(status: StatusCode, headers: HeaderMap, body: Bytes) -> Self {
+        Self {
+            status,
+            headers,
+            body: Box::pin(futures::stream::once(async move { Ok(body) })),
+        }
+    }
+
+    fn json(status: StatusCode, value: &serde_json::Value) -> Self {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        Self::whole(status, headers, Bytes::from(value.to_string()))
+    }
+
+    fn problem(problem: &Problem, instance: &str) -> Self {
+        let (status, headers, body) = problem.render(instance);
+        Self::whole(status, headers, body)
+    }
+}
+
+/// How streams behave. Every value has a production default; tests shorten them.
+#[derive(Debug, Clone)]
+pub struct StreamConfig {
+    /// `SSE_HEARTBEAT_MS` (15000): a comment line this often.
+    pub heartbeat: Duration,
+    /// `SSE_RETRY_MS` (2000): the `retry:` hint, how long a client waits to reconnect.
+    pub retry: Duration,
+    /// `SSE_END_MARGIN_MS` (10000): the stream ends this long before the function's deadline.
+    pub end_margin: Duration,
+    /// `SSE_MAX_STREAM_SECS` (none): a stream never lasts longer than this.
+    pub max_duration: Option<Duration>,
+    /// `SSE_REPLAY_BATCH` (500): rows read per query while replaying.
+    pub replay_batch: i64,
+    /// `SSE_TICKET_TTL_SECS` (60): how long a stream ticket stays valid.
+    pub ticket_ttl: Duration,
+    /// `SSE_LONG_POLL_MAX_WAIT_SECS` (25): the longest `wait` of the long-poll.
+    pub long_poll_max_wait: Duration,
+    /// `SSE_LONG_POLL_LIMIT` (100): events per long-poll answer.
+    pub long_poll_limit: i64,
+    /// `SSE_HUB_CAPACITY` (1024): events a stream may fall behind before it re-reads the table.
+    pub hub_capacity: usize,
+}
+
+impl StreamConfig {
+    pub fn load(cfg: &ConfigSource) -> Result<Self, ConfigError> {
+        let ms = |key: &str, default: u64| cfg.or(key, default).map(Duration::from_millis);
+        let secs = |key: &str, default: u64| cfg.or(key, default).map(Duration::from_secs);
+        Ok(Self {
+            heartbeat: ms("SSE_HEARTBEAT_MS", 15_000)?.max(Duration::from_millis(10)),
+            retry: ms("SSE_RETRY_MS", 2_000)?,
+            end_margin: ms("SSE_END_MARGIN_MS", 10_000)?,
+            max_duration: cfg.optional::<u64>("SSE_MAX_STREAM_SECS")?.map(Duration::from_secs),
+            replay_batch: cfg.or("SSE_REPLAY_BATCH", 500i64)?.max(1),
+            ticket_ttl: secs("SSE_TICKET_TTL_SECS", 60)?,
+            long_poll_max_wait: secs("SSE_LONG_POLL_MAX_WAIT_SECS", 25)?,
+            long_poll_limit: cfg.or("SSE_LONG_POLL_LIMIT", 100i64)?.clamp(1, 1000),
+            hub_capacity: cfg.or("SSE_HUB_CAPACITY", 1024usize)?,
+        })
+    }
+
+    /// When a stream opened now must end, given the function's own deadline.
+    pub fn stream_deadline(&self, function_deadline: Instant) -> Instant {
+        let now = Instant::now();
+        let by_function = function_deadline.checked_sub(self.end_margin).unwrap_or(now).max(now);
+        match self.max_duration {
+            Some(max) => by_function.min(now + max),
+            None => by_function,
+        }
+    }
+}
+
+/// Builds the verifier the configuration names: Cognito (`COGNITO_ISSUER`,
+/// `COGNITO_CLIENT_IDS`; keys from `COGNITO_JWKS_URL`, by default the issuer's
+/// `/.well-known/jwks.json`) or, for the local stack, `LOCAL_JWT_SECRET`.
+pub async fn verifier_from_config(cfg: &ConfigSource) -> anyhow::Result<TokenVerifier> {
+    if let Some(issuer) = cfg.optional::<String>("COGNITO_ISSUER")? {
+        let issuer = issuer.trim_end_matches('/').to_owned();
+        let client_ids: Vec<String> = cfg
+            .required::<String>("COGNITO_CLIENT_IDS")?
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let url = cfg
+            .optional::<String>("COGNITO_JWKS_URL")?
+            .unwrap_or_else(|| format!("{issuer}/.well-known/jwks.json"));
+        let jwks = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()?
+            .get(&url)
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await?;
+        return TokenVerifier::cognito(issuer, client_ids, &jwks)
+            .map_err(|e| anyhow::anyhow!("the user pool's keys at {url} are unusable: {e}"));
+    }
+    let secret: String = cfg.required("LOCAL_JWT_SECRET").map_err(|_| {
+        anyhow::anyhow!("neither COGNITO_ISSUER (AWS) nor LOCAL_JWT_SECRET (local stack) is set: no way to verify tokens")
+    })?;
+    Ok(TokenVerifier::local(secret.into_bytes()))
+}
+
+/// The events endpoints of one process. Cloning is cheap (pools and channels).
+#[derive(Clone)]
+pub struct EventsService {
+    pub pool: Pool,
+    pub hub: Hub,
+    pub verifier: Arc<TokenVerifier>,
+    pub config: StreamConfig,
+}
+
+impl EventsService {
+    /// Answers one request; `function_deadline` is when the invocation must be over.
+    pub async fn handle(&self, request: LambdaFunctionUrlRequest, function_deadline: Instant) -> Reply {
+        let path = request
+            .raw_path
+            .clone()
+            .or_else(|| request.request_context.http.path.clone())
+            .unwrap_or_else(|| "/".into());
+        let method = request.request_context.http.method.clone().unwrap_or_default();
+        let span = tracing::info_span!("http", method = %method, path = %path,
+            request_id = request.request_context.request_id.as_deref().unwrap_or("-"));
+        let result = tracing::Instrument::instrument(
+            self.route(&method, &path, &request, function_deadline),
+            span.clone(),
+        )
+        .await;
+        match result {
+            Ok(reply) => reply,
+            Err(problem) => span.in_scope(|| Reply::problem(&problem, &path)),
+        }
+    }
+
+    async fn route(
+        &self,
+        method: &str,
+        path: &str,
+        request: &LambdaFunctionUrlRequest,
+        function_deadline: Instant,
+    ) -> Result<Reply, Problem> {
+        let route = path.trim_end_matches('/');
+        let allowed = match route {
+            "/v1/events/stream" | "/v1/events" => "GET",
+            "/v1/events/ticket" => "POST",
+            _ => return Err(Problem::NotFound),
+        };
+        if !method.eq_ignore_ascii_case(allowed) {
+            return Err(Problem::MethodNotAllowed);
+        }
+        match route {
+            "/v1/events/ticket" => {
+                let viewer = self.bearer_viewer(request)?;
+                let issued = tickets::issue(&self.pool, &viewer, self.config.ticket_ttl)
+                    .await
+                    .map_err(Problem::internal)?;
+                tracing::info!(user_id = %viewer.user_id, "stream ticket issued");
+                let body = serde_json::to_value(&issued).map_err(Problem::internal)?;
+                Ok(Reply::json(StatusCode::CREATED, &body))
+            }
+            "/v1/events/stream" => {
+                let viewer = match query(request, "ticket") {
+                    Some(ticket) => tickets::redeem(&self.pool, ticket)
+                        .await
+                        .map_err(Problem::internal)?
+                        .ok_or(Problem::Unauthenticated)?,
+                    None => self.bearer_viewer(request)?,
+                };
+                let resume = last_event_id(request)?;
+                let deadline = self.config.stream_deadline(function_deadline);
+                Ok(self.open_stream(viewer, resume, deadline).await?)
+            }
+            _ => {
+                let viewer = self.bearer_viewer(request)?;
+                let after = match query(request, "after") {
+                    Some(raw) => Some(parse_id(raw, "after")?),
+                    None => last_event_id(request)?,
+                };
+                let wait = match query(request, "wait") {
+                    Some(raw) => Duration::from_secs(raw.trim().parse::<u64>().map_err(|_| {
+                        Problem::InvalidRequest("wait must be a whole number of seconds".into())
+                    })?),
+                    None => Duration::ZERO,
+                };
+                let until = (Instant::now() + wait.min(self.config.long_poll_max_wait))
+                    .min(self.config.stream_deadline(function_deadline));
+                let (events, last_id) = self.long_poll(&viewer, after, until).await?;
+                Ok(Reply::json(
+                    StatusCode::OK,
+                    &serde_json::json!({ "events": events, "last_id": last_id }),
+                ))
+            }
+        }
+    }
+
+    fn bearer_viewer(&self, request: &LambdaFunctionUrlRequest) -> Result<Viewer, Problem> {
+        let header = request
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let claims = TokenVerifier::bearer(header)
+            .and_then(|token| self.verifier.verify(token))
+            .map_err(|e| {
+                tracing::debug!(reason = %e, "token refused");
+                Problem::Unauthenticated
+            })?;
+        let principal = Principal::from_claims(&claims).ok_or(Problem::Unauthenticated)?;
+        Ok(Viewer {
+            user_id: principal.user_id,
+            team_member: principal.team_member,
+        })
+    }
+
+    /// Where a stream or long-poll without a position starts: after the newest event.
+    async fn newest(&self) -> Result<i64, Problem> {
+        let client = self.pool.get().await.map_err(Problem::internal)?;
+        store::newest_id(&**client).await.map_err(Problem::internal)
+    }
+
+    async fn open_stream(&self, viewer: Viewer, resume: Option<i64>, deadline: Instant) -> Result<Reply, Problem> {
+        // Subscribe first: whatever commits after the replay's read is then heard live.
+        let live = self.hub.subscribe();
+        let last = match resume {
+            Some(id) => id,
+            None => self.newest().await?,
+        };
+        let (tx, mut rx) = mpsc::channel::<Bytes>(32);
+        let service = self.clone();
+        tracing::info!(user_id = %viewer.user_id, resume = ?resume, "stream opened");
+        tokio::spawn(tracing::Instrument::instrument(
+            async move { service.stream(viewer, last, deadline, live, tx).await },
+            tracing::Span::current(),
+        ));
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache, no-store"));
+        // Proxies that buffer (nginx) pass the events through as they come.
+        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+        let body = futures::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|b| b.map(Ok)));
+        Ok(Reply {
+            status: StatusCode::OK,
+            headers,
+            body: Box::pin(body),
+        })
+    }
+
+    /// One stream: the replay after `last`, then live events, heartbeats, and a clean end.
+    async fn stream(
+        self,
+        viewer: Viewer,
+        mut last: i64,
+        deadline: Instant,
+        mut live: broadcast::Receiver<HubSignal>,
+        tx: mpsc::Sender<Bytes>,
+    ) {
+        let started = Instant::now();
+        let mut sent = 0u64;
+        if tx.send(sse::retry(self.config.retry.as_millis())).await.is_err() {
+            return;
+        }
+        let mut outcome = self.replay(&viewer, &mut last, &tx, &mut sent, deadline).await;
+        let mut heartbeat = tokio::time::interval_at(started + self.config.heartbeat, self.config.heartbeat);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        while outcome == Flow::Continue {
+            outcome = tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => {
+                    // The function's time is nearly up: end cleanly; the client reconnects
+                    // (after `retry`) with Last-Event-ID and loses nothing.
+                    let _ = tx.send(sse::comment("stream ends before the function's time limit; reconnect")).await;
+                    Flow::Ended("deadline")
+                }
+                _ = tx.closed() => Flow::Ended("client gone"),
+                _ = heartbeat.tick() => {
+                    if tx.send(sse::comment("heartbeat")).await.is_err() { Flow::Ended("client gone") } else { Flow::Continue }
+                }
+                signal = live.recv() => match signal {
+                    Ok(HubSignal::Event(event)) => {
+                        if event.id > last && viewer.sees(&event) {
+                            last = event.id;
+                            sent += 1;
+                            if tx.send(sse::event(&event)).await.is_err() { Flow::Ended("client gone") } else { Flow::Continue }
+                        } else {
+                            Flow::Continue
+                        }
+                    }
+                    // Missed announcements (the hub reconnected, or this stream fell
+                    // behind): the table has everything; read it again after `last`.
+                    Ok(HubSignal::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        self.replay(&viewer, &mut last, &tx, &mut sent, deadline).await
+                    }
+                    Err(broadcast::error::RecvError::Closed) => Flow::Ended("listener stopped"),
+                },
+            };
+        }
+        if let Flow::Ended(why) = outcome {
+            tracing::info!(user_id = %viewer.user_id, last, sent, seconds = started.elapsed().as_secs_f64(), why, "stream closed");
+        }
+    }
+
+    /// Sends the viewer's events after `last` from the table, in bounded batches.
+    async fn replay(
+        &self,
+        viewer: &Viewer,
+        last: &mut i64,
+        tx: &mpsc::Sender<Bytes>,
+        sent: &mut u64,
+        deadline: Instant,
+    ) -> Flow {
+        loop {
+            if Instant::now() >= deadline {
+                return Flow::Continue; // the main loop ends it cleanly
+            }
+            let rows = match self.read_after(viewer, *last, self.config.replay_batch).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    // The client reconnects with its Last-Event-ID and loses nothing.
+                    tracing::error!(error = %e, "replay failed; ending the stream");
+                    return Flow::Ended("replay failed");
+                }
+            };
+            let full = rows.len() as i64 == self.config.replay_batch;
+            for event in rows {
+                *last = event.id;
+                *sent += 1;
+                if tx.send(sse::event(&event)).await.is_err() {
+                    return Flow::Ended("client gone");
+                }
+            }
+            if !full {
+                return Flow::Continue;
+            }
+        }
+    }
+
+    async fn read_after(&self, viewer: &Viewer, after: i64, limit: i64) -> Result<Vec<StoredEvent>, String> {
+        let client = self.pool.get().await.map_err(|e| e.to_string())?;
+        store::after_for(&**client, viewer, after, limit)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// The viewer's events after `after` (after the newest when `None`), waiting until
+    /// `until` for one to arrive when there is none yet.
+    async fn long_poll(
+        &self,
+        viewer: &Viewer,
+        after: Option<i64>,
+        until: Instant,
+    ) -> Result<(Vec<StoredEvent>, i64), Problem> {
+        let mut live = self.hub.subscribe();
+        let after = match after {
+            Some(id) => id,
+            None => self.newest().await?,
+        };
+        let limit = self.config.long_poll_limit;
+        let events = self.read_after(viewer, after, limit).await.map_err(Problem::internal)?;
+        if !events.is_empty() || Instant::now() >= until {
+            let last = events.last().map_or(after, |e| e.id);
+            return Ok((events, last));
+        }
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => return Ok((Vec::new(), after)),
+                signal = live.recv() => match signal {
+                    Ok(HubSignal::Event(e)) if e.id > after && viewer.sees(&e) => break,
+                    Ok(HubSignal::Event(_)) => {}
+                    Ok(HubSignal::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => break,
+                    Err(broadcast::error::RecvError::Closed) => return Ok((Vec::new(), after)),
+                },
+            }
+        }
+        let events = self.read_after(viewer, after, limit).await.map_err(Problem::internal)?;
+        let last = events.last().map_or(after, |e| e.id);
+        Ok((events, last))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Ended(&'static str),
+}
+
+fn query<'a>(request: &'a LambdaFunctionUrlRequest, name: &str) -> Option<&'a str> {
+    request
+        .query_string_parameters
+        .get(name)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+}
+
+fn parse_id(raw: &str, what: &str) -> Result<i64, Problem> {
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id >= 0)
+        .ok_or_else(|| Problem::InvalidRequest(format!("{what} must be an event id (a whole number)")))
+}
+
+/// `Last-Event-ID` (what EventSource sends when it reconnects by itself) or the
+/// `last_event_id` query parameter (what a page sends when it opens a new EventSource).
+fn last_event_id(request: &LambdaFunctionUrlRequest) -> Result<Option<i64>, Problem> {
+    let header = request
+        .headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.trim().is_empty());
+    match header.or_else(|| query(request, "last_event_id")) {
+        Some(raw) => parse_id(raw, "Last-Event-ID").map(Some),
+        None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_end_a_margin_before_the_deadline_or_at_the_max() {
+        let mut cfg = StreamConfig::load(&ConfigSource::default()).unwrap();
+        assert_eq!(cfg.heartbeat, Duration::from_secs(15));
+        let now = Instant::now();
+        let d = cfg.stream_deadline(now + Duration::from_secs(900));
+        assert!(d <= now + Duration::from_secs(890) + Duration::from_millis(50) && d > now);
+        cfg.max_duration = Some(Duration::from_secs(2));
+        assert!(cfg.stream_deadline(now + Duration::from_secs(900)) <= Instant::now() + Duration::from_secs(2));
+        // A deadline already inside the margin: end at once.
+        assert!(cfg.stream_deadline(now + Duration::from_secs(1)) <= Instant::now());
+    }
+
+    #[test]
+    fn positions_come_from_the_header_or_the_query() {
+        let mut request = LambdaFunctionUrlRequest::default();
+        assert_eq!(last_event_id(&request).unwrap(), None);
+        request.query_string_parameters.insert("last_event_id".into(), "12".into());
+        assert_eq!(last_event_id(&request).unwrap(), Some(12));
+        request.headers.insert("last-event-id", HeaderValue::from_static("15"));
+        assert_eq!(last_event_id(&request).unwrap(), Some(15));
+        request.headers.insert("last-event-id", HeaderValue::from_static("-1"));
+        assert!(last_event_id(&request).is_err());
+    }
+}

@@ -1,0 +1,194 @@
+// The live page: signs in with a bearer token, opens the event stream with a single-use
+// ticket, shows each event as it arrives and reconnects by itself (with a new ticket and
+// the last event id, so nothing is lost and nothing is shown twice).
+// Plain JavaScript, no build step. The token stays in this tab (sessionStorage) and is
+// only ever sent in an Authorization header, never in a URL.
+"use strict";
+
+(function () {
+  const config = window.SLUICE_CONFIG || {};
+  const eventsUrl = (config.eventsUrl || "").replace(/\/$/, "");
+  const apiUrl = (config.apiUrl || "").replace(/\/$/, "");
+  const TYPES = [
+    "DatasetLoaded", "AnalysisCompleted", "AnalysisFailed", "FeedbackTriaged",
+    "PriceRefreshSummary", "PriceRefreshProgress", "DatasetUploaded", "FilingRequested", "AnalysisRequested",
+  ];
+  const MAX_SHOWN = 200;
+
+  const $ = (id) => document.getElementById(id);
+  const list = $("events");
+  const status = $("status");
+  let source = null;
+  let lastId = Number(sessionStorage.getItem("sluice.lastEventId") || 0) || 0;
+  let retryMs = 1000;
+  let timer = null;
+  let generation = 0;
+
+  function setStatus(state, text) {
+    status.dataset.state = state;
+    status.textContent = text;
+  }
+
+  function token() {
+    return sessionStorage.getItem("sluice.token") || "";
+  }
+
+  function text(tag, value, cls) {
+    const el = document.createElement(tag);
+    el.textContent = value;
+    if (cls) el.className = cls;
+    return el;
+  }
+
+  function n(x) {
+    return typeof x === "number" ? x.toLocaleString() : String(x ?? "?");
+  }
+
+  // What an event says, in a line a person reads (always as text, never as HTML).
+  function describe(type, data) {
+    switch (type) {
+      case "DatasetLoaded": {
+        const c = data.counts || {};
+        const parts = [`${n(c.inserted)} inserted`, `${n(c.updated)} updated`, `${n(c.unchanged)} unchanged`];
+        if (c.rejected) parts.push(`${n(c.rejected)} rejected`);
+        if (c.stale) parts.push(`${n(c.stale)} stale`);
+        const why = data.failure_reason ? ` — ${data.failure_reason}` : "";
+        return { title: `Dataset ${data.dataset} loaded (${data.status})`, detail: `${data.key}: ${parts.join(", ")}${why}` };
+      }
+      case "AnalysisCompleted":
+        return {
+          title: `Analysis completed: ${data.kind}`,
+          detail: `Filing ${data.accession}, model ${data.model}`,
+          link: { href: `${apiUrl}/v1/analyses/${encodeURIComponent(data.analysis_id)}`, label: "Open the result" },
+        };
+      case "AnalysisFailed":
+        return { title: `Analysis failed: ${data.kind}`, detail: data.reason };
+      case "FeedbackTriaged": {
+        const bits = ["category", "sentiment", "priority", "source"].filter((k) => data[k] != null).map((k) => `${k}: ${data[k]}`);
+        return { title: "Feedback triaged", detail: bits.join(", ") || data.summary || "" };
+      }
+      case "PriceRefreshSummary":
+        return {
+          title: `Market data refreshed (${String(data.kind).replace("_", " ")})`,
+          detail: `${n(data.updated)} updated, ${n(data.unchanged)} unchanged, ${(data.rejected || []).length} with rows refused, ${(data.failed || []).length} failed, of ${n(data.total)}`,
+        };
+      case "PriceRefreshProgress":
+        return { title: `Market data refresh under way (${String(data.kind).replace("_", " ")})`, detail: `${n(data.done)} of ${n(data.total)} tickers` };
+      default:
+        return { title: type, detail: JSON.stringify(data) };
+    }
+  }
+
+  function show(event) {
+    const id = Number(event.id);
+    if (!(id > lastId)) return; // already shown
+    lastId = id;
+    sessionStorage.setItem("sluice.lastEventId", String(id));
+    const what = describe(event.type, event.data || {});
+    const li = document.createElement("li");
+    li.dataset.eventId = String(id);
+    li.dataset.type = event.type;
+    li.appendChild(text("span", what.title, "kind"));
+    const when = text("time", new Date(event.occurred_at).toLocaleString());
+    when.dateTime = event.occurred_at;
+    li.appendChild(when);
+    if (what.detail) li.appendChild(text("div", what.detail, "detail"));
+    if (what.link) {
+      const a = text("a", what.link.label);
+      a.href = what.link.href;
+      a.rel = "noopener";
+      const p = document.createElement("div");
+      p.className = "detail";
+      p.appendChild(a);
+      li.appendChild(p);
+    }
+    list.prepend(li);
+    while (list.children.length > MAX_SHOWN) list.lastElementChild.remove();
+    $("empty").hidden = true;
+  }
+
+  function stop() {
+    generation += 1;
+    if (timer) clearTimeout(timer);
+    timer = null;
+    if (source) source.close();
+    source = null;
+  }
+
+  function reconnectLater(why) {
+    stop();
+    const wait = retryMs;
+    retryMs = Math.min(retryMs * 2, 30000);
+    setStatus("connecting", `${why}; reconnecting in ${Math.round(wait / 1000)} s…`);
+    timer = setTimeout(connect, wait);
+  }
+
+  async function connect() {
+    stop();
+    const mine = generation;
+    if (!token()) {
+      setStatus("signed-out", "Not connected: paste a token.");
+      return;
+    }
+    setStatus("connecting", "Connecting…");
+    let ticket;
+    try {
+      const res = await fetch(`${eventsUrl}/v1/events/ticket`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token()}` },
+        cache: "no-store",
+      });
+      if (res.status === 401) {
+        setStatus("error", "The token was refused (expired or not valid here): paste a new one.");
+        return;
+      }
+      if (!res.ok) throw new Error(`ticket: HTTP ${res.status}`);
+      ticket = (await res.json()).ticket;
+    } catch (e) {
+      if (mine === generation) reconnectLater("Cannot reach Sluice");
+      return;
+    }
+    if (mine !== generation) return;
+    // EventSource sends Last-Event-ID only on its own reconnects; a new one says it in the URL.
+    const url = `${eventsUrl}/v1/events/stream?ticket=${encodeURIComponent(ticket)}` + (lastId > 0 ? `&last_event_id=${lastId}` : "");
+    const es = new EventSource(url);
+    source = es;
+    es.onopen = () => {
+      retryMs = 1000;
+      setStatus("connected", "Connected: live.");
+    };
+    const onEvent = (message) => {
+      try {
+        show(JSON.parse(message.data));
+      } catch (e) {
+        console.warn("unreadable event", e);
+      }
+    };
+    for (const type of TYPES) es.addEventListener(type, onEvent);
+    es.onmessage = onEvent;
+    // The stream ends before the function's time limit, or the network dropped: the ticket
+    // is spent, so EventSource's own retry would be refused. Start over with a new ticket.
+    es.onerror = () => {
+      if (source !== es) return;
+      const clean = es.readyState !== EventSource.CLOSED;
+      retryMs = clean ? 1000 : retryMs;
+      reconnectLater(clean ? "Stream ended" : "Connection lost");
+    };
+  }
+
+  $("sign-in").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const value = $("token").value.trim();
+    if (value) sessionStorage.setItem("sluice.token", value);
+    $("token").value = "";
+    retryMs = 1000;
+    connect();
+  });
+  $("sign-out").addEventListener("click", () => {
+    stop();
+    sessionStorage.removeItem("sluice.token");
+    setStatus("signed-out", "Signed out.");
+  });
+
+  connect();
+})();
