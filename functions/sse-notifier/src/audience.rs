@@ -9,6 +9,7 @@ use sluice_messages::Payload;
 ///   saw them (an e-mail or an IAM principal), not a user id of the user pool, and the
 ///   loaded tables are team data (the HTTP API shows data versions to team members).
 /// - Market-data jobs, progress and summaries: team-wide.
+/// - Feedback (received, triaged): team-wide (tickets are the team's).
 pub fn owner(payload: &Payload) -> Option<&str> {
     match payload {
         Payload::AnalysisCompleted(m) => Some(&m.user_id),
@@ -19,7 +20,9 @@ pub fn owner(payload: &Payload) -> Option<&str> {
         | Payload::DatasetLoaded(_)
         | Payload::PriceJobRequested(_)
         | Payload::PriceRefreshProgress(_)
-        | Payload::PriceRefreshSummary(_) => None,
+        | Payload::PriceRefreshSummary(_)
+        | Payload::FeedbackReceived(_)
+        | Payload::FeedbackTriaged(_) => None,
     }
 }
 

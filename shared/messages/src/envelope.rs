@@ -103,6 +103,9 @@ impl Envelope {
             Payload::AnalysisRequested(m) => m.accession.to_string(),
             Payload::AnalysisCompleted(m) => m.task_id.to_string(),
             Payload::AnalysisFailed(m) => m.task_id.to_string(),
+            // One ticket's versions are triaged in order; different tickets in parallel.
+            Payload::FeedbackReceived(m) => fifo_safe(format!("{}:{}", m.source.as_str(), m.external_id)),
+            Payload::FeedbackTriaged(m) => m.ticket_id.to_string(),
         }
     }
 
@@ -119,6 +122,11 @@ impl Envelope {
             Payload::FilingRequested(m) => fifo_safe(format!("{}_{}", m.spec.key(), m.user_id)),
             Payload::AnalysisRequested(m) => m.task_id.to_string(),
             Payload::AnalysisCompleted(_) | Payload::AnalysisFailed(_) => self.message_id.to_string(),
+            // The same delivery (same item, same version) is queued once.
+            Payload::FeedbackReceived(m) => {
+                fifo_safe(format!("{}:{}:{}", m.source.as_str(), m.external_id, m.revision))
+            }
+            Payload::FeedbackTriaged(_) => self.message_id.to_string(),
         }
     }
 }

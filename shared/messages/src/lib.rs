@@ -19,7 +19,8 @@ pub use newtypes::{
     Cik, CorrelationId, DataVersionId, Dataset, Email, InvalidValue, MessageId, Money, Sha256Digest, Ticker, UserTier,
 };
 pub use payloads::{
-    AnalysisCompleted, AnalysisFailed, AnalysisRequested, DatasetLoaded, DatasetUploaded, FilingRequested, LoadCounts,
-    LoadStatus, Payload, PriceJobRequested, PriceRefreshKind, PriceRefreshProgress, PriceRefreshSummary, TickerReason,
+    AnalysisCompleted, AnalysisFailed, AnalysisRequested, DatasetLoaded, DatasetUploaded, FeedbackReceived,
+    FeedbackSource, FeedbackTriaged, FilingRequested, LoadCounts, LoadStatus, Payload, PriceJobRequested,
+    PriceRefreshKind, PriceRefreshProgress, PriceRefreshSummary, TickerReason,
 };
 pub use tiers::TierPolicy;

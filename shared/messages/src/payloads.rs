@@ -29,6 +29,10 @@ pub enum Payload {
     AnalysisCompleted(AnalysisCompleted),
     /// An analysis task failed; nothing was charged (events topic).
     AnalysisFailed(AnalysisFailed),
+    /// A piece of customer feedback, normalised from any source (feedback FIFO queue).
+    FeedbackReceived(FeedbackReceived),
+    /// A feedback item was triaged into a ticket (events topic).
+    FeedbackTriaged(FeedbackTriaged),
 }
 
 impl Payload {
@@ -43,6 +47,8 @@ impl Payload {
             Self::AnalysisRequested(_) => "AnalysisRequested",
             Self::AnalysisCompleted(_) => "AnalysisCompleted",
             Self::AnalysisFailed(_) => "AnalysisFailed",
+            Self::FeedbackReceived(_) => "FeedbackReceived",
+            Self::FeedbackTriaged(_) => "FeedbackTriaged",
         }
     }
 }
@@ -231,4 +237,72 @@ pub struct AnalysisFailed {
     pub kind: AnalysisKind,
     /// Why, in words the user can act on.
     pub reason: String,
+}
+
+/// Where a piece of feedback came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeedbackSource {
+    Zendesk,
+    Intercom,
+    /// Any sender of the Standard Webhooks format (our documented generic feedback JSON).
+    Standard,
+    AppStore,
+    GooglePlay,
+    Email,
+}
+
+impl FeedbackSource {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Zendesk => "zendesk",
+            Self::Intercom => "intercom",
+            Self::Standard => "standard",
+            Self::AppStore => "app_store",
+            Self::GooglePlay => "google_play",
+            Self::Email => "email",
+        }
+    }
+}
+
+/// One piece of customer feedback, normalised: what triage reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedbackReceived {
+    pub source: FeedbackSource,
+    /// The source's own id (ticket id, conversation id, review id, Message-ID): with
+    /// `source`, the ticket's identity.
+    pub external_id: String,
+    /// The version of the item at the source (an update time or event id): a later
+    /// version of the same ticket updates it; the same version again changes nothing.
+    pub revision: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// 1-5 stars, when the source has ratings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The text to triage (quoted replies and signatures removed).
+    pub text: String,
+    /// BCP 47 tag when the source says (`en`, `es-ES`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    pub received_at: DateTime<Utc>,
+    /// Back to the item at the source (a ticket URL, the S3 key of the original e-mail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+}
+
+/// A feedback item became (or updated) a ticket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedbackTriaged {
+    pub ticket_id: Uuid,
+    pub source: FeedbackSource,
+    pub external_id: String,
+    pub category: String,
+    pub priority: String,
+    pub sentiment: f32,
+    pub summary: String,
+    /// `provider:model` that triaged it (`extractive:v1` for the rule-based triage).
+    pub model: ModelKey,
 }

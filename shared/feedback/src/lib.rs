@@ -1,0 +1,3 @@
+//! Customer feedback in (work in progress).
+
+pub mod metrics;

@@ -1,0 +1,1 @@
+//! Per-day feedback counters: the DynamoDB key layout (work in progress).
