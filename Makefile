@@ -17,8 +17,9 @@ WITH_ENV = set -a; . $(LOCAL)/services.env; [ -f $(STACK_ENV) ] && . $(STACK_ENV
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup: ## install what is missing (Python tools in .local/venv, rustfmt, clippy)
+setup: ## install what is missing (Python tools in .local/venv, rustfmt, clippy, chromium + playwright-core)
 	@scripts/bootstrap.sh
+	@scripts/browser.sh
 
 services: setup ## start PostgreSQL (127.0.0.1:54329) and moto (127.0.0.1:4566)
 	@scripts/services.sh start

@@ -188,3 +188,6 @@ else:
     print(f"\n[bench] BENCHMARKS.md left alone (rows {gen['rows']}, runs {runs}; BENCH_WRITE=1 to write)", file=sys.stderr)
 print(f"[bench] raw results: {run_dir}", file=sys.stderr)
 PY
+
+# Live notifications (issue 5): 1,000 streams, 1,000 events; BENCH_SSE=0 skips it.
+if [ "${BENCH_SSE:-1}" = 1 ]; then "$ROOT/scripts/bench-sse.sh"; fi

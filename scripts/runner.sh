@@ -40,6 +40,8 @@ Sluice is running locally.
   price-updater     <- $PRICE_JOBS_QUEUE_URL + schedules (make tick NAME=daily-quotes)
   fake FMP vendor   $FMP_BASE_URL
   events topic      $EVENTS_TOPIC_ARN (tap: $EVENTS_TAP_QUEUE_URL)
+  sse-notifier      <- ${SSE_EVENTS_QUEUE_URL:-}; streams at $API_URL/v1/events/stream
+  live page         $API_URL/   (paste a token from make token)
   settings        .local/stack.env     logs: make logs     stop: make down
 
 Try it:

@@ -301,9 +301,13 @@ async fn the_long_poll_waits_for_the_next_event() {
         }
     });
     // Publish once the poll is waiting on the hub.
-    while s.front.service.hub.listeners() == 0 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while s.front.service.hub.listeners() == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the long-poll never started waiting");
     let e = golden_event("dataset_loaded", None);
     s.publish(&e).await;
     s.deliver().await;
@@ -444,4 +448,18 @@ async fn the_live_page_shows_a_published_event() {
         link.as_deref(),
         Some("/v1/analyses/3f405162-7c8d-4e9f-a0b1-c2d3e4f50617")
     );
+}
+
+/// The function URL sample (events/) is the shape the handler reads: its made-up ticket is refused.
+#[tokio::test]
+async fn the_function_url_sample_drives_the_handler() {
+    let s = EventsStack::start(config(&[])).await;
+    let sample = std::fs::read_to_string(repo_root().join("events/function-url-events-stream.json")).unwrap();
+    let request: aws_lambda_events::lambda_function_urls::LambdaFunctionUrlRequest =
+        serde_json::from_str(&sample).unwrap();
+    assert_eq!(request.query_string_parameters["last_event_id"], "41");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(900);
+    let reply = s.front.service.handle(request, deadline).await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.headers["content-type"], "application/problem+json");
 }

@@ -11,7 +11,7 @@
   const apiUrl = (config.apiUrl || "").replace(/\/$/, "");
   const TYPES = [
     "DatasetLoaded", "AnalysisCompleted", "AnalysisFailed", "FeedbackTriaged",
-    "PriceRefreshSummary", "PriceRefreshProgress", "DatasetUploaded", "FilingRequested", "AnalysisRequested",
+    "PriceRefreshSummary", "PriceRefreshProgress", "FeedbackReceived", "DatasetUploaded", "FilingRequested", "AnalysisRequested",
   ];
   const MAX_SHOWN = 200;
 
@@ -63,10 +63,11 @@
         };
       case "AnalysisFailed":
         return { title: `Analysis failed: ${data.kind}`, detail: data.reason };
-      case "FeedbackTriaged": {
-        const bits = ["category", "sentiment", "priority", "source"].filter((k) => data[k] != null).map((k) => `${k}: ${data[k]}`);
-        return { title: "Feedback triaged", detail: bits.join(", ") || data.summary || "" };
-      }
+      case "FeedbackTriaged":
+        return {
+          title: `Feedback triaged: ${data.category} (${data.priority})`,
+          detail: `${data.summary} — ${String(data.source).replace("_", " ")} #${data.external_id}`,
+        };
       case "PriceRefreshSummary":
         return {
           title: `Market data refreshed (${String(data.kind).replace("_", " ")})`,

@@ -4,6 +4,7 @@
 //! queued for etl-transformer on the ETL FIFO queue.
 
 pub mod api;
+pub mod feedback;
 pub mod inspect;
 pub mod notice;
 
@@ -30,6 +31,10 @@ pub struct IngestConfig {
     pub etl_queue_url: String,
     pub max_upload_bytes: u64,
     pub analyses: api::analyses::AnalysisConfig,
+    /// Feedback intake (webhooks, review exports, e-mail), when `FEEDBACK_QUEUE_URL` is set.
+    pub feedback: Option<feedback::FeedbackConfig>,
+    /// `FEEDBACK_METRICS_TABLE`: the per-day feedback counters the metrics route reads.
+    pub feedback_metrics_table: Option<String>,
 }
 
 impl IngestConfig {
@@ -38,6 +43,8 @@ impl IngestConfig {
             etl_queue_url: cfg.required("ETL_QUEUE_URL")?,
             max_upload_bytes: cfg.or("MAX_UPLOAD_BYTES", 200 * 1024 * 1024)?,
             analyses: api::analyses::AnalysisConfig::load(cfg)?,
+            feedback: feedback::FeedbackConfig::load(cfg)?,
+            feedback_metrics_table: cfg.optional("FEEDBACK_METRICS_TABLE")?,
         })
     }
 }
@@ -51,6 +58,8 @@ pub struct Ingest {
     pub config: IngestConfig,
     /// Quotes and daily bars for the HTTP API, when the quote cache is configured.
     pub market: Option<price_updater::MarketData>,
+    /// For the feedback metrics (the counters table).
+    pub dynamodb: aws_sdk_dynamodb::Client,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +74,9 @@ pub enum IngestError {
     Pool(#[from] deadpool_postgres::PoolError),
     #[error(transparent)]
     Publish(#[from] PublishError),
+    /// Queueing feedback from S3 failed (S3 or the queue was unreachable): retried.
+    #[error("feedback intake: {0}")]
+    Feedback(String),
 }
 
 impl RecordError for IngestError {
@@ -116,7 +128,7 @@ impl Ingest {
             IngestEvent::S3(s3) => {
                 for record in &s3.records {
                     if let Some(notice) = notice_from_record(record).map_err(IngestError::BadNotification)? {
-                        self.handle_upload(&notice, CorrelationId::new()).await?;
+                        self.handle_notice(&notice, CorrelationId::new()).await?;
                     }
                 }
                 Ok(IngestResponse::Batch(SqsBatchResponse::default()))
@@ -134,7 +146,43 @@ impl Ingest {
                 publisher: self.publisher.clone(),
                 config: self.config.analyses.clone(),
             },
+            feedback: self.feedback_intake(),
+            tickets: api::tickets::Tickets {
+                pool: self.pool.clone(),
+                metrics: self
+                    .config
+                    .feedback_metrics_table
+                    .clone()
+                    .map(|table| api::tickets::MetricsTable {
+                        dynamodb: self.dynamodb.clone(),
+                        table,
+                    }),
+            },
         }
+    }
+
+    fn feedback_intake(&self) -> Option<feedback::FeedbackIntake> {
+        self.config.feedback.clone().map(|config| feedback::FeedbackIntake {
+            pool: self.pool.clone(),
+            s3: self.s3.clone(),
+            publisher: self.publisher.clone(),
+            config,
+        })
+    }
+
+    /// One S3 object: feedback (review exports, e-mail) or a spreadsheet upload.
+    async fn handle_notice(&self, notice: &UploadNotice, correlation: CorrelationId) -> Result<(), IngestError> {
+        if let Some(kind) = feedback::feedback_object(&notice.key) {
+            let intake = self
+                .feedback_intake()
+                .ok_or_else(|| IngestError::Feedback("FEEDBACK_QUEUE_URL is not configured".into()))?;
+            intake
+                .object(notice, kind)
+                .await
+                .map_err(|e| IngestError::Feedback(e.to_string()))?;
+            return Ok(());
+        }
+        self.handle_upload(notice, correlation).await.map(|_| ())
     }
 
     pub async fn handle_batch(&self, event: SqsEvent, processor: &BatchProcessor) -> SqsBatchResponse {
@@ -153,7 +201,7 @@ impl Ingest {
                 &sluice_messages::MessageId::derived("upload", &notice.idempotency_key()).to_string(),
             )
             .unwrap_or_default();
-            self.handle_upload(&notice, correlation).await?;
+            self.handle_notice(&notice, correlation).await?;
         }
         Ok(())
     }

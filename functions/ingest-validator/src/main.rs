@@ -13,6 +13,26 @@ async fn main() -> Result<(), Error> {
         processor,
         publisher,
     } = sluice_core::instance::init(SERVICE).await?;
+    // Webhook secrets come from Secrets Manager in AWS (JSON: zendesk, intercom, standard).
+    let cfg = match cfg.optional::<String>("WEBHOOK_SECRETS_ARN")?.filter(|a| !a.is_empty()) {
+        Some(arn) => {
+            let raw = aws::secret_string(&aws::secrets(&sdk), &arn).await?;
+            let secrets: std::collections::HashMap<String, String> =
+                serde_json::from_str(&raw).map_err(|_| "the webhook secrets secret is not a JSON object of strings")?;
+            let mut cfg = cfg;
+            for (name, key) in [
+                ("zendesk", "ZENDESK_WEBHOOK_SECRET"),
+                ("intercom", "INTERCOM_CLIENT_SECRET"),
+                ("standard", "STANDARD_WEBHOOK_SECRET"),
+            ] {
+                if let Some(value) = secrets.get(name) {
+                    cfg = cfg.with(key, value);
+                }
+            }
+            cfg
+        }
+        None => cfg,
+    };
     let market = match cfg.optional::<String>("QUOTE_CACHE_TABLE")? {
         Some(table) => Some(price_updater::MarketData {
             pool: pool.clone(),
@@ -28,6 +48,7 @@ async fn main() -> Result<(), Error> {
         market,
         pool,
         s3: aws::s3(&sdk),
+        dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
         publisher,
         config: IngestConfig::load(&cfg)?,
     };

@@ -3,7 +3,10 @@
 //! prompts, schemas and chunking.
 
 pub mod analysis;
+mod feedback;
 mod handler;
 pub mod provider;
+pub mod triage;
 
+pub use feedback::{delivery_key, Triage, TriageConfig, TriageError, TRIAGE_CONSUMER};
 pub use handler::{usable_sections, AnalyzeError, Analyzer, AnalyzerConfig, SERVICE};

@@ -46,5 +46,6 @@ mod tests {
         assert_eq!(owner(&golden("dataset_loaded").payload), None);
         assert_eq!(owner(&golden("price_refresh_summary").payload), None);
         assert_eq!(owner(&golden("price_refresh_progress").payload), None);
+        assert_eq!(owner(&golden("feedback_triaged").payload), None);
     }
 }

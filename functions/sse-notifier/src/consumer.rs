@@ -37,7 +37,10 @@ pub struct Notifier {
 impl Notifier {
     pub async fn handle_batch(&self, event: SqsEvent, processor: &BatchProcessor) -> SqsBatchResponse {
         processor
-            .process(event, |record| async move { self.handle_record(record).await.map(|_| ()) })
+            .process(
+                event,
+                |record| async move { self.handle_record(record).await.map(|_| ()) },
+            )
             .await
     }
 
@@ -68,7 +71,9 @@ pub fn parse_record(body: &str) -> Result<Envelope, NotifyError> {
     let inner = match (value.get("Type").and_then(|t| t.as_str()), value.get("Message")) {
         (Some("Notification"), Some(serde_json::Value::String(message))) => message.as_str(),
         (Some(other), _) if value.get("TopicArn").is_some() => {
-            return Err(NotifyError::Malformed(format!("an SNS {other} message, not a notification")))
+            return Err(NotifyError::Malformed(format!(
+                "an SNS {other} message, not a notification"
+            )))
         }
         _ => body,
     };

@@ -68,7 +68,10 @@ async fn listen(settings: DbSettings, sender: broadcast::Sender<HubSignal>) {
     let mut delay = Duration::from_millis(200);
     loop {
         match listen_once(&settings, &sender).await {
-            Ok(()) => tracing::warn!("event listener's connection ended; reconnecting"),
+            Ok(()) => {
+                tracing::warn!("event listener's connection ended; reconnecting");
+                delay = Duration::from_millis(200);
+            }
             Err(e) => {
                 tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "event listener lost its connection")
             }

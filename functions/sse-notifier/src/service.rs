@@ -138,7 +138,9 @@ pub async fn verifier_from_config(cfg: &ConfigSource) -> anyhow::Result<TokenVer
             .map_err(|e| anyhow::anyhow!("the user pool's keys at {url} are unusable: {e}"));
     }
     let secret: String = cfg.required("LOCAL_JWT_SECRET").map_err(|_| {
-        anyhow::anyhow!("neither COGNITO_ISSUER (AWS) nor LOCAL_JWT_SECRET (local stack) is set: no way to verify tokens")
+        anyhow::anyhow!(
+            "neither COGNITO_ISSUER (AWS) nor LOCAL_JWT_SECRET (local stack) is set: no way to verify tokens"
+        )
     })?;
     Ok(TokenVerifier::local(secret.into_bytes()))
 }
@@ -163,11 +165,9 @@ impl EventsService {
         let method = request.request_context.http.method.clone().unwrap_or_default();
         let span = tracing::info_span!("http", method = %method, path = %path,
             request_id = request.request_context.request_id.as_deref().unwrap_or("-"));
-        let result = tracing::Instrument::instrument(
-            self.route(&method, &path, &request, function_deadline),
-            span.clone(),
-        )
-        .await;
+        let result =
+            tracing::Instrument::instrument(self.route(&method, &path, &request, function_deadline), span.clone())
+                .await;
         match result {
             Ok(reply) => reply,
             Err(problem) => span.in_scope(|| Reply::problem(&problem, &path)),
@@ -219,9 +219,11 @@ impl EventsService {
                     None => last_event_id(request)?,
                 };
                 let wait = match query(request, "wait") {
-                    Some(raw) => Duration::from_secs(raw.trim().parse::<u64>().map_err(|_| {
-                        Problem::InvalidRequest("wait must be a whole number of seconds".into())
-                    })?),
+                    Some(raw) => Duration::from_secs(
+                        raw.trim()
+                            .parse::<u64>()
+                            .map_err(|_| Problem::InvalidRequest("wait must be a whole number of seconds".into()))?,
+                    ),
                     None => Duration::ZERO,
                 };
                 let until = (Instant::now() + wait.min(self.config.long_poll_max_wait))
@@ -395,25 +397,26 @@ impl EventsService {
             None => self.newest().await?,
         };
         let limit = self.config.long_poll_limit;
-        let events = self.read_after(viewer, after, limit).await.map_err(Problem::internal)?;
-        if !events.is_empty() || Instant::now() >= until {
-            let last = events.last().map_or(after, |e| e.id);
-            return Ok((events, last));
-        }
         loop {
-            tokio::select! {
-                _ = tokio::time::sleep_until(until) => return Ok((Vec::new(), after)),
-                signal = live.recv() => match signal {
-                    Ok(HubSignal::Event(e)) if e.id > after && viewer.sees(&e) => break,
-                    Ok(HubSignal::Event(_)) => {}
-                    Ok(HubSignal::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => break,
-                    Err(broadcast::error::RecvError::Closed) => return Ok((Vec::new(), after)),
-                },
+            let events = self.read_after(viewer, after, limit).await.map_err(Problem::internal)?;
+            if !events.is_empty() || Instant::now() >= until {
+                let last = events.last().map_or(after, |e| e.id);
+                return Ok((events, last));
+            }
+            // Nothing yet: wait for one of the viewer's events, then read the table again
+            // (also after a resync or a lag: what was missed is in the table).
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(until) => return Ok((Vec::new(), after)),
+                    signal = live.recv() => match signal {
+                        Ok(HubSignal::Event(e)) if e.id > after && viewer.sees(&e) => break,
+                        Ok(HubSignal::Event(_)) => {}
+                        Ok(HubSignal::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => break,
+                        Err(broadcast::error::RecvError::Closed) => return Ok((Vec::new(), after)),
+                    },
+                }
             }
         }
-        let events = self.read_after(viewer, after, limit).await.map_err(Problem::internal)?;
-        let last = events.last().map_or(after, |e| e.id);
-        Ok((events, last))
     }
 }
 
@@ -474,7 +477,9 @@ mod tests {
     fn positions_come_from_the_header_or_the_query() {
         let mut request = LambdaFunctionUrlRequest::default();
         assert_eq!(last_event_id(&request).unwrap(), None);
-        request.query_string_parameters.insert("last_event_id".into(), "12".into());
+        request
+            .query_string_parameters
+            .insert("last_event_id".into(), "12".into());
         assert_eq!(last_event_id(&request).unwrap(), Some(12));
         request.headers.insert("last-event-id", HeaderValue::from_static("15"));
         assert_eq!(last_event_id(&request).unwrap(), Some(15));

@@ -6,7 +6,11 @@ use bytes::Bytes;
 /// `id`, `event` and one `data` line of JSON (serde_json never writes a raw line break).
 pub fn event(e: &StoredEvent) -> Bytes {
     let json = serde_json::to_string(e).unwrap_or_else(|_| "{}".into());
-    Bytes::from(format!("id: {}\nevent: {}\ndata: {json}\n\n", e.id, single_line(&e.kind)))
+    Bytes::from(format!(
+        "id: {}\nevent: {}\ndata: {json}\n\n",
+        e.id,
+        single_line(&e.kind)
+    ))
 }
 
 /// A comment line: ignored by clients, keeps proxies and load balancers from closing an idle stream.

@@ -49,7 +49,11 @@ impl std::fmt::Debug for TokenVerifier {
     // The local secret stays out of logs.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Cognito { issuer, client_ids, keys } => f
+            Self::Cognito {
+                issuer,
+                client_ids,
+                keys,
+            } => f
                 .debug_struct("Cognito")
                 .field("issuer", issuer)
                 .field("client_ids", client_ids)
@@ -202,7 +206,8 @@ pub mod local {
         let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
         validation.set_audience(&[AUDIENCE]);
         validation.set_issuer(&[ISSUER]);
-        let data = decode::<LocalClaims>(token, &DecodingKey::from_secret(secret), &validation).map_err(super::invalid)?;
+        let data =
+            decode::<LocalClaims>(token, &DecodingKey::from_secret(secret), &validation).map_err(super::invalid)?;
         let c = data.claims;
         let mut claims = Claims::from([("sub".to_owned(), c.sub), ("tier".to_owned(), c.tier)]);
         if let Some(email) = c.email {
@@ -286,16 +291,18 @@ mod tests {
 
     #[test]
     fn principals_follow_the_api_rules() {
-        let claims = |pairs: &[(&str, &str)]| -> Claims {
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-        };
+        let claims =
+            |pairs: &[(&str, &str)]| -> Claims { pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() };
         let p = Principal::from_claims(&claims(&[
             ("sub", "u-1"),
             ("custom:tier", "professional"),
             ("cognito:groups", "[team admins]"),
         ]))
         .unwrap();
-        assert_eq!((p.user_id.as_str(), p.tier, p.team_member), ("u-1", UserTier::Professional, true));
+        assert_eq!(
+            (p.user_id.as_str(), p.tier, p.team_member),
+            ("u-1", UserTier::Professional, true)
+        );
         assert!(Principal::from_claims(&claims(&[("tier", "basic")])).is_none());
         let p = Principal::from_claims(&claims(&[("sub", "u"), ("cognito:groups", "[teams]")])).unwrap();
         assert!(!p.team_member);

@@ -222,42 +222,6 @@ async fn wait_until_reachable(pool: &Pool, deadline: Duration) -> Result<(), DbE
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tls_modes_parse_and_debug_hides_password() {
-        let cfg = ConfigSource::from_pairs([("DATABASE_TLS", "verify-full")]);
-        let pg = tokio_postgres::Config::from_str("postgres://u:hunter2@db.example/sluice").unwrap();
-        let s = DbSettings::from_pg_config(pg, &cfg).unwrap();
-        assert_eq!(s.tls, TlsMode::VerifyFull);
-        assert!(!format!("{s:?}").contains("hunter2"));
-        assert!("require".parse::<TlsMode>().is_err());
-    }
-
-    #[test]
-    fn rustls_config_builds_with_and_without_ca_file() {
-        assert!(rustls_config(None).is_ok());
-        assert!(matches!(
-            rustls_config(Some("/nonexistent/ca.pem")),
-            Err(DbError::Tls(_))
-        ));
-    }
-
-    #[tokio::test]
-    async fn unreachable_database_gives_up_after_the_deadline() {
-        // Port 9 on loopback: nothing listens, connections are refused at once.
-        let cfg = ConfigSource::from_pairs([("DATABASE_CONNECT_DEADLINE_SECS", "1")]);
-        let pg = tokio_postgres::Config::from_str("postgres://u@127.0.0.1:9/none").unwrap();
-        let s = DbSettings::from_pg_config(pg, &cfg).unwrap();
-        match connect(&s).await {
-            Err(DbError::Unreachable { .. }) => {}
-            other => panic!("expected Unreachable, got {:?}", other.map(|_| ())),
-        }
-    }
-}
-
 /// A connection of its own, outside the pool, for `LISTEN`: its asynchronous messages
 /// (notifications, notices) arrive on the returned channel, which closes when the
 /// connection ends. Same TLS as the pool; one attempt (the caller decides how to retry).
@@ -306,6 +270,42 @@ async fn forward_messages<S, T>(
                 tracing::warn!(error = %e, "dedicated database connection ended");
                 return;
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_modes_parse_and_debug_hides_password() {
+        let cfg = ConfigSource::from_pairs([("DATABASE_TLS", "verify-full")]);
+        let pg = tokio_postgres::Config::from_str("postgres://u:hunter2@db.example/sluice").unwrap();
+        let s = DbSettings::from_pg_config(pg, &cfg).unwrap();
+        assert_eq!(s.tls, TlsMode::VerifyFull);
+        assert!(!format!("{s:?}").contains("hunter2"));
+        assert!("require".parse::<TlsMode>().is_err());
+    }
+
+    #[test]
+    fn rustls_config_builds_with_and_without_ca_file() {
+        assert!(rustls_config(None).is_ok());
+        assert!(matches!(
+            rustls_config(Some("/nonexistent/ca.pem")),
+            Err(DbError::Tls(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn unreachable_database_gives_up_after_the_deadline() {
+        // Port 9 on loopback: nothing listens, connections are refused at once.
+        let cfg = ConfigSource::from_pairs([("DATABASE_CONNECT_DEADLINE_SECS", "1")]);
+        let pg = tokio_postgres::Config::from_str("postgres://u@127.0.0.1:9/none").unwrap();
+        let s = DbSettings::from_pg_config(pg, &cfg).unwrap();
+        match connect(&s).await {
+            Err(DbError::Unreachable { .. }) => {}
+            other => panic!("expected Unreachable, got {:?}", other.map(|_| ())),
         }
     }
 }

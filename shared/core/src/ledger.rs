@@ -37,11 +37,15 @@ pub struct Charge<'a> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChargeOutcome {
-    Charged { balance_after: Money },
+    Charged {
+        balance_after: Money,
+    },
     /// The key was charged before: nothing changed.
     AlreadyCharged,
     /// The balance does not cover the amount: nothing changed.
-    Insufficient { balance: Money },
+    Insufficient {
+        balance: Money,
+    },
 }
 
 /// Applies `charge` in `tx`. Zero-amount charges are recorded too (the row says the

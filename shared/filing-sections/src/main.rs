@@ -142,7 +142,13 @@ mod tests {
 
     #[test]
     fn decodes_windows_1252() {
-        assert_eq!(sluice_filing_sections::decode_document(b"Management\x92s"), "Management\u{2019}s");
-        assert_eq!(sluice_filing_sections::decode_document("Management’s".as_bytes()), "Management’s");
+        assert_eq!(
+            sluice_filing_sections::decode_document(b"Management\x92s"),
+            "Management\u{2019}s"
+        );
+        assert_eq!(
+            sluice_filing_sections::decode_document("Management’s".as_bytes()),
+            "Management’s"
+        );
     }
 }

@@ -10,9 +10,9 @@ pub mod sse;
 use etl_transformer::{Etl, EtlConfig};
 use filing_fetcher::edgar::{EdgarClient, EdgarConfig};
 use filing_fetcher::{FetcherConfig, FilingFetcher};
-use llm_analyzer::provider::{build_model, ProviderConfig};
-use llm_analyzer::{Analyzer, AnalyzerConfig};
 use ingest_validator::{Ingest, IngestConfig};
+use llm_analyzer::provider::{build_model, ProviderConfig};
+use llm_analyzer::{Analyzer, AnalyzerConfig, Triage, TriageConfig};
 use price_updater::{ApiKey, MarketData, PriceConfig, PriceUpdater, QuoteCache};
 use pump::{EventSource, SqsHandler};
 use resources::StackResources;
@@ -81,6 +81,9 @@ pub fn function_env(res: &StackResources) -> Vec<(&'static str, String)> {
         ("EVENTS_TAP_QUEUE_URL", res.events_tap_url.clone()),
         ("SSE_EVENTS_QUEUE_URL", res.sse_events.url.clone()),
         ("SSE_EVENTS_DLQ_URL", res.sse_events.dlq_url.clone()),
+        ("FEEDBACK_QUEUE_URL", res.feedback.url.clone()),
+        ("FEEDBACK_DLQ_URL", res.feedback.dlq_url.clone()),
+        ("FEEDBACK_METRICS_TABLE", res.feedback_metrics_table.clone()),
     ]
 }
 
@@ -98,6 +101,9 @@ pub struct Functions {
     pub filings_processor: Arc<BatchProcessor>,
     pub analyzer: Arc<Analyzer>,
     pub analyses_processor: Arc<BatchProcessor>,
+    /// llm-analyzer's feedback triage (the feedback queue); shares the analyzer's model.
+    pub triage: Arc<Triage>,
+    pub triage_processor: Arc<BatchProcessor>,
     /// sse-notifier's consumer (the events subscription queue).
     pub sse: Arc<sse_notifier::Notifier>,
     pub sse_processor: Arc<BatchProcessor>,
@@ -165,6 +171,13 @@ impl Functions {
         let model = build_model(&provider, &clients.sdk)
             .await
             .map_err(invalid("LLM_PROVIDER"))?;
+        let triage = Arc::new(Triage {
+            pool: pool.clone(),
+            dynamodb: clients.dynamodb.clone(),
+            publisher: publisher.clone(),
+            model: model.clone(),
+            config: TriageConfig::load(&cfg, &provider)?,
+        });
         let analyzer = Arc::new(Analyzer {
             pool: pool.clone(),
             s3: clients.s3.clone(),
@@ -177,6 +190,8 @@ impl Functions {
             filings_processor: dlq(&res.filings.dlq_url),
             analyzer,
             analyses_processor: dlq(&res.analyses.dlq_url),
+            triage,
+            triage_processor: dlq(&res.feedback.dlq_url),
             prices,
             prices_processor: dlq(&res.price_jobs.dlq_url),
             sse: Arc::new(sse_notifier::Notifier { pool: pool.clone() }),
@@ -184,6 +199,7 @@ impl Functions {
             ingest: Arc::new(Ingest {
                 pool: pool.clone(),
                 s3: clients.s3.clone(),
+                dynamodb: clients.dynamodb.clone(),
                 publisher: publisher.clone(),
                 config: IngestConfig::load(&cfg)?,
                 market: Some(market),
@@ -257,6 +273,12 @@ impl Functions {
             Box::pin(async move { analyzer.handle_batch(event, &processor).await })
         });
         sources.push(source("llm-analyzer", &res.analyses, analyzer_handler));
+        let (triage, triage_processor) = (self.triage.clone(), self.triage_processor.clone());
+        let triage_handler: SqsHandler = Arc::new(move |event| {
+            let (triage, processor) = (triage.clone(), triage_processor.clone());
+            Box::pin(async move { triage.handle_batch(event, &processor).await })
+        });
+        sources.push(source("llm-analyzer-feedback", &res.feedback, triage_handler));
         let (sse, sse_processor) = (self.sse.clone(), self.sse_processor.clone());
         let sse_handler: SqsHandler = Arc::new(move |event| {
             let (sse, processor) = (sse.clone(), sse_processor.clone());

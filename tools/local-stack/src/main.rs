@@ -159,6 +159,24 @@ fn write_env(path: &str, cfg: &ConfigSource, resources: &[(&'static str, String)
         None => uuid::Uuid::new_v4().simple().to_string() + &uuid::Uuid::new_v4().simple().to_string(),
     };
     out.push_str(&format!("LOCAL_JWT_SECRET={secret}\n"));
+    // Webhook secrets of the local stack (kept across `make up`s, like the token secret):
+    // sign test deliveries with them. In AWS they come from Secrets Manager.
+    let random = || uuid::Uuid::new_v4().simple().to_string();
+    let standard_default = {
+        use base64::Engine;
+        format!(
+            "whsec_{}",
+            base64::engine::general_purpose::STANDARD.encode(uuid::Uuid::new_v4().as_bytes())
+        )
+    };
+    for (key, default) in [
+        ("ZENDESK_WEBHOOK_SECRET", random()),
+        ("INTERCOM_CLIENT_SECRET", random()),
+        ("STANDARD_WEBHOOK_SECRET", standard_default),
+    ] {
+        let value = cfg.optional::<String>(key)?.unwrap_or(default);
+        out.push_str(&format!("{key}={value}\n"));
+    }
     let mut file = std::fs::File::create(path).with_context(|| format!("cannot write {path}"))?;
     file.write_all(out.as_bytes())?;
     Ok(())

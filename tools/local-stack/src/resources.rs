@@ -61,6 +61,10 @@ pub struct StackResources {
     pub events_tap_url: String,
     /// sse-notifier's subscription to the events topic (standard queue + DLQ; SNS envelope, not raw).
     pub sse_events: Queue,
+    /// Feedback items (FIFO, `FeedbackReceived`) -> llm-analyzer's triage.
+    pub feedback: Queue,
+    /// Per-day feedback counters (pk, sk), with a TTL.
+    pub feedback_metrics_table: String,
 }
 
 #[derive(Debug, Clone)]
@@ -110,6 +114,15 @@ impl Provisioner<'_> {
         let analyses = self
             .queue_with_dlq(&format!("{p}-analyses"), true, names.etl_timing)
             .await?;
+        let feedback = self
+            .queue_with_dlq(&format!("{p}-feedback"), true, names.etl_timing)
+            .await?;
+        let feedback_metrics_table = format!("{p}-feedback-metrics");
+        self.table(
+            &feedback_metrics_table,
+            &[("pk", KeyType::Hash), ("sk", KeyType::Range)],
+        )
+        .await?;
         let rate_limit_table = format!("{p}-rate-limits");
         self.table(&rate_limit_table, &[("bucket", KeyType::Hash)]).await?;
         let quote_cache_table = format!("{p}-quote-cache");
@@ -162,6 +175,8 @@ impl Provisioner<'_> {
             topic_arn,
             events_tap_url: tap.0,
             sse_events,
+            feedback,
+            feedback_metrics_table,
         })
     }
 
@@ -266,10 +281,36 @@ impl Provisioner<'_> {
             .filter(filter)
             .build()
             .map_err(fail("bucket notification"))?;
+        // Raw e-mail (what an SES receipt rule writes) goes to the same queue.
+        let email = QueueConfiguration::builder()
+            .id("inbound-email-to-ingest")
+            .queue_arn(queue_arn)
+            .events(Event::from("s3:ObjectCreated:*"))
+            .filter(
+                NotificationConfigurationFilter::builder()
+                    .key(
+                        S3KeyFilter::builder()
+                            .filter_rules(
+                                FilterRule::builder()
+                                    .name(FilterRuleName::Prefix)
+                                    .value("inbound-email/")
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+            .map_err(fail("bucket notification"))?;
         self.s3
             .put_bucket_notification_configuration()
             .bucket(name)
-            .notification_configuration(NotificationConfiguration::builder().queue_configurations(queue).build())
+            .notification_configuration(
+                NotificationConfiguration::builder()
+                    .queue_configurations(queue)
+                    .queue_configurations(email)
+                    .build(),
+            )
             .send()
             .await
             .map_err(fail(format!("bucket {name} notification")))?;

@@ -60,9 +60,18 @@ pub fn router(front: EventsFront) -> axum::Router {
         .route("/v1/events/stream", axum::routing::any(invoke))
         .route("/v1/events/ticket", axum::routing::any(invoke))
         .route("/", get(|| async { asset("text/html; charset=utf-8", INDEX_HTML) }))
-        .route("/index.html", get(|| async { asset("text/html; charset=utf-8", INDEX_HTML) }))
-        .route("/app.js", get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }))
-        .route("/config.js", get(|| async { asset("text/javascript; charset=utf-8", CONFIG_JS) }))
+        .route(
+            "/index.html",
+            get(|| async { asset("text/html; charset=utf-8", INDEX_HTML) }),
+        )
+        .route(
+            "/app.js",
+            get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }),
+        )
+        .route(
+            "/config.js",
+            get(|| async { asset("text/javascript; charset=utf-8", CONFIG_JS) }),
+        )
         .with_state(Arc::new(front))
 }
 

@@ -5,6 +5,7 @@
 pub mod analyses;
 pub mod caller;
 pub mod problem;
+pub mod tickets;
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use base64::Engine;
@@ -23,6 +24,10 @@ pub struct Api {
     pub pool: Pool,
     pub market: Option<price_updater::MarketData>,
     pub analyses: analyses::Analyses,
+    /// Feedback intake, when the feedback queue is configured.
+    pub feedback: Option<crate::feedback::FeedbackIntake>,
+    /// Feedback tickets and their per-day metrics (team members).
+    pub tickets: tickets::Tickets,
 }
 
 /// The routes, as `METHOD /path` with `{param}` segments: also what openapi.yaml documents.
@@ -36,6 +41,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/analyses/{id}"),
     ("GET", "/v1/tasks/{id}"),
     ("GET", "/v1/filings"),
+    ("POST", "/v1/webhooks/{source}"),
+    ("GET", "/v1/tickets"),
+    ("GET", "/v1/tickets/{id}"),
+    ("PATCH", "/v1/tickets/{id}"),
+    ("GET", "/v1/metrics/feedback"),
 ];
 
 impl Api {
@@ -60,6 +70,16 @@ impl Api {
         if !ROUTES.iter().any(|(m, p)| p == pattern && *m == method) {
             let _ = route_method;
             return Err(ApiError::MethodNotAllowed);
+        }
+        // Webhooks carry the sender's signature instead of a user's token.
+        if *pattern == "/v1/webhooks/{source}" {
+            let intake = self
+                .feedback
+                .as_ref()
+                .ok_or_else(|| ApiError::internal("FEEDBACK_QUEUE_URL is not configured"))?;
+            return intake
+                .webhook(segments.get(2).copied().unwrap_or_default(), request)
+                .await;
         }
         let caller = authenticated(request)?;
         self.touch_account(&caller).await?;
@@ -90,6 +110,17 @@ impl Api {
                 let q = &request.query_string_parameters;
                 self.analyses.filings(&caller, q.first("ticker"), q.first("cik")).await
             }
+            ("GET", "/v1/tickets") => self.tickets.list(&caller, &request.query_string_parameters).await,
+            ("GET", "/v1/tickets/{id}") => {
+                self.tickets
+                    .get(&caller, segments.get(2).copied().unwrap_or_default())
+                    .await
+            }
+            ("PATCH", "/v1/tickets/{id}") => {
+                let id = segments.get(2).copied().unwrap_or_default();
+                self.tickets.update(&caller, id, json_body(request)?).await
+            }
+            ("GET", "/v1/metrics/feedback") => self.tickets.metrics(&caller, &request.query_string_parameters).await,
             _ => Err(ApiError::NotFound),
         }
     }

@@ -10,6 +10,9 @@ use http::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
 pub enum ApiError {
     #[error("a valid bearer token is required")]
     Unauthenticated,
+    /// A webhook whose signature is missing, wrong or too old.
+    #[error("{0}")]
+    BadSignature(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("no such resource")]
@@ -38,7 +41,7 @@ impl ApiError {
 
     pub fn status(&self) -> u16 {
         match self {
-            Self::Unauthenticated => 401,
+            Self::Unauthenticated | Self::BadSignature(_) => 401,
             Self::InsufficientCredits(_) => 402,
             Self::Forbidden(_) => 403,
             Self::NotFound => 404,
@@ -54,6 +57,7 @@ impl ApiError {
     pub fn problem_type(&self) -> &'static str {
         match self {
             Self::Unauthenticated => "urn:sluice:problem:unauthenticated",
+            Self::BadSignature(_) => "urn:sluice:problem:bad-signature",
             Self::InsufficientCredits(_) => "urn:sluice:problem:insufficient-credits",
             Self::Forbidden(_) => "urn:sluice:problem:forbidden",
             Self::NotFound => "urn:sluice:problem:not-found",
@@ -69,6 +73,7 @@ impl ApiError {
     fn title(&self) -> &'static str {
         match self {
             Self::Unauthenticated => "Unauthenticated",
+            Self::BadSignature(_) => "Bad signature",
             Self::InsufficientCredits(_) => "Insufficient credits",
             Self::Forbidden(_) => "Forbidden",
             Self::NotFound => "Not found",

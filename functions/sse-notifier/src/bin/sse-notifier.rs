@@ -12,8 +12,7 @@ async fn main() -> Result<(), Error> {
         let (notifier, processor) = (&notifier, &processor);
         async move {
             let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
-            let response =
-                tracing::Instrument::instrument(notifier.handle_batch(event.payload, processor), span).await;
+            let response = tracing::Instrument::instrument(notifier.handle_batch(event.payload, processor), span).await;
             Ok::<_, Error>(response)
         }
     }))

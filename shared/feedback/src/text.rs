@@ -1,0 +1,363 @@
+//! Text every source shares: whitespace normalisation and the length cap, HTML to text,
+//! language hints to BCP 47 tags.
+
+use ego_tree::iter::Edge;
+use scraper::{Html, Node};
+
+/// The longest text kept for triage, in characters (Unicode scalar values). Longer text is
+/// cut there (after normalisation); the original stays at the source (see `link`).
+pub const MAX_TEXT_CHARS: usize = 20_000;
+
+/// The longest author or subject kept, in characters.
+pub const MAX_FIELD_CHARS: usize = 500;
+
+/// Normalises text for triage: line breaks to `\n`, Unicode spaces and tabs to one space,
+/// invisible characters (zero-width space, BOM, word joiner, controls) removed, every line
+/// trimmed, at most one blank line in a row, trimmed, and cut at [`MAX_TEXT_CHARS`].
+pub fn normalise_text(raw: &str) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    let mut blank_run = 0usize;
+    let unified = raw.replace("\r\n", "\n").replace('\r', "\n");
+    for line in unified.split('\n') {
+        let line = collapse_spaces(line);
+        if line.is_empty() {
+            blank_run += 1;
+            continue;
+        }
+        if !lines.is_empty() && blank_run > 0 {
+            lines.push(String::new());
+        }
+        blank_run = 0;
+        lines.push(line);
+    }
+    cap_chars(&lines.join("\n"), MAX_TEXT_CHARS)
+}
+
+/// One line (an author, a subject): all whitespace collapsed to single spaces, trimmed,
+/// capped at [`MAX_FIELD_CHARS`]; `None` when nothing is left.
+pub fn single_line(raw: &str) -> Option<String> {
+    let flat = collapse_spaces(&raw.replace(['\r', '\n'], " "));
+    let capped = cap_chars(&flat, MAX_FIELD_CHARS);
+    (!capped.is_empty()).then_some(capped)
+}
+
+/// The text of an item: its normalised text, or, for a rating with no words, a sentence
+/// saying so (triage reads text; the rating is in `rating`). `None` when there is neither.
+pub fn feedback_text(text: Option<&str>, rating: Option<u8>) -> Option<String> {
+    let text = text.map(normalise_text).unwrap_or_default();
+    if !text.is_empty() {
+        return Some(text);
+    }
+    rating.map(|stars| format!("Rated {stars} of 5 stars, with no written comment."))
+}
+
+fn collapse_spaces(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut pending_space = false;
+    for c in line.chars() {
+        if is_invisible(c) {
+            continue;
+        }
+        if c.is_whitespace() || c.is_control() {
+            pending_space = true;
+            continue;
+        }
+        if pending_space && !out.is_empty() {
+            out.push(' ');
+        }
+        pending_space = false;
+        out.push(c);
+    }
+    out
+}
+
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200b}' | '\u{2060}' | '\u{feff}' | '\u{00ad}')
+}
+
+fn cap_chars(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => text[..cut].trim_end().to_owned(),
+        None => text.to_owned(),
+    }
+}
+
+/// Elements whose content is never text a person wrote.
+const SKIPPED_ELEMENTS: &[&str] = &[
+    "head", "script", "style", "template", "title", "noscript", "svg", "object", "iframe", "img",
+];
+
+/// Elements that start and end a line.
+const BLOCK_ELEMENTS: &[&str] = &[
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "li",
+    "main",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "tr",
+    "ul",
+];
+
+/// Classes and ids mail clients put on quoted replies and signatures in HTML mail.
+const QUOTE_MARKERS: &[&str] = &[
+    "gmail_quote",
+    "gmail_signature",
+    "gmail_extra",
+    "moz-cite-prefix",
+    "moz-signature",
+    "yahoo_quoted",
+    "protonmail_quote",
+    "protonmail_signature_block",
+    "ms-outlook-mobile-signature",
+    "apple-mail-signature",
+    "zmail_extra",
+];
+
+/// HTML to plain text: text nodes with whitespace collapsed as a browser would, a line
+/// break around block elements and at `<br>`, table cells separated by a space. Scripts,
+/// styles and the head are dropped. With `drop_quotes`, `<blockquote>` and the quote and
+/// signature containers of common mail clients (`gmail_quote`, `moz-cite-prefix`, ...) are
+/// dropped too: that is what quoting looks like in HTML mail.
+pub fn html_to_text(html: &str, drop_quotes: bool) -> String {
+    let document = Html::parse_fragment(html);
+    let mut out = String::with_capacity(html.len() / 2);
+    let mut skip_depth = 0usize;
+    let mut pre_depth = 0usize;
+    for edge in document.tree.root().traverse() {
+        match edge {
+            Edge::Open(node) => match node.value() {
+                Node::Element(element) => {
+                    let name = element.name();
+                    if skip_depth > 0 || skip_element(element, drop_quotes) {
+                        skip_depth += 1;
+                        continue;
+                    }
+                    if name == "br" || BLOCK_ELEMENTS.contains(&name) {
+                        out.push('\n');
+                    } else if name == "td" || name == "th" {
+                        out.push(' ');
+                    }
+                    if name == "pre" {
+                        pre_depth += 1;
+                    }
+                }
+                Node::Text(text) if skip_depth == 0 => {
+                    if pre_depth > 0 {
+                        out.push_str(text);
+                    } else {
+                        push_collapsed(&mut out, text);
+                    }
+                }
+                _ => {}
+            },
+            Edge::Close(node) => {
+                if let Node::Element(element) = node.value() {
+                    if skip_depth > 0 {
+                        skip_depth -= 1;
+                        continue;
+                    }
+                    let name = element.name();
+                    if BLOCK_ELEMENTS.contains(&name) {
+                        out.push('\n');
+                    }
+                    if name == "p" {
+                        // A paragraph ends with a blank line, as it renders.
+                        out.push('\n');
+                    }
+                    if name == "pre" {
+                        pre_depth = pre_depth.saturating_sub(1);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn skip_element(element: &scraper::node::Element, drop_quotes: bool) -> bool {
+    let name = element.name();
+    if SKIPPED_ELEMENTS.contains(&name) {
+        return true;
+    }
+    if !drop_quotes {
+        return false;
+    }
+    if name == "blockquote" {
+        return true;
+    }
+    let marked = |value: &str| QUOTE_MARKERS.iter().any(|marker| value.eq_ignore_ascii_case(marker));
+    element.classes().any(marked) || element.id().is_some_and(marked)
+}
+
+/// Appends a text node with runs of HTML whitespace collapsed to one space.
+fn push_collapsed(out: &mut String, text: &str) {
+    for c in text.chars() {
+        if matches!(c, ' ' | '\t' | '\n' | '\r' | '\u{c}') {
+            if !out.ends_with([' ', '\n']) && !out.is_empty() {
+                out.push(' ');
+            }
+        } else {
+            out.push(c);
+        }
+    }
+}
+
+/// A language hint (`en`, `en_US`, `pt-br`, `zh-Hans-CN`) as a BCP 47 tag with the usual
+/// casing (`en-US`, `pt-BR`, `zh-Hans-CN`): language (2-3 letters), then optionally a
+/// script (4 letters) and a region (2 letters or 3 digits). Subtags after the first one
+/// that does not fit are dropped. `None` for anything else (a language name such as
+/// "English", `und`, an empty hint): no tag is better than a wrong one.
+pub fn language_tag(hint: &str) -> Option<String> {
+    let mut subtags = hint.trim().split(['-', '_']);
+    let language = subtags.next()?;
+    if !(2..=3).contains(&language.len()) || !language.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return None;
+    }
+    let language = language.to_ascii_lowercase();
+    if language == "und" {
+        return None;
+    }
+    let mut tag = language;
+    let mut seen_script = false;
+    for subtag in subtags {
+        if !seen_script && subtag.len() == 4 && subtag.bytes().all(|b| b.is_ascii_alphabetic()) {
+            seen_script = true;
+            tag.push('-');
+            tag.push_str(&subtag[..1].to_ascii_uppercase());
+            tag.push_str(&subtag[1..].to_ascii_lowercase());
+            continue;
+        }
+        let region = (subtag.len() == 2 && subtag.bytes().all(|b| b.is_ascii_alphabetic()))
+            || (subtag.len() == 3 && subtag.bytes().all(|b| b.is_ascii_digit()));
+        if region {
+            tag.push('-');
+            tag.push_str(&subtag.to_ascii_uppercase());
+        }
+        break;
+    }
+    Some(tag)
+}
+
+/// The language of an App Store storefront (ISO 3166-1 alpha-3 territory), only where one
+/// language clearly dominates; multilingual territories (CAN, CHE, BEL, IND, ...) give `None`.
+pub fn territory_language(territory: &str) -> Option<&'static str> {
+    let code = territory.trim().to_ascii_uppercase();
+    let tag = match code.as_str() {
+        "USA" | "GBR" | "AUS" | "NZL" | "IRL" => "en",
+        "DEU" | "AUT" => "de",
+        "FRA" => "fr",
+        "ESP" => "es-ES",
+        "MEX" => "es-MX",
+        "ARG" | "CHL" | "COL" | "PER" | "URY" | "VEN" | "ECU" | "BOL" | "PRY" | "CRI" | "GTM" | "DOM" => "es",
+        "ITA" => "it",
+        "PRT" => "pt-PT",
+        "BRA" => "pt-BR",
+        "NLD" => "nl",
+        "SWE" => "sv",
+        "NOR" => "nb",
+        "DNK" => "da",
+        "POL" => "pl",
+        "CZE" => "cs",
+        "SVK" => "sk",
+        "HUN" => "hu",
+        "ROU" => "ro",
+        "GRC" => "el",
+        "TUR" => "tr",
+        "RUS" => "ru",
+        "UKR" => "uk",
+        "JPN" => "ja",
+        "KOR" => "ko",
+        "CHN" => "zh-Hans",
+        "TWN" => "zh-Hant",
+        "THA" => "th",
+        "VNM" => "vi",
+        "IDN" => "id",
+        "ISR" => "he",
+        "SAU" | "ARE" | "EGY" | "QAT" | "KWT" | "JOR" => "ar",
+        _ => return None,
+    };
+    Some(tag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whitespace_is_normalised_and_paragraphs_kept() {
+        let raw = "  Hello\u{a0}\u{a0}there,\t friend \r\n\r\n\r\n\n second\u{200b} line \r third  ";
+        assert_eq!(normalise_text(raw), "Hello there, friend\n\nsecond line\nthird");
+        assert_eq!(normalise_text(" \n\t \n"), "");
+    }
+
+    #[test]
+    fn text_is_capped_on_a_character_boundary() {
+        let long = "é".repeat(MAX_TEXT_CHARS + 10);
+        let capped = normalise_text(&long);
+        assert_eq!(capped.chars().count(), MAX_TEXT_CHARS);
+    }
+
+    #[test]
+    fn a_rating_without_words_still_has_text() {
+        assert_eq!(
+            feedback_text(Some("  "), Some(4)).as_deref(),
+            Some("Rated 4 of 5 stars, with no written comment.")
+        );
+        assert_eq!(feedback_text(None, None), None);
+        assert_eq!(feedback_text(Some(" ok "), Some(2)).as_deref(), Some("ok"));
+    }
+
+    #[test]
+    fn html_becomes_readable_text() {
+        let html = "<p>Hi&nbsp;there,</p><p>the <b>export</b>\n   fails<br>every time.</p><script>x()</script>";
+        assert_eq!(
+            normalise_text(&html_to_text(html, false)),
+            "Hi there,\n\nthe export fails\nevery time."
+        );
+    }
+
+    #[test]
+    fn quotes_are_dropped_from_html_mail_only_when_asked() {
+        let html = r#"<div>New text</div><div class="gmail_quote">On Mon wrote:<blockquote>old</blockquote></div>"#;
+        assert_eq!(normalise_text(&html_to_text(html, true)), "New text");
+        assert!(html_to_text(html, false).contains("old"));
+    }
+
+    #[test]
+    fn language_hints_become_tags() {
+        assert_eq!(language_tag("en").as_deref(), Some("en"));
+        assert_eq!(language_tag("pt_br").as_deref(), Some("pt-BR"));
+        assert_eq!(language_tag("ZH-hans-cn").as_deref(), Some("zh-Hans-CN"));
+        assert_eq!(language_tag("es-419").as_deref(), Some("es-419"));
+        assert_eq!(language_tag("de-DE-1996").as_deref(), Some("de-DE"));
+        assert_eq!(language_tag("English"), None);
+        assert_eq!(language_tag("und"), None);
+        assert_eq!(language_tag(""), None);
+        assert_eq!(territory_language("usa"), Some("en"));
+        assert_eq!(territory_language("CHE"), None);
+    }
+}
