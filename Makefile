@@ -12,7 +12,7 @@ RUNNER := $(CARGO_TARGET_DIR)/release/sluice-local
 # Every cargo/aws call below sees the local services.
 WITH_ENV = set -a; . $(LOCAL)/services.env; [ -f $(STACK_ENV) ] && . $(STACK_ENV); API_URL=$(API_URL); set +a;
 
-.PHONY: help setup services up down logs status token tick tickers sections test lint migrate build bench deploy fmt clean
+.PHONY: help setup services up down logs status token tick tickers sections test lint migrate build bench fuzz deploy fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -79,6 +79,10 @@ build: setup ## arm64 Lambda zips of every function (cargo lambda), with their s
 
 bench: services ## the benchmarks of BENCHMARKS.md
 	@scripts/bench.sh
+
+FUZZ_SECONDS ?= 60
+fuzz: ## fuzz the webhook, e-mail and review-export parsers: make fuzz [FUZZ_SECONDS=60] (per target)
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
 deploy: build ## sam build && sam deploy (guided the first time)
 	$(VENV)/bin/sam build && $(VENV)/bin/sam deploy

@@ -30,8 +30,8 @@ export CARGO_TARGET_DIR="$CACHE/fuzz-target"
 
 if ! "$INSTALL_ROOT/bin/cargo-fuzz" --version 2>/dev/null | grep -qF "$CARGO_FUZZ_VERSION"; then
   echo "[fuzz] installing cargo-fuzz $CARGO_FUZZ_VERSION into .local/cargo" >&2
-  CARGO_TARGET_DIR="$CACHE/cargo-fuzz-install" \
-    cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked --root "$INSTALL_ROOT" --quiet
+  # Built in cargo's own temporary directory (removed afterwards); only the binary stays.
+  env -u CARGO_TARGET_DIR cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked --root "$INSTALL_ROOT" --quiet
 fi
 export PATH="$INSTALL_ROOT/bin:$PATH"
 
@@ -76,7 +76,7 @@ for target in "${targets[@]}"; do
     echo "[fuzz] $target: ok, ${runs:-?} runs in ${SECONDS_PER_TARGET}s, corpus $(ls "corpus/$target" | wc -l) inputs" >&2
   else
     echo "[fuzz] $target: FAILED (log: $log)" >&2
-    tail -n 40 "$log" >&2
+    grep -E -A4 "panicked at|==ERROR|^SUMMARY|Test unit written|Failing input" "$log" | head -n 40 >&2 || tail -n 40 "$log" >&2
     echo "[fuzz] replay: cd fuzz && RUSTC_BOOTSTRAP=1 PATH=$INSTALL_ROOT/bin:\$PATH cargo fuzz run ${FLAGS[*]} $target artifacts/$target/<crash-file>" >&2
     failed+=("$target")
   fi

@@ -19,7 +19,10 @@ fuzz_target!(|data: &[u8]| {
     let mut headers = HashMap::from([
         ("webhook-id".to_owned(), id.to_owned()),
         ("webhook-timestamp".to_owned(), timestamp.clone()),
-        ("webhook-signature".to_owned(), format!("{} {}", sign(OLD_SECRET), sign(STANDARD_SECRET))),
+        (
+            "webhook-signature".to_owned(),
+            format!("{} {}", sign(OLD_SECRET), sign(STANDARD_SECRET)),
+        ),
     ]);
     let received = receive_webhook(WebhookSource::Standard, &headers, data, &secrets(), now());
     assert_eq!(received, parsed, "a signed delivery parses as the body alone");

@@ -12,13 +12,19 @@ fuzz_target!(|data: &[u8]| {
 
     let timestamp = now().to_rfc3339();
     let mut headers = HashMap::from([
-        ("x-zendesk-webhook-signature".to_owned(), sign_zendesk(SECRET, &timestamp, data)),
+        (
+            "x-zendesk-webhook-signature".to_owned(),
+            sign_zendesk(SECRET, &timestamp, data),
+        ),
         ("x-zendesk-webhook-signature-timestamp".to_owned(), timestamp.clone()),
     ]);
     let received = receive_webhook(WebhookSource::Zendesk, &headers, data, &secrets(), now());
     assert_eq!(received, parsed, "a signed delivery parses as the body alone");
 
-    headers.insert("x-zendesk-webhook-signature".to_owned(), sign_zendesk("another-secret", &timestamp, data));
+    headers.insert(
+        "x-zendesk-webhook-signature".to_owned(),
+        sign_zendesk("another-secret", &timestamp, data),
+    );
     let wrong = receive_webhook(WebhookSource::Zendesk, &headers, data, &secrets(), now());
     assert_eq!(wrong, Err(WebhookError::BadSignature));
 

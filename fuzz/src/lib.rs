@@ -35,10 +35,11 @@ pub fn check_item(item: &FeedbackReceived) {
     if let Some(rating) = item.rating {
         assert!((1..=5).contains(&rating), "rating {rating}");
     }
-    for field in [&item.author, &item.subject, &item.language] {
-        if let Some(value) = field {
-            assert!(!value.is_empty() && value.trim() == value, "blank or untrimmed field {value:?}");
-        }
+    for value in [&item.author, &item.subject, &item.language].into_iter().flatten() {
+        assert!(
+            !value.is_empty() && value.trim() == value,
+            "blank or untrimmed field {value:?}"
+        );
     }
 }
 
@@ -52,6 +53,10 @@ pub fn check_result<E: PartialEq + Debug>(first: &Result<FeedbackReceived, E>, a
 
 /// The first line of the input (at most 200 bytes), used as a forged header value.
 pub fn forged_header(data: &[u8]) -> String {
-    let end = data.iter().take(200).position(|&b| b == b'\n').unwrap_or(data.len().min(200));
+    let end = data
+        .iter()
+        .take(200)
+        .position(|&b| b == b'\n')
+        .unwrap_or(data.len().min(200));
     String::from_utf8_lossy(&data[..end]).into_owned()
 }

@@ -110,11 +110,11 @@ fn write_env(path: &str, cfg: &ConfigSource, resources: &[(&'static str, String)
         "API_URL",
     ] {
         if let Some(v) = cfg.optional::<String>(key)? {
-            out.push_str(&format!("{key}={v}\n"));
+            out.push_str(&env_line(key, &v));
         }
     }
     for (k, v) in resources {
-        out.push_str(&format!("{k}={v}\n"));
+        out.push_str(&env_line(k, v));
     }
     // The vendor: the fake FMP server the runner starts, fixtures when they are beside the checkout.
     let defaults = [
@@ -125,7 +125,7 @@ fn write_env(path: &str, cfg: &ConfigSource, resources: &[(&'static str, String)
     ];
     for (key, default) in defaults {
         let value = cfg.optional::<String>(key)?.unwrap_or(default);
-        out.push_str(&format!("{key}={value}\n"));
+        out.push_str(&env_line(key, &value));
     }
     // EDGAR: the fake server the runner starts, serving the mirror `make up` builds
     // (scripts/edgar-mirror.sh); analyses by the offline extractive analyser unless
@@ -145,12 +145,12 @@ fn write_env(path: &str, cfg: &ConfigSource, resources: &[(&'static str, String)
     ];
     for (key, default) in defaults {
         let value = cfg.optional::<String>(key)?.unwrap_or(default);
-        out.push_str(&format!("{key}={value}\n"));
+        out.push_str(&env_line(key, &value));
     }
     let fixtures = std::path::Path::new("../shared/fixtures/prices/fmp");
     if fixtures.is_dir() {
         if let Ok(abs) = fixtures.canonicalize() {
-            out.push_str(&format!("FMP_FIXTURES_DIR={}\n", abs.display()));
+            out.push_str(&env_line("FMP_FIXTURES_DIR", &abs.display().to_string()));
         }
     }
     // The local stack's token-signing secret: kept across `make up`s so tokens stay valid.
@@ -175,11 +175,24 @@ fn write_env(path: &str, cfg: &ConfigSource, resources: &[(&'static str, String)
         ("STANDARD_WEBHOOK_SECRET", standard_default),
     ] {
         let value = cfg.optional::<String>(key)?.unwrap_or(default);
-        out.push_str(&format!("{key}={value}\n"));
+        out.push_str(&env_line(key, &value));
     }
     let mut file = std::fs::File::create(path).with_context(|| format!("cannot write {path}"))?;
     file.write_all(out.as_bytes())?;
     Ok(())
+}
+
+/// `KEY=value` for a file people source with `set -a; . file`: values with spaces or
+/// shell characters are single-quoted (the User-Agent has spaces).
+fn env_line(key: &str, value: &str) -> String {
+    let plain = value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c));
+    if plain {
+        format!("{key}={value}\n")
+    } else {
+        format!("{key}='{}'\n", value.replace('\'', "'\\''"))
+    }
 }
 
 /// Port of the fake FMP server the runner starts (FMP_BASE_URL in stack.env points at it).
