@@ -402,28 +402,21 @@ impl FilingFetcher {
         if idempotency::claim(&tx, SERVICE, &envelope.message_id.to_string()).await? == Claim::Repeat {
             return Ok(());
         }
-        tx.execute(
-            "UPDATE tasks SET status = 'failed', failure_reason = $2, updated_at = now(), finished_at = now()
-             WHERE id = $1 AND status IN ('queued', 'fetching', 'analysing')",
-            &[&request.task_id, &reason],
-        )
-        .await?;
-        let failed = Envelope::new(
+        sluice_core::tasks::fail(
+            &tx,
+            &self.config.events_topic_arn,
             Producer::FilingFetcher,
             envelope.correlation_id.clone(),
-            Payload::AnalysisFailed(AnalysisFailed {
+            AnalysisFailed {
                 task_id: request.task_id,
                 user_id: request.user_id.clone(),
                 kind: request.kind,
                 reason: reason.to_owned(),
-            }),
+            },
         )
-        .with_derived_id(&request.task_id.to_string());
-        EventPublisher::stage(&tx, &Destination::Topic(self.config.events_topic_arn.clone()), &failed)
-            .await
-            .map_err(|e| FetchError::Storage(e.to_string()))?;
+        .await
+        .map_err(|e| FetchError::Storage(e.to_string()))?;
         tx.commit().await?;
-        tracing::info!(task_id = %request.task_id, reason, "task failed");
         Ok(())
     }
 }

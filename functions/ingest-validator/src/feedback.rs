@@ -4,10 +4,9 @@
 //! `sluice-feedback` (pure); this module does the I/O.
 
 use crate::api::problem::{json_response, ApiError};
-use crate::api::MAX_BODY_BYTES;
+use crate::api::raw_body;
 use crate::notice::UploadNotice;
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
-use base64::Engine;
 use sluice_core::{ConfigError, ConfigSource, Destination, EventPublisher, Pool, PublishError};
 use sluice_feedback::{WebhookError, WebhookSecrets, WebhookSource};
 use sluice_messages::{CorrelationId, Envelope, FeedbackReceived, Payload, Producer};
@@ -241,22 +240,6 @@ fn webhook_refusal(e: WebhookError) -> ApiError {
         WebhookError::Malformed(reason) => ApiError::InvalidRequest(reason),
         WebhookError::Unsupported(what) => ApiError::InvalidRequest(what),
     }
-}
-
-/// The body exactly as the sender signed it (API Gateway base64-encodes binary bodies).
-fn raw_body(request: &ApiGatewayV2httpRequest) -> Result<Vec<u8>, ApiError> {
-    let raw = request.body.as_deref().unwrap_or_default();
-    let bytes = if request.is_base64_encoded {
-        base64::engine::general_purpose::STANDARD
-            .decode(raw)
-            .map_err(|_| ApiError::MalformedJson("body is not valid base64".into()))?
-    } else {
-        raw.as_bytes().to_vec()
-    };
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES });
-    }
-    Ok(bytes)
 }
 
 #[cfg(test)]

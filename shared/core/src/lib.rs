@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod migrate;
 pub mod publish;
 pub mod retry;
+pub mod tasks;
 pub mod telemetry;
 
 pub use batch::{BatchProcessor, DeadLetterQueue, RecordError};

@@ -21,7 +21,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use tokio::sync::oneshot;
 
 #[derive(Debug, Clone)]
 pub struct FakeEdgarConfig {
@@ -217,20 +216,12 @@ pub struct FakeEdgar {
     /// `http://127.0.0.1:<port>`: the client's www and data base URL.
     pub base_url: String,
     pub stats: EdgarStats,
-    shutdown: Option<oneshot::Sender<()>>,
+    server: crate::Server,
 }
 
 impl FakeEdgar {
     pub fn shutdown(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
-}
-
-impl Drop for FakeEdgar {
-    fn drop(&mut self) {
-        self.shutdown();
+        self.server.shutdown();
     }
 }
 
@@ -242,29 +233,18 @@ struct AppState {
 
 /// Starts the fake on 127.0.0.1 (a free port unless the config names one).
 pub async fn start(config: FakeEdgarConfig) -> std::io::Result<FakeEdgar> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
-    let addr = listener.local_addr()?;
+    let port = config.port;
     let stats = EdgarStats::new();
     let state = AppState {
         mirror: Arc::new(config.mirror_dir),
         stats: stats.clone(),
     };
     let app = Router::new().fallback(serve).with_state(state);
-    let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "fake EDGAR server stopped");
-        }
-    });
+    let server = crate::Server::serve(port, app, "fake EDGAR").await?;
     Ok(FakeEdgar {
-        base_url: format!("http://{addr}"),
+        base_url: server.base_url.clone(),
         stats,
-        shutdown: Some(tx),
+        server,
     })
 }
 

@@ -21,7 +21,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use tokio::sync::oneshot;
 
 #[derive(Debug, Clone)]
 pub struct FakeFmpConfig {
@@ -231,20 +230,12 @@ pub struct FakeFmp {
     /// `http://127.0.0.1:<port>`: give it to the client as the FMP base URL.
     pub base_url: String,
     pub stats: FmpStats,
-    shutdown: Option<oneshot::Sender<()>>,
+    server: crate::Server,
 }
 
 impl FakeFmp {
     pub fn shutdown(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
-}
-
-impl Drop for FakeFmp {
-    fn drop(&mut self) {
-        self.shutdown();
+        self.server.shutdown();
     }
 }
 
@@ -256,29 +247,18 @@ struct AppState {
 
 /// Starts the fake on 127.0.0.1 (a free port unless the config names one).
 pub async fn start(config: FakeFmpConfig) -> std::io::Result<FakeFmp> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
-    let addr = listener.local_addr()?;
+    let port = config.port;
     let stats = FmpStats::new();
     let state = AppState {
         config: Arc::new(config),
         stats: stats.clone(),
     };
     let app = Router::new().route("/stable/{*endpoint}", get(serve)).with_state(state);
-    let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "fake FMP server stopped");
-        }
-    });
+    let server = crate::Server::serve(port, app, "fake FMP").await?;
     Ok(FakeFmp {
-        base_url: format!("http://{addr}"),
+        base_url: server.base_url.clone(),
         stats,
-        shutdown: Some(tx),
+        server,
     })
 }
 

@@ -15,3 +15,45 @@ pub mod fmp;
 pub mod llm;
 
 pub use fmp::{start, FakeFmp, FakeFmpConfig, FmpStats};
+
+/// A fake's HTTP server on 127.0.0.1 (a free port when `port` is 0): the one way every
+/// fake is served. It stops when dropped.
+pub struct Server {
+    /// `http://127.0.0.1:<port>`.
+    pub base_url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Server {
+    pub async fn serve(port: u16, app: axum::Router, name: &'static str) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, server = name, "fake server stopped");
+            }
+        });
+        Ok(Self {
+            base_url: format!("http://{addr}"),
+            shutdown: Some(tx),
+        })
+    }
+
+    pub fn shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

@@ -23,7 +23,6 @@ use serde_json::{json, Map, Value};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::oneshot;
 
 /// What the prompt marks the embedded schema with (the analysis layer's marker).
 pub const SCHEMA_MARKER: &str = "JSON Schema:";
@@ -219,7 +218,7 @@ pub struct FakeLlm {
     /// `http://127.0.0.1:<port>`: Bedrock's endpoint URL.
     pub base_url: String,
     pub stats: LlmStats,
-    shutdown: Option<oneshot::Sender<()>>,
+    server: crate::Server,
 }
 
 impl FakeLlm {
@@ -229,15 +228,7 @@ impl FakeLlm {
     }
 
     pub fn shutdown(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
-}
-
-impl Drop for FakeLlm {
-    fn drop(&mut self) {
-        self.shutdown();
+        self.server.shutdown();
     }
 }
 
@@ -249,8 +240,7 @@ struct AppState {
 
 /// Starts the fake on 127.0.0.1 (a free port unless the config names one).
 pub async fn start(config: FakeLlmConfig) -> std::io::Result<FakeLlm> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
-    let addr = listener.local_addr()?;
+    let port = config.port;
     let stats = LlmStats::default();
     let state = AppState {
         config: Arc::new(config),
@@ -262,21 +252,11 @@ pub async fn start(config: FakeLlmConfig) -> std::io::Result<FakeLlm> {
         .route("/chat/completions", post(chat))
         .route("/v1/models", get(models))
         .with_state(state);
-    let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "fake model server stopped");
-        }
-    });
+    let server = crate::Server::serve(port, app, "fake model").await?;
     Ok(FakeLlm {
-        base_url: format!("http://{addr}"),
+        base_url: server.base_url.clone(),
         stats,
-        shutdown: Some(tx),
+        server,
     })
 }
 

@@ -1,53 +1,15 @@
 //! Who is calling. In AWS the API Gateway JWT authorizer has verified the token and
 //! hands its claims over; locally the runner verifies the token and does the same.
 
-use serde::Serialize;
-use sluice_messages::{Email, UserTier};
-use std::collections::HashMap;
-
-/// The authenticated user of one request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Caller {
-    pub user_id: String,
-    pub email: Option<Email>,
-    pub tier: UserTier,
-    /// Members of the research team (may read team-wide data).
-    pub team_member: bool,
-}
-
-impl Caller {
-    /// From verified JWT claims: `sub`; the tier from `custom:tier` (Cognito) or
-    /// `tier`, demo when absent; team membership from the `team` group.
-    pub fn from_claims(claims: &HashMap<String, String>) -> Option<Self> {
-        let user_id = claims
-            .get("sub")
-            .map(|s| s.trim())
-            .filter(|s| !s.is_empty() && s.len() <= 128)?;
-        let tier = claims
-            .get("custom:tier")
-            .or_else(|| claims.get("tier"))
-            .and_then(|t| UserTier::parse(t).ok())
-            .unwrap_or(UserTier::Demo);
-        let groups = claims
-            .get("cognito:groups")
-            .or_else(|| claims.get("groups"))
-            .cloned()
-            .unwrap_or_default();
-        let team_member = groups
-            .split([',', ' ', '[', ']'])
-            .any(|g| g.trim().eq_ignore_ascii_case("team"));
-        Some(Self {
-            user_id: user_id.to_owned(),
-            email: claims.get("email").and_then(|e| Email::parse(e).ok()),
-            tier,
-            team_member,
-        })
-    }
-}
+/// The authenticated user of one request: the one reading of claims, shared with the
+/// events function (which verifies tokens itself).
+pub use sluice_core::auth::Principal as Caller;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sluice_messages::UserTier;
+    use std::collections::HashMap;
 
     fn claims(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()

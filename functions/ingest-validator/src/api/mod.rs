@@ -334,9 +334,9 @@ fn matches_pattern(pattern: &str, segments: &[&str]) -> bool {
             .all(|(p, s)| (p.starts_with('{') && !s.is_empty()) || p == s)
 }
 
-/// Parses a JSON body strictly: size-limited (413), valid JSON of `T` with no unknown
-/// fields (`T` uses `deny_unknown_fields`) (400).
-pub fn json_body<T: DeserializeOwned>(request: &ApiGatewayV2httpRequest) -> Result<T, ApiError> {
+/// The body exactly as the client sent it (API Gateway base64-encodes binary bodies),
+/// refused over [`MAX_BODY_BYTES`] (413).
+pub fn raw_body(request: &ApiGatewayV2httpRequest) -> Result<Vec<u8>, ApiError> {
     let raw = request.body.as_deref().unwrap_or_default();
     let bytes = if request.is_base64_encoded {
         base64::engine::general_purpose::STANDARD
@@ -348,7 +348,13 @@ pub fn json_body<T: DeserializeOwned>(request: &ApiGatewayV2httpRequest) -> Resu
     if bytes.len() > MAX_BODY_BYTES {
         return Err(ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES });
     }
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))
+    Ok(bytes)
+}
+
+/// Parses a JSON body strictly: size-limited (413), valid JSON of `T` with no unknown
+/// fields (`T` uses `deny_unknown_fields`) (400).
+pub fn json_body<T: DeserializeOwned>(request: &ApiGatewayV2httpRequest) -> Result<T, ApiError> {
+    serde_json::from_slice(&raw_body(request)?).map_err(|e| ApiError::MalformedJson(e.to_string()))
 }
 
 #[cfg(test)]
