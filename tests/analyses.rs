@@ -492,3 +492,58 @@ fn analysis_events_are_envelopes() {
         Payload::AnalysisCompleted(_)
     ));
 }
+
+#[tokio::test]
+async fn a_task_stuck_in_a_dead_letter_queue_frees_its_slot_after_its_retries_are_over() {
+    let s = FilingStack::start(false).await;
+    let demo = s.user("pat", "demo").await;
+    s.stack
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .execute(
+            "UPDATE user_accounts SET credit_balance_micros = 1000000 WHERE user_id = 'pat'",
+            &[],
+        )
+        .await
+        .unwrap();
+    s.stack
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .batch_execute(
+            "INSERT INTO tickers (ticker, name, cik, index_membership)
+             VALUES ('AAPL', 'Apple Inc.', '0000320193', '{SP500}')",
+        )
+        .await
+        .unwrap();
+    let aapl = |kind: &str| json!({"ticker": "AAPL", "form": "10-K", "fiscal_year": 2025, "kind": kind});
+    let (_, _, first) = s.post_analysis(&demo, &aapl("summary")).await;
+    assert_eq!(
+        s.post_analysis(&demo, &aapl("mdna")).await.0,
+        429,
+        "one at a time for demo"
+    );
+    // Its message went to a DLQ hours ago and nobody touched it since.
+    s.stack
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .execute(
+            "UPDATE tasks SET updated_at = now() - interval '7 hours' WHERE id = $1",
+            &[&uuid::Uuid::parse_str(first["task"]["id"].as_str().unwrap()).unwrap()],
+        )
+        .await
+        .unwrap();
+    let (status, _, second) = s.post_analysis(&demo, &aapl("mdna")).await;
+    assert_eq!(status, 202, "{second}");
+    let (_, old) = s
+        .get(&demo, &format!("/v1/tasks/{}", first["task"]["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(old["status"], "failed");
+    assert!(old["failure_reason"].as_str().unwrap().contains("nothing was charged"));
+    assert_eq!(s.balance("pat").await, 1_000_000);
+}

@@ -122,6 +122,21 @@ impl Analyses {
         )
         .await
         .map_err(ApiError::internal)?;
+        // A task whose message ended in a dead-letter queue would hold a slot and its
+        // credits forever: one untouched for longer than its queues retry has ended.
+        let expired = tx
+            .execute(
+                "UPDATE tasks SET status = 'failed', updated_at = now(), finished_at = now(),
+                     failure_reason = 'the task stopped making progress and was given up; nothing was charged'
+                 WHERE user_id = $1 AND status IN ('queued', 'fetching', 'analysing')
+                   AND updated_at < now() - make_interval(secs => $2)",
+                &[&caller.user_id, &STALE_TASK_SECS],
+            )
+            .await
+            .map_err(ApiError::internal)?;
+        if expired > 0 {
+            tracing::warn!(expired, "stale tasks given up");
+        }
 
         let known = find_filing(&tx, &spec).await?;
         let in_sp500 = if policy.sp500_only {
@@ -478,6 +493,10 @@ pub async fn usage(pool: &Pool, caller: &Caller) -> Result<Value, ApiError> {
         "spent_last_30_days_micros": r.get::<_, i64>(4),
     }))
 }
+
+/// Longer than any task's queues keep retrying it (the analysis queue: 5 receives of a
+/// 1-hour visibility timeout).
+const STALE_TASK_SECS: f64 = 6.0 * 3600.0;
 
 const TASK_SELECT: &str = "SELECT t.id, t.status, t.kind, t.spec, t.quoted_micros, t.charged_micros, t.filing_id,
     t.analysis_id, t.failure_reason, t.created_at, t.updated_at, t.finished_at FROM tasks t";
