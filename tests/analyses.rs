@@ -302,17 +302,11 @@ async fn every_refusal_is_a_problem_with_a_stable_type() {
         assert_eq!(body["type"], format!("urn:sluice:problem:{kind}"), "{body}");
         assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
     };
-    s.stack
-        .pool
-        .get()
-        .await
-        .unwrap()
-        .batch_execute(
-            "INSERT INTO tickers (ticker, name, cik, index_membership)
-             VALUES ('AAPL', 'Apple Inc.', '0000320193', '{SP500}')",
-        )
-        .await
-        .unwrap();
+    s.sql(
+        "INSERT INTO tickers (ticker, name, cik, index_membership)
+         VALUES ('AAPL', 'Apple Inc.', '0000320193', '{SP500}')",
+    )
+    .await;
 
     // 401: no token.
     let response = http
@@ -371,17 +365,8 @@ async fn every_refusal_is_a_problem_with_a_stable_type() {
     assert!(body["detail"].as_str().unwrap().contains("last 2 years"));
 
     // Demo has no monthly credits: analyses are pay-as-you-go from a topped-up balance.
-    s.stack
-        .pool
-        .get()
-        .await
-        .unwrap()
-        .execute(
-            "UPDATE user_accounts SET credit_balance_micros = 1000000 WHERE tier = 'demo'",
-            &[],
-        )
-        .await
-        .unwrap();
+    s.sql("UPDATE user_accounts SET credit_balance_micros = 1000000 WHERE tier = 'demo'")
+        .await;
     // 429: concurrency (demo runs one analysis at a time) ...
     let aapl = |kind: &str| json!({"ticker": "AAPL", "form": "10-K", "fiscal_year": 2025, "kind": kind});
     assert_eq!(s.post_analysis(&demo, &aapl("summary")).await.0, 202);
@@ -393,17 +378,11 @@ async fn every_refusal_is_a_problem_with_a_stable_type() {
 
     // ... and the hourly limit, with when to come back.
     let hourly = s.user("hal", "demo").await;
-    s.stack
-        .pool
-        .get()
-        .await
-        .unwrap()
-        .batch_execute(
-            "INSERT INTO analysis_requests (user_id, requested_at)
-             SELECT 'hal', now() - interval '30 minutes' FROM generate_series(1, 10)",
-        )
-        .await
-        .unwrap();
+    s.sql(
+        "INSERT INTO analysis_requests (user_id, requested_at)
+         SELECT 'hal', now() - interval '30 minutes' FROM generate_series(1, 10)",
+    )
+    .await;
     let (status, headers, body) = s.post_analysis(&hourly, &aapl("summary")).await;
     assert_eq!(status, 429, "{body}");
     let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
@@ -412,17 +391,8 @@ async fn every_refusal_is_a_problem_with_a_stable_type() {
 
     // 402: not enough credits for the fees.
     let broke = s.user("bo", "basic").await;
-    s.stack
-        .pool
-        .get()
-        .await
-        .unwrap()
-        .execute(
-            "UPDATE user_accounts SET credit_balance_micros = 50000 WHERE user_id = 'bo'",
-            &[],
-        )
-        .await
-        .unwrap();
+    s.sql("UPDATE user_accounts SET credit_balance_micros = 50000 WHERE user_id = 'bo'")
+        .await;
     let (status, _, body) = s.post_analysis(&broke, &aapl("summary")).await;
     assert_eq!(status, 402, "{body}");
     problem(402, &body, "insufficient-credits");
@@ -497,28 +467,13 @@ fn analysis_events_are_envelopes() {
 async fn a_task_stuck_in_a_dead_letter_queue_frees_its_slot_after_its_retries_are_over() {
     let s = FilingStack::start(false).await;
     let demo = s.user("pat", "demo").await;
-    s.stack
-        .pool
-        .get()
-        .await
-        .unwrap()
-        .execute(
-            "UPDATE user_accounts SET credit_balance_micros = 1000000 WHERE user_id = 'pat'",
-            &[],
-        )
-        .await
-        .unwrap();
-    s.stack
-        .pool
-        .get()
-        .await
-        .unwrap()
-        .batch_execute(
-            "INSERT INTO tickers (ticker, name, cik, index_membership)
-             VALUES ('AAPL', 'Apple Inc.', '0000320193', '{SP500}')",
-        )
-        .await
-        .unwrap();
+    s.sql("UPDATE user_accounts SET credit_balance_micros = 1000000 WHERE user_id = 'pat'")
+        .await;
+    s.sql(
+        "INSERT INTO tickers (ticker, name, cik, index_membership)
+         VALUES ('AAPL', 'Apple Inc.', '0000320193', '{SP500}')",
+    )
+    .await;
     let aapl = |kind: &str| json!({"ticker": "AAPL", "form": "10-K", "fiscal_year": 2025, "kind": kind});
     let (_, _, first) = s.post_analysis(&demo, &aapl("summary")).await;
     assert_eq!(
@@ -527,17 +482,11 @@ async fn a_task_stuck_in_a_dead_letter_queue_frees_its_slot_after_its_retries_ar
         "one at a time for demo"
     );
     // Its message went to a DLQ hours ago and nobody touched it since.
-    s.stack
-        .pool
-        .get()
-        .await
-        .unwrap()
-        .execute(
-            "UPDATE tasks SET updated_at = now() - interval '7 hours' WHERE id = $1",
-            &[&uuid::Uuid::parse_str(first["task"]["id"].as_str().unwrap()).unwrap()],
-        )
-        .await
-        .unwrap();
+    let first_id = first["task"]["id"].as_str().unwrap();
+    s.sql(&format!(
+        "UPDATE tasks SET updated_at = now() - interval '7 hours' WHERE id = '{first_id}'"
+    ))
+    .await;
     let (status, _, second) = s.post_analysis(&demo, &aapl("mdna")).await;
     assert_eq!(status, 202, "{second}");
     let (_, old) = s

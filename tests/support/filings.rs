@@ -117,6 +117,18 @@ impl FilingStack {
             .get(0)
     }
 
+    /// Runs statements against the test's database (set-up a test needs).
+    pub async fn sql(&self, statements: &str) {
+        self.stack
+            .pool
+            .get()
+            .await
+            .expect("client")
+            .batch_execute(statements)
+            .await
+            .expect("statements");
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         self.stack.query(sql).await[0].get(0)
     }

@@ -397,16 +397,12 @@ impl FilingFetcher {
 
     /// The request can never succeed: the task fails with the reason, nothing is charged.
     async fn fail_task(&self, envelope: &Envelope, request: &FilingRequested, reason: &str) -> Result<(), FetchError> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        if idempotency::claim(&tx, SERVICE, &envelope.message_id.to_string()).await? == Claim::Repeat {
-            return Ok(());
-        }
         sluice_core::tasks::fail(
-            &tx,
-            &self.config.events_topic_arn,
+            &self.pool,
+            SERVICE,
+            envelope,
             Producer::FilingFetcher,
-            envelope.correlation_id.clone(),
+            &self.config.events_topic_arn,
             AnalysisFailed {
                 task_id: request.task_id,
                 user_id: request.user_id.clone(),
@@ -415,9 +411,7 @@ impl FilingFetcher {
             },
         )
         .await
-        .map_err(|e| FetchError::Storage(e.to_string()))?;
-        tx.commit().await?;
-        Ok(())
+        .map_err(|e| FetchError::Storage(e.to_string()))
     }
 }
 

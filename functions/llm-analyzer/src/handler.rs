@@ -387,16 +387,12 @@ impl Analyzer {
 
     /// The task fails with `reason`; nothing is charged.
     async fn fail(&self, envelope: &Envelope, request: &AnalysisRequested, reason: &str) -> Result<(), AnalyzeError> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        if idempotency::claim(&tx, SERVICE, &envelope.message_id.to_string()).await? == Claim::Repeat {
-            return Ok(());
-        }
         sluice_core::tasks::fail(
-            &tx,
-            &self.config.events_topic_arn,
+            &self.pool,
+            SERVICE,
+            envelope,
             Producer::LlmAnalyzer,
-            envelope.correlation_id.clone(),
+            &self.config.events_topic_arn,
             AnalysisFailed {
                 task_id: request.task_id,
                 user_id: request.user_id.clone(),
@@ -405,9 +401,7 @@ impl Analyzer {
             },
         )
         .await
-        .map_err(|e| AnalyzeError::Storage(e.to_string()))?;
-        tx.commit().await?;
-        Ok(())
+        .map_err(|e| AnalyzeError::Storage(e.to_string()))
     }
 }
 
