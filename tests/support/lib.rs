@@ -214,7 +214,7 @@ pub async fn empty_database() -> DbSettings {
 
 pub async fn clients() -> Clients {
     let shared = shared().await;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let sdk = sluice_core::aws::loader()
         .endpoint_url(&shared.env["AWS_ENDPOINT_URL"])
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "sluice-tests"))

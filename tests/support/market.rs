@@ -34,7 +34,7 @@ pub struct MarketStack {
 
 async fn sdk() -> aws_config::SdkConfig {
     let shared = shared().await;
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    sluice_core::aws::loader()
         .endpoint_url(&shared.env["AWS_ENDPOINT_URL"])
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "sluice-tests"))

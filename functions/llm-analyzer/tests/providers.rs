@@ -14,14 +14,14 @@ use sluice_messages::{AnalysisKind, FilingType, Money};
 use std::sync::Arc;
 use std::time::Duration;
 
-fn sdk() -> aws_config::SdkConfig {
-    aws_config::SdkConfig::builder()
+async fn sdk() -> aws_config::SdkConfig {
+    sluice_core::aws::loader()
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
             "test", "test", None, None, "static",
         )))
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .build()
+        .load()
+        .await
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -64,7 +64,7 @@ async fn fake(context_tokens: Option<usize>) -> FakeLlm {
 
 async fn model(which: Which, fake: &FakeLlm, extra: &[(&str, &str)]) -> (Arc<dyn LanguageModel>, ProviderConfig) {
     let config = config(which, fake, extra);
-    (build_model(&config, &sdk()).await.unwrap(), config)
+    (build_model(&config, &sdk().await).await.unwrap(), config)
 }
 
 fn request(prompt: &str) -> CompletionRequest {
@@ -470,7 +470,7 @@ async fn a_filing_without_the_sections_is_refused_before_any_call() {
 #[tokio::test]
 async fn the_extractive_analyser_needs_no_model_and_says_so() {
     let config = ProviderConfig::load(&ConfigSource::default()).unwrap();
-    let model = build_model(&config, &sdk()).await.unwrap();
+    let model = build_model(&config, &sdk().await).await.unwrap();
     assert!(model.is_extractive());
     assert_eq!(model.model().as_str(), "extractive:v1");
     for kind in AnalysisKind::ALL {

@@ -1,10 +1,22 @@
 //! AWS SDK clients, built once per instance. `AWS_ENDPOINT_URL` (the moto server
 //! locally) is honoured by the SDK itself; S3 then needs path-style addressing.
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
+use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 
+/// The SDK configuration of this process: credentials, region and endpoint from the
+/// environment (Lambda's, or `.local/services.env` locally).
 pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    loader().load().await
+}
+
+/// The one way an SDK configuration is started, so every client, the tests' included,
+/// uses the same HTTP client: rustls with ring, the TLS stack of the whole workspace.
+pub fn loader() -> ConfigLoader {
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    aws_config::defaults(BehaviorVersion::latest()).http_client(https)
 }
 
 pub fn s3(config: &SdkConfig) -> aws_sdk_s3::Client {
