@@ -2,10 +2,10 @@
 //! serving the local mirror, llm-analyzer with the real OpenAI-compatible client
 //! against the fake model (or the offline extractive analyser), PostgreSQL and moto.
 
-use aws_lambda_events::sqs::SqsMessage;
+use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use serde_json::{json, Value};
 use sha2::Digest;
-use sluice_messages::{Envelope, Payload, Producer};
+use sluice_messages::{Envelope, Payload};
 use sluice_tests::filings::{FilingStack, SLXH, SLXH_10K_ACCESSION, SLXH_10K_DOCUMENT};
 use sluice_tests::{fixture, token};
 
@@ -19,6 +19,13 @@ fn as_record(m: &aws_sdk_sqs::types::Message, queue_arn: &str) -> SqsMessage {
     record.body = m.body().map(str::to_owned);
     record.event_source_arn = Some(queue_arn.to_owned());
     record
+}
+
+/// One record as the event source mapping hands it over (a batch of one).
+fn batch_of(record: &SqsMessage) -> SqsEvent {
+    let mut event = SqsEvent::default();
+    event.records.push(record.clone());
+    event
 }
 
 #[tokio::test]
@@ -155,14 +162,10 @@ async fn redelivered_requests_change_nothing() {
     assert_eq!(taken.len(), 1);
     let record = as_record(&taken[0], &res.filings.arn);
     let fetcher = s.stack.functions.filings.clone().expect("filing-fetcher configured");
-    fetcher.handle_record(record.clone()).await.expect("first delivery");
-    fetcher.handle_record(record).await.expect("second delivery");
-    // handle_batch flushes the outbox after its records; here the test does.
-    fetcher
-        .publisher
-        .flush(&fetcher.pool, Producer::FilingFetcher)
-        .await
-        .expect("flush");
+    for delivery in ["first", "second"] {
+        let failed = fetcher.handle_batch(batch_of(&record)).await.batch_item_failures;
+        assert!(failed.is_empty(), "{delivery} delivery failed");
+    }
     assert_eq!(s.count("SELECT count(*) FROM filings").await, 1);
     assert_eq!(s.edgar.stats.requests_to(&format!("/{SLXH_10K_DOCUMENT}")), 1);
 
@@ -170,10 +173,18 @@ async fn redelivered_requests_change_nothing() {
     let taken = s.stack.take_messages(&res.analyses.url).await;
     assert_eq!(taken.len(), 1, "one AnalysisRequested for two deliveries");
     let record = as_record(&taken[0], &res.analyses.arn);
-    let analyzer = s.stack.functions.analyzer.clone();
-    analyzer.handle_record(record.clone()).await.expect("first delivery");
+    let analyzer = &s.stack.functions.llm.analyzer;
+    assert!(analyzer
+        .handle_batch(batch_of(&record))
+        .await
+        .batch_item_failures
+        .is_empty());
     let balance = s.balance("ana").await;
-    analyzer.handle_record(record).await.expect("second delivery");
+    assert!(analyzer
+        .handle_batch(batch_of(&record))
+        .await
+        .batch_item_failures
+        .is_empty());
     assert_eq!(s.balance("ana").await, balance);
     assert_eq!(balance, 5_000_000 - 120_000);
     assert_eq!(s.count("SELECT count(*) FROM usage_transactions").await, 2);
@@ -213,14 +224,15 @@ async fn two_workers_racing_on_one_analysis_make_one_model_call() {
         taken.extend(s.stack.take_messages(&res.analyses.url).await);
     }
     assert_eq!(taken.len(), 2);
-    let analyzer = s.stack.functions.analyzer.clone();
+    let analyzer = &s.stack.functions.llm.analyzer;
     let (a, b) = (
         as_record(&taken[0], &res.analyses.arn),
         as_record(&taken[1], &res.analyses.arn),
     );
-    let (ra, rb) = tokio::join!(analyzer.handle_record(a), analyzer.handle_record(b));
-    ra.expect("first worker");
-    rb.expect("second worker");
+    // Two invocations at once, as two Lambda instances would run them.
+    let (ra, rb) = tokio::join!(analyzer.handle_batch(batch_of(&a)), analyzer.handle_batch(batch_of(&b)));
+    assert!(ra.batch_item_failures.is_empty(), "first worker");
+    assert!(rb.batch_item_failures.is_empty(), "second worker");
     assert_eq!(s.count("SELECT count(*) FROM analyses").await, 1);
     let calls: i64 = s.stack.query("SELECT model_calls::bigint FROM analyses").await[0].get(0);
     assert_eq!(llm.stats.calls() as i64, calls, "a second worker called the model");

@@ -4,7 +4,8 @@
 use aws_lambda_events::sns::SnsEvent;
 use aws_lambda_events::sqs::SqsEvent;
 use ingest_validator::notice::{parse_notification, Notification};
-use ingest_validator::{IngestEvent, UploadOutcome};
+use ingest_validator::UploadOutcome;
+use sluice_core::{Function, Trigger};
 use sluice_messages::{Envelope, Payload};
 use sluice_tests::{fixture, repo_root, TestStack};
 
@@ -53,13 +54,14 @@ fn the_sns_event_carries_a_dataset_loaded() {
     assert!(matches!(envelope.payload, Payload::DatasetLoaded(_)));
 }
 
+fn trigger(raw: &str) -> Trigger {
+    Trigger::decode(serde_json::from_str(raw).unwrap()).unwrap()
+}
+
 #[test]
 fn both_ingest_triggers_are_recognised() {
-    assert!(matches!(
-        serde_json::from_str(&event("s3-put-kpis.json")).unwrap(),
-        IngestEvent::S3(_)
-    ));
-    let IngestEvent::Sqs(sqs) = serde_json::from_str(&event("sqs-uploads-s3-notification.json")).unwrap() else {
+    assert!(matches!(trigger(&event("s3-put-kpis.json")), Trigger::S3(_)));
+    let Trigger::Sqs(sqs) = trigger(&event("sqs-uploads-s3-notification.json")) else {
         panic!("an SQS event")
     };
     let Notification::Uploads(uploads) = parse_notification(sqs.records[0].body.as_deref().unwrap()).unwrap() else {
@@ -81,7 +83,7 @@ fn real_aws_samples_parse() {
     }
     // A direct S3 put, as the Rust runtime's own fixture records it.
     let raw = std::fs::read_to_string(dir.join("rust-runtime__example-s3-event.json")).unwrap();
-    assert!(matches!(serde_json::from_str(&raw).unwrap(), IngestEvent::S3(_)));
+    assert!(matches!(trigger(&raw), Trigger::S3(_)));
 }
 
 #[tokio::test]
@@ -92,9 +94,7 @@ async fn the_s3_put_sample_drives_the_real_handler() {
     let sample = event("s3-put-kpis.json").replace("sluice-uploads", &stack.resources.bucket);
     // The sample names a version of a bucket this test does not have: read the latest.
     let sample = sample.replace("\"versionId\": \"3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY\",", "");
-    let event: IngestEvent = serde_json::from_str(&sample).unwrap();
-    let processor = sluice_core::BatchProcessor::default();
-    stack.functions.ingest.handle(event, &processor).await.unwrap();
+    stack.functions.ingest.handle(trigger(&sample)).await.unwrap();
     let rows = stack.query("SELECT status, file_name FROM data_versions").await;
     assert_eq!(
         (rows[0].get::<_, &str>(0), rows[0].get::<_, &str>(1)),
@@ -102,8 +102,7 @@ async fn the_s3_put_sample_drives_the_real_handler() {
     );
     assert_eq!(stack.queue_depth(&stack.resources.etl.url).await, 1);
     // The same event again: handled once.
-    let event: IngestEvent = serde_json::from_str(&sample).unwrap();
-    stack.functions.ingest.handle(event, &processor).await.unwrap();
+    stack.functions.ingest.handle(trigger(&sample)).await.unwrap();
     assert_eq!(
         stack.query("SELECT count(*) FROM data_versions").await[0].get::<_, i64>(0),
         1

@@ -146,10 +146,12 @@ async fn every_source_ends_as_a_triaged_ticket_counted_once_though_sent_twice() 
     let f = Feedback::start().await;
     let now = chrono::Utc::now();
 
+    // Received at their sources an hour ago, whatever today is (the metrics count by that day).
+    let an_hour_ago = |minute: i64| (now - chrono::Duration::minutes(60 - minute)).to_rfc3339();
     // A signed Zendesk delivery, sent twice.
     let ticket = zendesk_ticket(
         "5158",
-        "2026-11-22T07:00:00Z",
+        &an_hour_ago(0),
         "The app crashes every time I export the KPI report and I lose my edits.",
     );
     for _ in 0..2 {
@@ -160,7 +162,7 @@ async fn every_source_ends_as_a_triaged_ticket_counted_once_though_sent_twice() 
     // A signed Standard Webhooks delivery, sent twice.
     let standard = serde_json::to_vec(&json!({
         "type": "feedback.created",
-        "timestamp": "2026-11-22T07:01:00Z",
+        "timestamp": an_hour_ago(1),
         "data": {"id": "fb-77", "text": "Love the new dashboard, it is fast and beautiful. Great work!", "author": "sam@example.com", "rating": 5}
     }))
     .unwrap();

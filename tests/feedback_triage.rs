@@ -5,13 +5,10 @@
 
 use aws_lambda_events::sqs::SqsMessage;
 use chrono::{DateTime, Duration, Utc};
-use llm_analyzer::provider::{build_model, ProviderConfig};
-use llm_analyzer::{Triage, TriageConfig};
 use serde_json::{json, Value};
-use sluice_core::{ConfigSource, RecordError};
+use sluice_core::{ConfigSource, Delivery, RecordError};
 use sluice_messages::{CorrelationId, Envelope, FeedbackReceived, FeedbackSource, Payload, Producer};
 use sluice_tests::{token, TestStack};
-use std::sync::Arc;
 
 fn feedback(source: FeedbackSource, id: &str, revision: &str, text: &str) -> FeedbackReceived {
     FeedbackReceived {
@@ -42,6 +39,11 @@ fn record(stack: &TestStack, envelope: &Envelope) -> SqsMessage {
     m.body = Some(envelope.to_json());
     m.event_source_arn = Some(stack.resources.feedback.arn.clone());
     m
+}
+
+/// The message of a record as the batch processor hands it to triage's step.
+fn delivery(stack: &TestStack, envelope: &Envelope) -> Delivery<FeedbackReceived> {
+    Delivery::from_record::<std::convert::Infallible>(&record(stack, envelope)).expect("a feedback message")
 }
 
 /// Puts an envelope on the feedback queue as the producer does; `copy` makes a second,
@@ -268,7 +270,7 @@ async fn counting_survives_a_death_between_the_commit_and_the_counters() {
     let stack = TestStack::start().await;
     let api = stack.serve_api().await;
     let team = token("ana", "basic", true);
-    let triage = stack.functions.triage.clone();
+    let triage = stack.functions.llm.triage.clone();
     let item = envelope(feedback(
         FeedbackSource::Standard,
         "std-1",
@@ -277,17 +279,17 @@ async fn counting_survives_a_death_between_the_commit_and_the_counters() {
     ));
 
     // The counters are unreachable after the commit: the delivery fails (retryable).
-    let mut broken = (*triage).clone();
+    let mut broken = triage.clone();
     broken.config.metrics_table = "no-such-table".into();
-    let err = broken.handle_record(record(&stack, &item)).await.unwrap_err();
+    let err = broken.handle_delivery(delivery(&stack, &item)).await.unwrap_err();
     assert!(err.is_retryable(), "{err}");
     let row = ticket_row(&stack, "standard", "std-1").await;
     assert!(!row.get::<_, bool>(8), "not counted yet");
     assert_eq!(metrics(&api, &team).await["totals"]["total"], 0);
 
     // The redelivery finds the revision triaged and counts the ticket, once.
-    triage.handle_record(record(&stack, &item)).await.unwrap();
-    triage.handle_record(record(&stack, &item)).await.unwrap();
+    triage.handle_delivery(delivery(&stack, &item)).await.unwrap();
+    triage.handle_delivery(delivery(&stack, &item)).await.unwrap();
     assert!(ticket_row(&stack, "standard", "std-1").await.get::<_, bool>(8));
     assert_eq!(count(&stack, "SELECT count(*) FROM processing_logs").await, 1);
     let m = metrics(&api, &team).await;
@@ -296,7 +298,7 @@ async fn counting_survives_a_death_between_the_commit_and_the_counters() {
 
     // Died after the counters but before recording it: the marker stops a second count.
     stack.query("UPDATE tickets SET counted_at = NULL RETURNING id").await;
-    triage.handle_record(record(&stack, &item)).await.unwrap();
+    triage.handle_delivery(delivery(&stack, &item)).await.unwrap();
     assert_eq!(metrics(&api, &team).await["totals"]["total"], 1);
     assert!(ticket_row(&stack, "standard", "std-1").await.get::<_, bool>(8));
 }
@@ -339,7 +341,7 @@ async fn the_ticket_routes_filter_page_update_and_refuse() {
     let stack = TestStack::start().await;
     let api = stack.serve_api().await;
     let team = token("ana", "basic", true);
-    let triage = stack.functions.triage.clone();
+    let triage = stack.functions.llm.triage.clone();
     let now = Utc::now();
     let texts = [
         "The app crashes on startup.",
@@ -353,7 +355,7 @@ async fn the_ticket_routes_filter_page_update_and_refuse() {
     for (i, text) in texts.iter().enumerate() {
         let mut item = feedback(FeedbackSource::Zendesk, &format!("T-{i}"), "1", text);
         item.received_at = now - Duration::minutes(10 * (texts.len() - i) as i64);
-        triage.handle_record(record(&stack, &envelope(item))).await.unwrap();
+        triage.handle_delivery(delivery(&stack, &envelope(item))).await.unwrap();
     }
 
     // Newest first, three at a time, cursor to cursor.
@@ -492,7 +494,10 @@ async fn the_ticket_routes_filter_page_update_and_refuse() {
     // A re-triage keeps the person's priority and status.
     let mut revised = feedback(FeedbackSource::Zendesk, "T-0", "2", "Minor: the logo is a bit blurry.");
     revised.received_at = now;
-    triage.handle_record(record(&stack, &envelope(revised))).await.unwrap();
+    triage
+        .handle_delivery(delivery(&stack, &envelope(revised)))
+        .await
+        .unwrap();
     let (_, after) = get(&format!("{api}/v1/tickets/{ticket_id}"), &team).await;
     assert_eq!(
         (after["priority"].as_str(), after["status"].as_str()),
@@ -524,35 +529,22 @@ async fn the_ticket_routes_filter_page_update_and_refuse() {
 #[tokio::test]
 async fn a_language_model_triages_through_the_openai_compatible_client() {
     let fake = sluice_fakes::llm::start(Default::default()).await.unwrap();
-    let stack = TestStack::start().await;
-    let cfg = ConfigSource::from_pairs([
+    let stack = TestStack::start_with(ConfigSource::from_pairs([
         ("LLM_PROVIDER", "openai"),
         ("LLM_MODEL", "fake-model"),
         ("LLM_BASE_URL", fake.openai_base_url().as_str()),
         ("LLM_MAX_ATTEMPTS", "2"),
         ("LLM_BACKOFF_MS", "1"),
-        (
-            "FEEDBACK_METRICS_TABLE",
-            stack.resources.feedback_metrics_table.as_str(),
-        ),
-        ("EVENTS_TOPIC_ARN", stack.resources.topic_arn.as_str()),
-    ]);
-    let provider = ProviderConfig::load(&cfg).unwrap();
-    let triage = Triage {
-        pool: stack.pool.clone(),
-        dynamodb: stack.clients.dynamodb.clone(),
-        publisher: stack.functions.triage.publisher.clone(),
-        model: build_model(&provider, &stack.clients.sdk).await.unwrap(),
-        config: TriageConfig::load(&cfg, &provider).unwrap(),
-    };
-    let triage = Arc::new(triage);
+    ]))
+    .await;
+    let triage = &stack.functions.llm.triage;
     let item = envelope(feedback(
         FeedbackSource::Intercom,
         "conv-42",
         "1",
         "Exports fail with an error since yesterday.",
     ));
-    triage.handle_record(record(&stack, &item)).await.unwrap();
+    triage.handle_delivery(delivery(&stack, &item)).await.unwrap();
     let row = ticket_row(&stack, "intercom", "conv-42").await;
     // The fake answers the schema's first enum values and its minimum sentiment.
     assert_eq!(row.get::<_, String>(4), "openai:fake-model");
@@ -575,7 +567,7 @@ async fn a_language_model_triages_through_the_openai_compatible_client() {
     // An answer out of schema is repaired once.
     fake.stats.answer_next("I think this is a bug.");
     let second = envelope(feedback(FeedbackSource::Intercom, "conv-43", "1", "Dark mode please."));
-    triage.handle_record(record(&stack, &second)).await.unwrap();
+    triage.handle_delivery(delivery(&stack, &second)).await.unwrap();
     let details: Value = stack
         .query("SELECT l.details FROM processing_logs l JOIN tickets t ON t.id = l.ticket_id WHERE t.external_id = 'conv-43'")
         .await[0]

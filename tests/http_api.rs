@@ -1,5 +1,5 @@
-//! The HTTP API through the local API Gateway stand-in (token verification, claims
-//! in the authorizer context) to the real ingest-validator handler, over real HTTP.
+//! The HTTP API (functions/http-api): its router served as the local runner serves it,
+//! over real HTTP, against PostgreSQL and moto.
 
 use serde_json::Value;
 use sluice_tests::{repo_root, token, TestStack};
@@ -29,11 +29,59 @@ async fn every_route_needs_a_valid_token() {
     let (status, content_type, body) = get(&format!("{api}/v1/me"), None).await;
     assert_eq!((status, content_type.as_str()), (401, "application/problem+json"));
     assert_eq!(body["type"], "urn:sluice:problem:unauthenticated");
-    let forged = sluice_local::http_front::issue_token(b"not the secret", "eve", "enterprise", true, 1).unwrap();
+    let forged = sluice_local::issue_token(b"not the secret", "eve", "enterprise", true, 1).unwrap();
     assert_eq!(get(&format!("{api}/v1/me"), Some(&forged)).await.0, 401);
-    let expired =
-        sluice_local::http_front::issue_token(sluice_tests::TEST_JWT_SECRET, "ana", "basic", false, -1).unwrap();
+    let expired = sluice_local::issue_token(sluice_tests::TEST_JWT_SECRET, "ana", "basic", false, -1).unwrap();
     assert_eq!(get(&format!("{api}/v1/me"), Some(&expired)).await.0, 401);
+}
+
+/// The access each route declares is what it enforces: without a token, every route
+/// but the signed webhooks answers 401 before reading anything else.
+#[tokio::test]
+async fn each_route_enforces_the_access_it_declares() {
+    let stack = TestStack::start().await;
+    let api = stack.serve_api().await;
+    let client = reqwest::Client::new();
+    for route in http_api::ROUTES {
+        let path = route
+            .path
+            .replace("{id}", "00000000-0000-4000-8000-000000000000")
+            .replace("{ticker}", "AAPL")
+            .replace("{source}", "standard");
+        let method = reqwest::Method::from_bytes(route.method.as_bytes()).unwrap();
+        let response = client
+            .request(method, format!("{api}{path}"))
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        match route.access {
+            http_api::Access::User | http_api::Access::Team => {
+                assert_eq!(status, 401, "{} {}: {body}", route.method, route.path);
+                assert_eq!(body["type"], "urn:sluice:problem:unauthenticated", "{}", route.path);
+            }
+            http_api::Access::Signature => {
+                assert_ne!(
+                    body["type"], "urn:sluice:problem:unauthenticated",
+                    "{}: {body}",
+                    route.path
+                );
+            }
+        }
+    }
+    // Team routes refuse a signed-in user outside the team.
+    let outsider = token("olga", "basic", false);
+    for route in http_api::ROUTES
+        .iter()
+        .filter(|r| r.access == http_api::Access::Team && r.method == "GET")
+    {
+        let path = route.path.replace("{id}", "1");
+        let (status, _, body) = get(&format!("{api}{path}"), Some(&outsider)).await;
+        assert_eq!(status, 403, "{}: {body}", route.path);
+    }
 }
 
 #[tokio::test]
@@ -122,10 +170,9 @@ async fn uploads_are_visible_to_the_team_only() {
 
 #[tokio::test]
 async fn the_openapi_document_matches_the_routes_and_their_answers() {
-    let doc: Value = serde_yaml::from_str(
-        &std::fs::read_to_string(repo_root().join("functions/ingest-validator/openapi.yaml")).unwrap(),
-    )
-    .unwrap();
+    let doc: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(repo_root().join("functions/http-api/openapi.yaml")).unwrap())
+            .unwrap();
     let mut documented: Vec<(String, String)> = Vec::new();
     for (path, ops) in doc["paths"].as_object().unwrap() {
         for method in ops.as_object().unwrap().keys() {
@@ -133,9 +180,9 @@ async fn the_openapi_document_matches_the_routes_and_their_answers() {
         }
     }
     documented.sort();
-    let mut served: Vec<(String, String)> = ingest_validator::api::ROUTES
+    let mut served: Vec<(String, String)> = http_api::ROUTES
         .iter()
-        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .map(|r| (r.method.to_owned(), r.path.to_owned()))
         .collect();
     served.sort();
     assert_eq!(documented, served);

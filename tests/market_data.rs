@@ -5,7 +5,6 @@ use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use price_updater::bookkeeping::ItemStatus;
 use price_updater::{PriceUpdater, QuoteSource, Schedule};
 use serde_json::json;
-use sluice_core::BatchProcessor;
 use sluice_messages::{Envelope, Payload, PriceRefreshSummary, Ticker};
 use sluice_tests::market::MarketStack;
 use std::time::Duration;
@@ -59,6 +58,7 @@ async fn a_weekly_refresh_of_the_sp500_by_four_consumers_keeps_to_the_shared_lim
 
     let started = stack
         .updater()
+        .await
         .handle_schedule(Schedule::WeeklyFundamentals)
         .await
         .unwrap();
@@ -97,7 +97,7 @@ async fn a_weekly_refresh_of_the_sp500_by_four_consumers_keeps_to_the_shared_lim
 #[tokio::test]
 async fn a_429_is_retried_after_its_retry_after() {
     let stack = MarketStack::start(&[], Duration::from_secs(30), 5).await;
-    let updater = stack.updater();
+    let updater = stack.updater().await;
     stack.fake.stats.throttle_next(2, Some(1));
     let from = "2024-02-22".parse().unwrap();
     let to = "2024-02-28".parse().unwrap();
@@ -117,7 +117,7 @@ async fn a_429_is_retried_after_its_retry_after() {
 }
 
 async fn run_refresh(stack: &MarketStack, schedule: Schedule) -> uuid::Uuid {
-    let started = stack.updater().handle_schedule(schedule).await.unwrap();
+    let started = stack.updater().await.handle_schedule(schedule).await.unwrap();
     stack.run_consumers(2, started.refresh_id).await;
     started.refresh_id
 }
@@ -193,14 +193,16 @@ async fn bad_vendor_rows_are_rejected_with_reasons_and_the_previous_values_kept(
 async fn quotes_come_from_the_cache_first_and_from_postgres_once_it_expires() {
     let stack = MarketStack::start(&[("QUOTE_CACHE_TTL_SECS", "1")], Duration::from_secs(30), 5).await;
     stack.load_tickers(&["AAPL", "MSFT"]).await;
-    let updater = stack.updater();
-    assert_eq!(updater.quote(&t("AAPL")).await.unwrap(), None);
+    let updater = stack.updater().await;
+    // What the HTTP API reads: the shared read model over the same cache and table.
+    let reads = stack.market();
+    assert_eq!(reads.quote(&t("AAPL")).await.unwrap(), None);
     let started = updater.handle_schedule(Schedule::DailyQuotes).await.unwrap();
     assert_eq!(started.quotes_cached, 2);
     stack.run_consumers(1, started.refresh_id).await;
 
     let requests = stack.fake.stats.total();
-    let cached = updater.quote(&t("AAPL")).await.unwrap().expect("a quote");
+    let cached = reads.quote(&t("AAPL")).await.unwrap().expect("a quote");
     assert_eq!((cached.source, cached.price), (QuoteSource::Cache, 232.8));
     assert_eq!(
         stack.fake.stats.total(),
@@ -209,12 +211,12 @@ async fn quotes_come_from_the_cache_first_and_from_postgres_once_it_expires() {
     );
 
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let stored = updater.quote(&t("AAPL")).await.unwrap().expect("a quote");
+    let stored = reads.quote(&t("AAPL")).await.unwrap().expect("a quote");
     assert_eq!(stored.source, QuoteSource::Database);
     // The latest recorded bar (2024-02-28).
     assert_eq!(stored.price, 181.42);
     assert_eq!(stored.trading_date, Some("2024-02-28".parse().unwrap()));
-    let bars = updater
+    let bars = reads
         .prices(&t("AAPL"), "2024-02-23".parse().unwrap(), "2024-02-27".parse().unwrap())
         .await
         .unwrap();
@@ -226,7 +228,7 @@ async fn quotes_come_from_the_cache_first_and_from_postgres_once_it_expires() {
 async fn a_redelivered_job_changes_nothing() {
     let stack = MarketStack::start(&[], Duration::from_secs(30), 5).await;
     stack.load_tickers(&["AAPL"]).await;
-    let updater = stack.updater();
+    let updater = stack.updater().await;
     let started = updater.handle_schedule(Schedule::WeeklyFundamentals).await.unwrap();
     let jobs = stack
         .sqs
@@ -245,8 +247,7 @@ async fn a_redelivered_job_changes_nothing() {
     record.event_source_arn = Some(stack.jobs_arn.clone());
     let mut event = SqsEvent::default();
     event.records.push(record);
-    let processor = BatchProcessor::default();
-    let first = updater.handle_batch(event.clone(), &processor).await;
+    let first = updater.handle_batch(event.clone()).await;
     assert!(first.batch_item_failures.is_empty());
     assert!(stack.is_complete(started.refresh_id).await);
 
@@ -272,7 +273,7 @@ async fn a_redelivered_job_changes_nothing() {
     };
     let before = snapshot(&stack).await;
     let requests = stack.fake.stats.total();
-    let again = stack.updater().handle_batch(event, &processor).await;
+    let again = stack.updater().await.handle_batch(event).await;
     assert!(again.batch_item_failures.is_empty());
     assert_eq!(snapshot(&stack).await, before);
     assert_eq!(
@@ -300,12 +301,12 @@ async fn a_refresh_resumes_after_a_crash_and_a_failing_ticker_and_summarises_onc
         .load_tickers(&tickers.iter().map(String::as_str).collect::<Vec<_>>())
         .await;
     stack.fake.stats.fail_symbol("TK07", 503);
-    let updater: PriceUpdater = stack.updater();
+    let updater: PriceUpdater = stack.updater().await;
     let started = updater.handle_schedule(Schedule::DailyQuotes).await.unwrap();
     assert_eq!(started.total, 20);
 
     // One instance works a while and dies without a word.
-    let source = stack.consumer();
+    let source = stack.consumer().await;
     let crashing = tokio::spawn(async move {
         loop {
             let _ = source.poll_once().await;

@@ -81,7 +81,7 @@ async fn a_reconnect_with_last_event_id_loses_nothing_and_doubles_nothing() {
 #[tokio::test]
 async fn no_gap_and_no_duplicate_while_events_arrive_during_the_replay() {
     let s = EventsStack::start(config(&[("SSE_REPLAY_BATCH", "7")])).await;
-    let notifier = s.stack.functions.sse.clone();
+    let notifier = s.stack.functions.notifier.clone();
     let store = move |user: &str| {
         let envelope = golden_event("analysis_completed", Some(user));
         let body = envelope.to_json();
@@ -89,7 +89,8 @@ async fn no_gap_and_no_duplicate_while_events_arrive_during_the_replay() {
         async move {
             let mut record = aws_lambda_events::sqs::SqsMessage::default();
             record.body = Some(body);
-            notifier.handle_record(record).await.expect("stored")
+            let delivery = sluice_core::Delivery::from_record::<std::convert::Infallible>(&record).expect("an event");
+            notifier.handle_delivery(delivery).await.expect("stored")
         }
     };
     let mut expected = Vec::new();
@@ -213,7 +214,7 @@ async fn expired_reused_and_forged_tickets_are_refused() {
     assert_401(s.stream("ticket=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").await).await;
     assert_401(s.stream("ticket=not-a-ticket").await).await;
     assert_401(s.stream("").await).await;
-    let forged = sluice_local::http_front::issue_token(b"not the secret", "ana", "basic", false, 1).unwrap();
+    let forged = sluice_local::issue_token(b"not the secret", "ana", "basic", false, 1).unwrap();
     let refused = reqwest::Client::new()
         .post(format!("{}/v1/events/ticket", s.url))
         .bearer_auth(forged)
@@ -302,7 +303,7 @@ async fn the_long_poll_waits_for_the_next_event() {
     });
     // Publish once the poll is waiting on the hub.
     tokio::time::timeout(Duration::from_secs(60), async {
-        while s.front.service.hub.listeners() == 0 {
+        while s.stack.functions.events.hub.listeners() == 0 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     })
@@ -339,10 +340,9 @@ async fn the_same_sns_message_twice_is_stored_once() {
     let s = EventsStack::start(config(&[])).await;
     let sample = std::fs::read_to_string(repo_root().join("events/sqs-sse-analysis-completed.json")).unwrap();
     let event: SqsEvent = serde_json::from_str(&sample).unwrap();
-    let notifier = &s.stack.functions.sse;
-    let processor = sluice_core::BatchProcessor::default();
+    let notifier = &s.stack.functions.notifier;
     for _ in 0..2 {
-        let response = notifier.handle_batch(event.clone(), &processor).await;
+        let response = notifier.handle_batch(event.clone()).await;
         assert!(response.batch_item_failures.is_empty());
     }
     let rows = s
@@ -450,16 +450,25 @@ async fn the_live_page_shows_a_published_event() {
     );
 }
 
-/// The function URL sample (events/) is the shape the handler reads: its made-up ticket is refused.
+/// The function URL sample (events/), read by lambda_http as the runtime reads it, drives
+/// the events router: its made-up ticket is refused.
 #[tokio::test]
-async fn the_function_url_sample_drives_the_handler() {
+async fn the_function_url_sample_drives_the_router() {
+    use tower::ServiceExt;
     let s = EventsStack::start(config(&[])).await;
     let sample = std::fs::read_to_string(repo_root().join("events/function-url-events-stream.json")).unwrap();
-    let request: aws_lambda_events::lambda_function_urls::LambdaFunctionUrlRequest =
-        serde_json::from_str(&sample).unwrap();
-    assert_eq!(request.query_string_parameters["last_event_id"], "41");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(900);
-    let reply = s.front.service.handle(request, deadline).await;
-    assert_eq!(reply.status, 401);
-    assert_eq!(reply.headers["content-type"], "application/problem+json");
+    let request = lambda_http::request::from_str(&sample).unwrap();
+    assert_eq!(request.uri().path(), "/v1/events/stream");
+    assert!(request.uri().query().unwrap_or_default().contains("last_event_id=41"));
+    let response = s
+        .stack
+        .functions
+        .events
+        .clone()
+        .router()
+        .oneshot(request)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
 }

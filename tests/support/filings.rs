@@ -3,7 +3,7 @@
 
 use crate::{repo_root, token, TestStack};
 use serde_json::Value;
-use sluice_core::ConfigSource;
+use sluice_core::{Clock, ConfigSource};
 use sluice_fakes::edgar::{FakeEdgar, FakeEdgarConfig};
 use sluice_fakes::llm::{FakeLlm, FakeLlmConfig};
 use std::process::Command;
@@ -12,6 +12,12 @@ use std::process::Command;
 pub const SLXH: &str = "SLXH";
 pub const SLXH_10K_ACCESSION: &str = "0009999999-26-000004";
 pub const SLXH_10K_DOCUMENT: &str = "Archives/edgar/data/9999999/000999999926000004/slxh-20251231.htm";
+
+/// When the filing tests happen: the mirror's filings (FY2024 to Q3 2026) are judged by
+/// each tier's "last N years" as of this day, whatever day the tests run.
+pub fn filings_era() -> Clock {
+    Clock::starting_at("2026-11-22T12:00:00Z".parse().expect("a time"))
+}
 
 pub struct FilingStack {
     pub stack: TestStack,
@@ -56,7 +62,7 @@ impl FilingStack {
         } else {
             None
         };
-        let stack = TestStack::start_with(config).await;
+        let stack = TestStack::start_at(config, filings_era()).await;
         let api = stack.serve_api().await;
         Self {
             stack,

@@ -6,7 +6,7 @@
 use aws_sdk_s3::config::Credentials;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sqs::types::QueueAttributeName;
-use sluice_core::{db, migrate, ConfigSource, DbSettings, Pool};
+use sluice_core::{db, migrate, Clock, ConfigSource, DbSettings, Pool};
 use sluice_local::pump::EventSource;
 use sluice_local::resources::{QueueTiming, StackNames, StackResources};
 use sluice_local::{Clients, Functions};
@@ -253,13 +253,16 @@ pub async fn read_topic_tap(sqs: &aws_sdk_sqs::Client, tap_url: &str) -> Vec<Env
     out
 }
 
-/// One test's stack: its database, its resources, the two functions.
+/// One test's stack: its database, its resources, every function built as the runner
+/// builds it (each by its own constructor).
 pub struct TestStack {
     pub pool: Pool,
     pub database: String,
     pub clients: Clients,
     pub resources: StackResources,
     pub functions: Functions,
+    /// The settings the functions were built with.
+    pub config: ConfigSource,
 }
 
 impl TestStack {
@@ -269,6 +272,16 @@ impl TestStack {
 
     /// `config` adds function settings (e.g. a small MAX_UPLOAD_BYTES).
     pub async fn start_with(config: ConfigSource) -> Self {
+        Self::start_at(config, Clock::system()).await
+    }
+
+    /// A stack whose functions read `clock` (data of a fixed era, judged as of its time).
+    pub async fn start_at(config: ConfigSource, clock: Clock) -> Self {
+        // Tokens are verified with the tests' secret, unless a test sets its own.
+        let config = match config.optional::<String>("LOCAL_JWT_SECRET") {
+            Ok(Some(_)) => config,
+            _ => config.with("LOCAL_JWT_SECRET", String::from_utf8_lossy(TEST_JWT_SECRET)),
+        };
         let (pool, database) = fresh_database().await;
         let clients = clients().await;
         // Short visibility and few receives: retries and redrive happen within a test.
@@ -286,7 +299,8 @@ impl TestStack {
             .provision(&names)
             .await
             .expect("provision moto resources");
-        let functions = Functions::build(&config, &resources, &pool, &clients)
+        let db = database_settings(&database).await;
+        let functions = Functions::build(&config, &resources, &db, &pool, &clients, clock)
             .await
             .expect("function config");
         Self {
@@ -295,6 +309,7 @@ impl TestStack {
             clients,
             resources,
             functions,
+            config,
         }
     }
 
@@ -413,28 +428,27 @@ impl TestStack {
     }
 }
 
-/// The secret the test HTTP fronts verify tokens with.
+/// The secret the test stacks verify tokens with.
 pub const TEST_JWT_SECRET: &[u8] = b"sluice-tests-only-secret";
 
 /// A bearer token as `make token` makes them.
 pub fn token(user: &str, tier: &str, team: bool) -> String {
-    sluice_local::http_front::issue_token(TEST_JWT_SECRET, user, tier, team, 1).expect("token")
+    sluice_local::issue_token(TEST_JWT_SECRET, user, tier, team, 1).expect("token")
+}
+
+/// Serves `router` on a free loopback port, as the runner serves it; returns its base URL.
+pub async fn serve(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    format!("http://{addr}")
 }
 
 impl TestStack {
-    /// Serves the HTTP API as the local runner does (API Gateway + JWT authorizer in
-    /// front of ingest-validator) on a free loopback port; returns its base URL.
+    /// Serves the HTTP API's router as the local runner does; returns its base URL.
     pub async fn serve_api(&self) -> String {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let front = sluice_local::http_front::Front {
-            secret: std::sync::Arc::new(TEST_JWT_SECRET.to_vec()),
-            api: self.functions.http_handler(),
-            health: serde_json::json!({"status": "ok"}),
-        };
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, sluice_local::http_front::router(front)).await;
-        });
-        format!("http://{addr}")
+        serve(self.functions.api.clone()).await
     }
 }

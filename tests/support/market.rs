@@ -2,12 +2,12 @@
 //! an events topic with a tap queue, the quote-cache and rate-limit DynamoDB
 //! tables (uniquely named in moto), and a fake FMP server, wired to price-updater.
 
-use super::{fresh_database, shared, unique};
+use super::{database_settings, fresh_database, shared, unique};
 use aws_sdk_dynamodb::types::KeyType;
 use aws_sdk_s3::config::Credentials;
 use aws_sdk_sqs::types::QueueAttributeName;
-use price_updater::{DynamoRateLimiter, FmpClient, PriceConfig, PriceUpdater, RateLimiter, RetryPolicy, WindowLimit};
-use sluice_core::{BatchProcessor, ConfigSource, EventPublisher, Pool};
+use price_updater::{PriceConfig, PriceUpdater};
+use sluice_core::{ConfigSource, DbSettings, Instance, Pool};
 use sluice_fakes::{FakeFmp, FakeFmpConfig};
 use sluice_local::pump::EventSource;
 use sluice_messages::Envelope;
@@ -30,6 +30,10 @@ pub struct MarketStack {
     pub tap_url: String,
     pub fake: FakeFmp,
     pub config: PriceConfig,
+    /// price-updater's settings, as template.yaml would give them.
+    pub settings: ConfigSource,
+    pub sdk: aws_config::SdkConfig,
+    pub db: DbSettings,
 }
 
 async fn sdk() -> aws_config::SdkConfig {
@@ -131,7 +135,11 @@ impl MarketStack {
             cfg = cfg.with(k, *v);
         }
         let config = PriceConfig::load(&cfg).expect("price-updater config");
+        let db = database_settings(&database).await;
         Self {
+            settings: cfg.with("DEAD_LETTER_QUEUE_URL", jobs_dlq_url.clone()),
+            sdk: sdk.clone(),
+            db,
             pool,
             database,
             sqs,
@@ -148,44 +156,33 @@ impl MarketStack {
     }
 
     /// A new instance of the function (its own HTTP client and limiter handle; the
-    /// bucket is the shared table), as a concurrent Lambda invocation would have.
-    pub fn updater(&self) -> PriceUpdater {
-        let c = &self.config;
-        let limiter: Arc<dyn RateLimiter> = Arc::new(DynamoRateLimiter::new(
-            self.dynamodb.clone(),
-            &c.rate_limit_table,
-            &c.rate_limit_bucket,
-            WindowLimit::new(c.vendor_rate_limit, c.vendor_rate_window, c.vendor_rate_margin),
-        ));
-        let vendor = FmpClient::new(
-            &c.fmp_base_url,
-            price_updater::ApiKey::new(FAKE_API_KEY),
-            limiter.clone(),
-            c.vendor_timeout,
-            RetryPolicy {
-                backoff: sluice_core::retry::Backoff {
-                    max_attempts: c.vendor_max_attempts,
-                    base: c.vendor_backoff,
-                    max: c.vendor_max_backoff,
-                },
-                permit_max_age: c.vendor_rate_margin / 2,
-            },
-        )
-        .expect("FMP client");
-        PriceUpdater {
+    /// bucket is the shared table), as a concurrent Lambda invocation would have: built
+    /// by its one constructor.
+    pub async fn updater(&self) -> PriceUpdater {
+        let instance = Instance::new(
+            price_updater::SERVICE,
+            self.settings.clone(),
+            self.sdk.clone(),
+            self.db.clone(),
+            self.pool.clone(),
+        );
+        PriceUpdater::build(&instance).await.expect("price-updater")
+    }
+
+    /// The quote and price read model the HTTP API uses, over this stack's cache and table.
+    pub fn market(&self) -> sluice_market::MarketData {
+        sluice_market::MarketData {
             pool: self.pool.clone(),
-            dynamodb: self.dynamodb.clone(),
-            vendor: Arc::new(vendor),
-            limiter,
-            publisher: EventPublisher::new(self.sns.clone(), self.sqs.clone()),
-            config: c.clone(),
+            cache: sluice_market::QuoteCache::new(
+                self.dynamodb.clone(),
+                &self.config.quote_cache_table,
+                self.config.quote_cache_ttl,
+            ),
         }
     }
 
     /// The jobs queue's event source for one instance of the function.
-    pub fn consumer(&self) -> EventSource {
-        let updater = Arc::new(self.updater());
-        let processor = Arc::new(BatchProcessor::default());
+    pub async fn consumer(&self) -> EventSource {
         EventSource {
             name: "price-updater".into(),
             sqs: self.sqs.clone(),
@@ -194,10 +191,7 @@ impl MarketStack {
             region: "us-east-1".into(),
             batch_size: 10,
             wait_seconds: 0,
-            handler: Arc::new(move |event| {
-                let (updater, processor) = (updater.clone(), processor.clone());
-                Box::pin(async move { updater.handle_batch(event, &processor).await })
-            }),
+            handler: sluice_local::sqs_handler(Arc::new(self.updater().await)),
         }
     }
 
@@ -236,7 +230,7 @@ impl MarketStack {
     pub async fn run_consumers(&self, consumers: usize, refresh_id: Uuid) {
         let mut tasks = Vec::new();
         for _ in 0..consumers {
-            let source = self.consumer();
+            let source = self.consumer().await;
             let pool = self.pool.clone();
             tasks.push(tokio::spawn(async move {
                 loop {

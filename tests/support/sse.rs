@@ -2,36 +2,24 @@
 //! function URL served on a loopback port as the runner serves it, events published on the
 //! stack's topic the way producers publish them, and a Server-Sent Events reader.
 
-use crate::{database_settings, repo_root, TestStack, TEST_JWT_SECRET};
+use crate::{repo_root, serve, TestStack};
 use sluice_core::ConfigSource;
-use sluice_local::sse::EventsFront;
 use sluice_messages::Envelope;
 use std::time::Duration;
 
-/// A test stack plus the events endpoints (and the live page) on `url`.
+/// A test stack plus the runner's HTTP front (the events endpoints, the web app and
+/// the HTTP API) on `url`.
 pub struct EventsStack {
     pub stack: TestStack,
-    pub front: EventsFront,
     pub url: String,
 }
 
 impl EventsStack {
     /// `config` holds `SSE_*` settings (short heartbeats, a short function timeout, ...).
     pub async fn start(config: ConfigSource) -> Self {
-        let stack = TestStack::start().await;
-        let settings = database_settings(&stack.database).await;
-        let front = EventsFront::build(&config, &stack.pool, settings, TEST_JWT_SECRET).expect("events config");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let router = sluice_local::sse::router(front.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
-        Self {
-            stack,
-            front,
-            url: format!("http://{addr}"),
-        }
+        let stack = TestStack::start_with(config).await;
+        let url = serve(stack.functions.front(serde_json::json!({"status": "ok"}))).await;
+        Self { stack, url }
     }
 
     /// Publishes on the stack's events topic as the event publisher does (type attribute included).

@@ -7,7 +7,7 @@ pub mod parse;
 pub mod plan;
 pub mod report;
 
-use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -19,7 +19,10 @@ use plan::LoadPlan;
 use report::{ChangeReport, RowChange};
 use sluice_core::idempotency::{self, Claim};
 use sluice_core::metrics::{MetricSet, Unit};
-use sluice_core::{BatchProcessor, ConfigError, ConfigSource, Destination, EventPublisher, PublishError, RecordError};
+use sluice_core::{
+    Answer, BatchProcessor, ConfigError, ConfigSource, Delivery, Destination, EventPublisher, Function, FunctionError,
+    InitError, Instance, PublishError, RecordError, Trigger,
+};
 use sluice_messages::{
     CorrelationId, DatasetLoaded, DatasetUploaded, Envelope, LoadCounts, LoadStatus, Payload, Producer,
 };
@@ -56,17 +59,19 @@ impl EtlConfig {
     }
 }
 
+/// The function, built once per instance by [`Etl::build`].
 #[derive(Clone)]
 pub struct Etl {
     pub pool: Pool,
     pub s3: aws_sdk_s3::Client,
-    pub publisher: EventPublisher,
     pub config: EtlConfig,
+    /// The ETL queue's consumer (its DLQ: `DEAD_LETTER_QUEUE_URL`), flushing `DatasetLoaded`.
+    pub processor: BatchProcessor,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum EtlError {
-    #[error("not a DatasetUploaded message: {0}")]
+    #[error("not a load this function can do: {0}")]
     BadMessage(String),
     #[error("S3: {0}")]
     Storage(String),
@@ -106,17 +111,24 @@ pub enum LoadOutcome {
 }
 
 impl Etl {
-    pub async fn handle_batch(&self, event: SqsEvent, processor: &BatchProcessor) -> SqsBatchResponse {
-        processor.process(event, |record| self.handle_record(record)).await
+    /// The one constructor (Lambda, the local runner, the tests).
+    pub fn build(instance: &Instance) -> Result<Self, InitError> {
+        Ok(Self {
+            pool: instance.pool.clone(),
+            s3: instance.s3(),
+            config: EtlConfig::load(&instance.cfg)?,
+            processor: instance
+                .processor("DEAD_LETTER_QUEUE_URL")?
+                .with_outbox(instance.outbox(Producer::EtlTransformer)),
+        })
     }
 
-    pub async fn handle_record(&self, record: SqsMessage) -> Result<(), EtlError> {
-        let envelope = Envelope::from_json(record.body.as_deref().unwrap_or_default())
-            .map_err(|e| EtlError::BadMessage(e.to_string()))?;
-        let Payload::DatasetUploaded(upload) = &envelope.payload else {
-            return Err(EtlError::BadMessage(format!("got {}", envelope.payload.kind())));
-        };
-        self.load(upload, &envelope.correlation_id).await.map(|_| ())
+    pub async fn handle_batch(&self, event: SqsEvent) -> SqsBatchResponse {
+        self.processor.consume(event, |d| self.handle_delivery(d)).await
+    }
+
+    pub async fn handle_delivery(&self, delivery: Delivery<DatasetUploaded>) -> Result<(), EtlError> {
+        self.load(&delivery.payload, &delivery.correlation_id).await.map(|_| ())
     }
 
     pub async fn load(&self, upload: &DatasetUploaded, correlation: &CorrelationId) -> Result<LoadOutcome, EtlError> {
@@ -129,7 +141,6 @@ impl Etl {
                 let client = self.pool.get().await?;
                 if idempotency::already_processed(&**client, SERVICE, &key).await? {
                     info!("version already loaded; nothing to do");
-                    self.publisher.flush(&self.pool, Producer::EtlTransformer).await?;
                     return Ok(LoadOutcome::AlreadyLoaded);
                 }
                 let exists = client
@@ -149,7 +160,6 @@ impl Etl {
                 Ok(outcome) => outcome,
                 Err(reason) => self.record_failure(upload, correlation, &key, reason).await?,
             };
-            self.publisher.flush(&self.pool, Producer::EtlTransformer).await?;
             if let LoadOutcome::Loaded { counts, .. } = &outcome {
                 let mut m = MetricSet::new(SERVICE).dimension("Dataset", upload.dataset.as_str());
                 m.put("RowsInserted", Unit::Count, counts.inserted as f64)
@@ -444,5 +454,14 @@ struct TempPath(std::path::PathBuf);
 impl Drop for TempPath {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+impl Function for Etl {
+    async fn handle(&self, trigger: Trigger) -> Result<Answer, FunctionError> {
+        match trigger {
+            Trigger::Sqs(batch) => Ok(Answer::Batch(self.handle_batch(batch).await)),
+            other => Err(FunctionError::Unsupported(other.kind().into())),
+        }
     }
 }

@@ -1,13 +1,17 @@
 //! The handler: a `FilingRequested` becomes a stored filing with its sections and an
 //! `AnalysisRequested` on the analysis queue, or a failed task with its reason.
 
-use crate::edgar::{filing_fiscal_year, EdgarClient, EdgarError, FilingEntry, FiscalYearEnd};
-use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use crate::edgar::{filing_fiscal_year, EdgarClient, EdgarConfig, EdgarError, FilingEntry, FiscalYearEnd};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_s3::primitives::ByteStream;
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 use sha2::{Digest, Sha256};
 use sluice_core::idempotency::{self, Claim};
-use sluice_core::{db, BatchProcessor, ConfigError, ConfigSource, Destination, EventPublisher, Pool, RecordError};
+use sluice_core::lifecycle::{self, Cause, LifecycleError};
+use sluice_core::{
+    db, Answer, BatchProcessor, Clock, ConfigError, ConfigSource, Delivery, Destination, EventPublisher, Function,
+    FunctionError, InitError, Instance, Pool, RecordError, Trigger,
+};
 use sluice_filing_sections::FilingSections;
 use sluice_messages::{
     AccessionNumber, AnalysisFailed, AnalysisRequested, Cik, CompanyRef, Envelope, FilingRequested, FilingSelector,
@@ -39,14 +43,16 @@ impl FetcherConfig {
     }
 }
 
-/// Everything the handler needs, built once per instance by `main`.
+/// The function, built once per instance by [`FilingFetcher::build`].
 #[derive(Clone)]
 pub struct FilingFetcher {
     pub pool: Pool,
     pub s3: aws_sdk_s3::Client,
-    pub publisher: EventPublisher,
     pub edgar: EdgarClient,
     pub config: FetcherConfig,
+    /// The filing requests queue's consumer (its DLQ: `DEAD_LETTER_QUEUE_URL`).
+    pub processor: BatchProcessor,
+    pub clock: Clock,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +69,8 @@ pub enum FetchError {
     Pool(#[from] deadpool_postgres::PoolError),
     #[error("section extraction stopped: {0}")]
     Extraction(String),
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleError),
 }
 
 impl RecordError for FetchError {
@@ -71,6 +79,7 @@ impl RecordError for FetchError {
             Self::Malformed(_) => false,
             Self::Edgar(e) => e.is_retryable(),
             Self::Database(e) => !db::is_permanent(e),
+            Self::Lifecycle(e) => e.is_retryable(),
             Self::Storage(_) | Self::Pool(_) | Self::Extraction(_) => true,
         }
     }
@@ -96,44 +105,45 @@ struct StoredFiling {
 }
 
 impl FilingFetcher {
-    pub async fn handle_batch(&self, event: SqsEvent, processor: &BatchProcessor) -> SqsBatchResponse {
-        let response = processor.process(event, |record| self.handle_record(record)).await;
-        if let Err(e) = self.publisher.flush(&self.pool, Producer::FilingFetcher).await {
-            tracing::warn!(error = %e, "outbox flush failed; the next invocation retries it");
-        }
-        response
+    /// The one constructor (Lambda, the local runner, the tests). Refuses to start
+    /// without a declared User-Agent (SEC fair access).
+    pub fn build(instance: &Instance) -> Result<Self, InitError> {
+        let edgar = EdgarConfig::load(&instance.cfg)
+            .map_err(|e| InitError::unusable("EDGAR_USER_AGENT", e))
+            .and_then(|c| EdgarClient::new(c).map_err(|e| InitError::unusable("EDGAR_WWW_BASE_URL", e)))?;
+        Ok(Self {
+            pool: instance.pool.clone(),
+            s3: instance.s3(),
+            edgar,
+            config: FetcherConfig::load(&instance.cfg)?,
+            processor: instance
+                .processor("DEAD_LETTER_QUEUE_URL")?
+                .with_outbox(instance.outbox(Producer::FilingFetcher)),
+            clock: instance.clock,
+        })
     }
 
-    pub async fn handle_record(&self, record: SqsMessage) -> Result<(), FetchError> {
-        let envelope = Envelope::from_json(record.body.as_deref().unwrap_or_default())
-            .map_err(|e| FetchError::Malformed(e.to_string()))?;
-        let Payload::FilingRequested(request) = &envelope.payload else {
-            return Err(FetchError::Malformed(format!(
-                "expected FilingRequested, got {}",
-                envelope.payload.kind()
-            )));
-        };
-        let key = envelope.message_id.to_string();
+    pub async fn handle_batch(&self, event: SqsEvent) -> SqsBatchResponse {
+        self.processor.consume(event, |d| self.handle_delivery(d)).await
+    }
+
+    pub async fn handle_delivery(&self, delivery: Delivery<FilingRequested>) -> Result<(), FetchError> {
+        let request = &delivery.payload;
+        let key = delivery.message_id.to_string();
         let client = self.pool.get().await?;
         if idempotency::already_processed(&**client, SERVICE, &key).await? {
             tracing::info!(task_id = %request.task_id, "filing request already handled");
             return Ok(());
         }
-        let active = client
-            .query_opt(
-                "UPDATE tasks SET status = 'fetching', updated_at = now()
-                 WHERE id = $1 AND status IN ('queued', 'fetching') RETURNING id",
-                &[&request.task_id],
-            )
-            .await?;
+        let waiting = lifecycle::start_fetching(&client, request.task_id).await?;
         drop(client);
-        if active.is_none() {
+        if !waiting {
             tracing::info!(task_id = %request.task_id, "task is no longer waiting for its filing; nothing to do");
             return Ok(());
         }
         match self.fetch(request).await? {
-            Ok(filing) => self.queue_analysis(&envelope, request, &filing).await,
-            Err(Refusal(reason)) => self.fail_task(&envelope, request, &reason).await,
+            Ok(filing) => self.queue_analysis(&delivery, &filing).await,
+            Err(Refusal(reason)) => self.fail_task(&delivery, &reason).await,
         }
     }
 
@@ -171,7 +181,7 @@ impl FilingFetcher {
             ))));
         };
         let year = fiscal_year(&entry, submissions.fiscal_year_end);
-        if let Some(earliest) = request.tier.policy().earliest_fiscal_year(Utc::now().date_naive()) {
+        if let Some(earliest) = request.tier.policy().earliest_fiscal_year(self.clock.today()) {
             if year < earliest {
                 return Ok(Err(Refusal(format!(
                     "your tier covers fiscal {earliest} on; this {} is for fiscal {year}",
@@ -356,24 +366,24 @@ impl FilingFetcher {
     /// The filing is ready: the task moves on and its analysis is queued, once.
     async fn queue_analysis(
         &self,
-        envelope: &Envelope,
-        request: &FilingRequested,
+        delivery: &Delivery<FilingRequested>,
         filing: &StoredFiling,
     ) -> Result<(), FetchError> {
+        let request = &delivery.payload;
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        if idempotency::claim(&tx, SERVICE, &envelope.message_id.to_string()).await? == Claim::Repeat {
+        if idempotency::claim(&tx, SERVICE, &delivery.message_id.to_string()).await? == Claim::Repeat {
             return Ok(());
         }
-        tx.execute(
-            "UPDATE tasks SET status = 'analysing', filing_id = $2, updated_at = now()
-             WHERE id = $1 AND status IN ('queued', 'fetching')",
-            &[&request.task_id, &filing.id],
-        )
-        .await?;
+        if !lifecycle::start_analysing(&tx, request.task_id, filing.id).await? {
+            // Failed or given up meanwhile: the claim stands, nothing is queued.
+            tx.commit().await?;
+            tracing::info!(task_id = %request.task_id, "task ended while its filing was fetched; nothing queued");
+            return Ok(());
+        }
         let next = Envelope::new(
             Producer::FilingFetcher,
-            envelope.correlation_id.clone(),
+            delivery.correlation_id.clone(),
             Payload::AnalysisRequested(AnalysisRequested {
                 task_id: request.task_id,
                 user_id: request.user_id.clone(),
@@ -396,22 +406,36 @@ impl FilingFetcher {
     }
 
     /// The request can never succeed: the task fails with the reason, nothing is charged.
-    async fn fail_task(&self, envelope: &Envelope, request: &FilingRequested, reason: &str) -> Result<(), FetchError> {
-        sluice_core::tasks::fail(
+    async fn fail_task(&self, delivery: &Delivery<FilingRequested>, reason: &str) -> Result<(), FetchError> {
+        let request = &delivery.payload;
+        let cause = Cause {
+            consumer: SERVICE,
+            message_id: &delivery.message_id,
+            correlation_id: &delivery.correlation_id,
+        };
+        let failed = AnalysisFailed {
+            task_id: request.task_id,
+            user_id: request.user_id.clone(),
+            kind: request.kind,
+            reason: reason.to_owned(),
+        };
+        Ok(lifecycle::fail(
             &self.pool,
-            SERVICE,
-            envelope,
+            &cause,
             Producer::FilingFetcher,
             &self.config.events_topic_arn,
-            AnalysisFailed {
-                task_id: request.task_id,
-                user_id: request.user_id.clone(),
-                kind: request.kind,
-                reason: reason.to_owned(),
-            },
+            failed,
         )
-        .await
-        .map_err(|e| FetchError::Storage(e.to_string()))
+        .await?)
+    }
+}
+
+impl Function for FilingFetcher {
+    async fn handle(&self, trigger: Trigger) -> Result<Answer, FunctionError> {
+        match trigger {
+            Trigger::Sqs(batch) => Ok(Answer::Batch(self.handle_batch(batch).await)),
+            other => Err(FunctionError::Unsupported(other.kind().into())),
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! filing-fetcher: a task's filing from EDGAR into S3, split into sections, then its
-//! analysis queued. `main.rs` only sets up; [`FilingFetcher`] is the handler.
+//! analysis queued. `main.rs` only sets up; [`FilingFetcher::build`] makes the handler.
 
 pub mod edgar;
 mod fetch;

@@ -1,59 +1,28 @@
-//! Customer feedback in: signed webhooks (`POST /v1/webhooks/{source}`), review exports
-//! under `uploads/reviews/` and raw e-mail under `inbound-email/` become one
-//! `FeedbackReceived` each on the feedback FIFO queue. Validation and parsing are in
+//! Customer feedback from S3: review exports under `uploads/reviews/` and raw e-mail
+//! under `inbound-email/` become one `FeedbackReceived` each on the feedback FIFO
+//! queue (the signed webhooks are the HTTP API's). Validation and parsing are in
 //! `sluice-feedback` (pure); this module does the I/O.
 
-use crate::api::problem::{json_response, ApiError};
-use crate::api::raw_body;
 use crate::notice::UploadNotice;
-use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use sluice_core::{ConfigError, ConfigSource, Destination, EventPublisher, Pool, PublishError};
-use sluice_feedback::{WebhookError, WebhookSecrets, WebhookSource};
-use sluice_messages::{CorrelationId, Envelope, FeedbackReceived, Payload, Producer};
-use std::collections::HashMap;
+use sluice_messages::{CorrelationId, Envelope, FeedbackReceived, Producer};
 
-/// Where feedback goes and the webhook secrets.
-#[derive(Clone)]
+/// Where feedback goes.
+#[derive(Debug, Clone)]
 pub struct FeedbackConfig {
+    /// `FEEDBACK_QUEUE_URL`.
     pub queue_url: String,
-    pub secrets: WebhookSecrets,
-    /// Review exports and e-mails larger than this are refused (logged, not queued).
+    /// `MAX_FEEDBACK_OBJECT_BYTES` (10 MB): larger review exports and e-mails are
+    /// refused (logged, not queued).
     pub max_object_bytes: u64,
 }
 
-impl std::fmt::Debug for FeedbackConfig {
-    // The secrets never reach a log.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FeedbackConfig")
-            .field("queue_url", &self.queue_url)
-            .field("max_object_bytes", &self.max_object_bytes)
-            .finish_non_exhaustive()
-    }
-}
-
 impl FeedbackConfig {
-    /// `FEEDBACK_QUEUE_URL` (none: feedback intake is off); secrets from
-    /// `ZENDESK_WEBHOOK_SECRET`, `INTERCOM_CLIENT_SECRET` and `STANDARD_WEBHOOK_SECRET`
-    /// (space-separated `whsec_...` during a rotation). In AWS `main` reads them from
-    /// Secrets Manager (`WEBHOOK_SECRETS_ARN`) into the same keys.
-    pub fn load(cfg: &ConfigSource) -> Result<Option<Self>, ConfigError> {
-        let Some(queue_url) = cfg.optional::<String>("FEEDBACK_QUEUE_URL")? else {
-            return Ok(None);
-        };
-        let secret = |key: &str| -> Result<Option<String>, ConfigError> {
-            Ok(cfg.optional::<String>(key)?.filter(|s| !s.trim().is_empty()))
-        };
-        Ok(Some(Self {
-            queue_url,
-            secrets: WebhookSecrets {
-                zendesk: secret("ZENDESK_WEBHOOK_SECRET")?,
-                intercom: secret("INTERCOM_CLIENT_SECRET")?,
-                standard: secret("STANDARD_WEBHOOK_SECRET")?
-                    .map(|s| s.split_whitespace().map(str::to_owned).collect())
-                    .unwrap_or_default(),
-            },
+    pub fn load(cfg: &ConfigSource) -> Result<Self, ConfigError> {
+        Ok(Self {
+            queue_url: cfg.required("FEEDBACK_QUEUE_URL")?,
             max_object_bytes: cfg.or("MAX_FEEDBACK_OBJECT_BYTES", 10 * 1024 * 1024)?,
-        }))
+        })
     }
 }
 
@@ -67,12 +36,11 @@ pub enum FeedbackIntakeError {
     Database(String),
 }
 
-/// Feedback intake, built once per instance.
+/// Feedback intake from S3, built by [`crate::Ingest::build`].
 #[derive(Clone)]
 pub struct FeedbackIntake {
     pub pool: Pool,
     pub s3: aws_sdk_s3::Client,
-    pub publisher: EventPublisher,
     pub config: FeedbackConfig,
 }
 
@@ -104,43 +72,6 @@ pub enum FeedbackObject {
 }
 
 impl FeedbackIntake {
-    /// `POST /v1/webhooks/{source}`: no JWT (the sender signs instead). Refusals queue
-    /// and store nothing; a valid delivery is only validated, normalised and queued.
-    pub async fn webhook(
-        &self,
-        source: &str,
-        request: &ApiGatewayV2httpRequest,
-    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-        let source = WebhookSource::parse(source).ok_or(ApiError::NotFound)?;
-        let body = raw_body(request)?;
-        let headers: HashMap<String, String> = request
-            .headers
-            .iter()
-            .filter_map(|(name, value)| Some((name.as_str().to_ascii_lowercase(), value.to_str().ok()?.to_owned())))
-            .collect();
-        let item =
-            match sluice_feedback::receive_webhook(source, &headers, &body, &self.config.secrets, chrono::Utc::now()) {
-                Ok(item) => item,
-                Err(WebhookError::Unsupported(what)) => {
-                    // Signed and valid, but nothing to triage (e.g. a user.created event).
-                    tracing::info!(?source, what, "webhook delivery carries no feedback; ignored");
-                    return Ok(json_response(
-                        202,
-                        &serde_json::json!({"accepted": false, "reason": what}),
-                    ));
-                }
-                Err(e) => return Err(webhook_refusal(e)),
-            };
-        let external_id = item.external_id.clone();
-        self.enqueue(vec![item], &format!("webhook-{}", source_name(source)))
-            .await
-            .map_err(ApiError::internal)?;
-        Ok(json_response(
-            202,
-            &serde_json::json!({"accepted": true, "external_id": external_id}),
-        ))
-    }
-
     /// A review export or an e-mail in S3: every item it holds onto the feedback queue.
     /// Re-reading the same object queues the same ids and revisions, which triage
     /// treats as the same deliveries.
@@ -190,7 +121,7 @@ impl FeedbackIntake {
         Ok(count)
     }
 
-    /// Stages the items in the outbox (one transaction) and sends them.
+    /// Stages the items in the outbox, in one transaction (sent by the caller's flush).
     async fn enqueue(&self, items: Vec<FeedbackReceived>, correlation: &str) -> Result<(), FeedbackIntakeError> {
         let correlation = CorrelationId::parse(correlation).unwrap_or_default();
         let destination = Destination::FifoQueue(self.config.queue_url.clone());
@@ -204,41 +135,13 @@ impl FeedbackIntake {
             .await
             .map_err(|e| FeedbackIntakeError::Database(e.to_string()))?;
         for item in items {
-            let name = format!("{}:{}:{}", item.source.as_str(), item.external_id, item.revision);
-            let envelope = Envelope::new(
-                Producer::IngestValidator,
-                correlation.clone(),
-                Payload::FeedbackReceived(item),
-            )
-            .with_derived_id(&name);
+            let envelope = Envelope::feedback(Producer::IngestValidator, correlation.clone(), item);
             EventPublisher::stage(&tx, &destination, &envelope).await?;
         }
         tx.commit()
             .await
             .map_err(|e| FeedbackIntakeError::Database(e.to_string()))?;
-        self.publisher.flush(&self.pool, Producer::IngestValidator).await?;
         Ok(())
-    }
-}
-
-fn source_name(source: WebhookSource) -> &'static str {
-    match source {
-        WebhookSource::Zendesk => "zendesk",
-        WebhookSource::Intercom => "intercom",
-        WebhookSource::Standard => "standard",
-    }
-}
-
-/// Signature problems are 401 with a reason that helps the sender and nothing more.
-fn webhook_refusal(e: WebhookError) -> ApiError {
-    match e {
-        WebhookError::MissingSignature | WebhookError::BadSignature | WebhookError::StaleTimestamp => {
-            ApiError::BadSignature(e.to_string())
-        }
-        WebhookError::MalformedHeader(_) => ApiError::BadSignature(e.to_string()),
-        WebhookError::NotConfigured => ApiError::internal("a webhook arrived for a source with no secret configured"),
-        WebhookError::Malformed(reason) => ApiError::InvalidRequest(reason),
-        WebhookError::Unsupported(what) => ApiError::InvalidRequest(what),
     }
 }
 

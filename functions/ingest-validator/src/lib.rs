@@ -1,24 +1,33 @@
-//! ingest-validator: the front door. An upload notification (S3 -> SQS) is checked
-//! before anyone spends work on it (dataset known, size within the limit, readable
-//! encoding, a header that maps to the dataset), recorded in `data_versions`, and
-//! queued for etl-transformer on the ETL FIFO queue.
+//! ingest-validator: uploads to S3, checked before anyone spends work on them.
+//!
+//! - Spreadsheets under `uploads/<dataset>/`: dataset known, size within the limit,
+//!   readable encoding, a header that maps to the dataset; recorded in
+//!   `data_versions` and queued for etl-transformer on the ETL FIFO queue.
+//! - Review exports under `uploads/reviews/` and raw e-mail under `inbound-email/`:
+//!   each item becomes a `FeedbackReceived` on the feedback FIFO queue ([`feedback`]).
+//!
+//! Notifications arrive through the uploads queue (S3 -> SQS) or from S3 directly.
 
-pub mod api;
 pub mod feedback;
 pub mod inspect;
 pub mod notice;
 
+use aws_lambda_events::s3::S3Event;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::operation::head_object::HeadObjectError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
-use notice::{notice_from_record, parse_notification, Notification, S3Notification, UploadNotice, UploadOptions};
+use feedback::FeedbackIntake;
+use notice::{parse_notification, Notification, UploadNotice, UploadOptions};
 use sha2::{Digest, Sha256};
 use sluice_core::idempotency::{self, Claim};
 use sluice_core::metrics::{MetricSet, Unit};
-use sluice_core::{BatchProcessor, ConfigError, ConfigSource, Destination, EventPublisher, PublishError, RecordError};
+use sluice_core::{
+    Answer, BatchProcessor, ConfigError, ConfigSource, Destination, EventPublisher, Function, FunctionError, InitError,
+    Instance, Outbox, PublishError, RecordError, Trigger,
+};
 use sluice_messages::{
     CorrelationId, DataVersionId, Dataset, DatasetUploaded, Envelope, Payload, Producer, Sha256Digest,
 };
@@ -30,11 +39,6 @@ pub const SERVICE: &str = "ingest-validator";
 pub struct IngestConfig {
     pub etl_queue_url: String,
     pub max_upload_bytes: u64,
-    pub analyses: api::analyses::AnalysisConfig,
-    /// Feedback intake (webhooks, review exports, e-mail), when `FEEDBACK_QUEUE_URL` is set.
-    pub feedback: Option<feedback::FeedbackConfig>,
-    /// `FEEDBACK_METRICS_TABLE`: the per-day feedback counters the metrics route reads.
-    pub feedback_metrics_table: Option<String>,
 }
 
 impl IngestConfig {
@@ -42,24 +46,22 @@ impl IngestConfig {
         Ok(Self {
             etl_queue_url: cfg.required("ETL_QUEUE_URL")?,
             max_upload_bytes: cfg.or("MAX_UPLOAD_BYTES", 200 * 1024 * 1024)?,
-            analyses: api::analyses::AnalysisConfig::load(cfg)?,
-            feedback: feedback::FeedbackConfig::load(cfg)?,
-            feedback_metrics_table: cfg.optional("FEEDBACK_METRICS_TABLE")?,
         })
     }
 }
 
-/// Everything the handler needs, built once per instance by `main`.
+/// The function, built once per instance by [`Ingest::build`].
 #[derive(Clone)]
 pub struct Ingest {
     pub pool: Pool,
     pub s3: aws_sdk_s3::Client,
-    pub publisher: EventPublisher,
     pub config: IngestConfig,
-    /// Quotes and daily bars for the HTTP API, when the quote cache is configured.
-    pub market: Option<price_updater::MarketData>,
-    /// For the feedback metrics (the counters table).
-    pub dynamodb: aws_sdk_dynamodb::Client,
+    /// Review exports and e-mail.
+    pub feedback: FeedbackIntake,
+    /// The uploads queue's consumer (its DLQ: `DEAD_LETTER_QUEUE_URL`).
+    pub processor: BatchProcessor,
+    /// What this function stages (`DatasetUploaded`, `FeedbackReceived`).
+    pub outbox: Outbox,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,81 +104,41 @@ pub enum UploadOutcome {
     AlreadyHandled,
 }
 
-/// The events ingest-validator is invoked with: the uploads queue, S3 directly, or
-/// the HTTP API. (Order matters: each variant needs fields the later ones lack.)
-#[derive(Debug, serde::Deserialize)]
-#[serde(untagged)]
-pub enum IngestEvent {
-    S3(S3Notification),
-    Http(Box<aws_lambda_events::apigw::ApiGatewayV2httpRequest>),
-    Sqs(SqsEvent),
-}
-
-/// What ingest-validator answers, matching the event it got.
-#[derive(Debug, serde::Serialize)]
-#[serde(untagged)]
-pub enum IngestResponse {
-    Batch(SqsBatchResponse),
-    Http(Box<aws_lambda_events::apigw::ApiGatewayV2httpResponse>),
-}
-
 impl Ingest {
-    pub async fn handle(&self, event: IngestEvent, processor: &BatchProcessor) -> Result<IngestResponse, IngestError> {
-        match event {
-            IngestEvent::Http(request) => Ok(IngestResponse::Http(Box::new(self.api().handle(&request).await))),
-            IngestEvent::Sqs(sqs) => Ok(IngestResponse::Batch(self.handle_batch(sqs, processor).await)),
-            IngestEvent::S3(s3) => {
-                for record in &s3.records {
-                    if let Some(notice) = notice_from_record(record).map_err(IngestError::BadNotification)? {
-                        self.handle_notice(&notice, CorrelationId::new()).await?;
-                    }
-                }
-                Ok(IngestResponse::Batch(SqsBatchResponse::default()))
+    /// The one constructor (Lambda, the local runner, the tests).
+    pub fn build(instance: &Instance) -> Result<Self, InitError> {
+        let outbox = instance.outbox(Producer::IngestValidator);
+        Ok(Self {
+            pool: instance.pool.clone(),
+            s3: instance.s3(),
+            config: IngestConfig::load(&instance.cfg)?,
+            feedback: FeedbackIntake {
+                pool: instance.pool.clone(),
+                s3: instance.s3(),
+                config: feedback::FeedbackConfig::load(&instance.cfg)?,
+            },
+            processor: instance.processor("DEAD_LETTER_QUEUE_URL")?.with_outbox(outbox.clone()),
+            outbox,
+        })
+    }
+
+    /// S3 notifications delivered directly: each object in turn, then what they staged is sent.
+    pub async fn handle_notifications(&self, event: S3Event) -> Result<(), IngestError> {
+        // The same reading as a queued notification's (one parser for both routes in).
+        let body = serde_json::to_string(&event).map_err(|e| IngestError::BadNotification(e.to_string()))?;
+        if let Notification::Uploads(uploads) = parse_notification(&body).map_err(IngestError::BadNotification)? {
+            for notice in uploads {
+                self.handle_notice(&notice, CorrelationId::new()).await?;
             }
         }
-    }
-
-    pub fn api(&self) -> api::Api {
-        api::Api {
-            pool: self.pool.clone(),
-            market: self.market.clone(),
-            analyses: api::analyses::Analyses {
-                pool: self.pool.clone(),
-                s3: self.s3.clone(),
-                publisher: self.publisher.clone(),
-                config: self.config.analyses.clone(),
-            },
-            feedback: self.feedback_intake(),
-            tickets: api::tickets::Tickets {
-                pool: self.pool.clone(),
-                metrics: self
-                    .config
-                    .feedback_metrics_table
-                    .clone()
-                    .map(|table| api::tickets::MetricsTable {
-                        dynamodb: self.dynamodb.clone(),
-                        table,
-                    }),
-            },
-        }
-    }
-
-    fn feedback_intake(&self) -> Option<feedback::FeedbackIntake> {
-        self.config.feedback.clone().map(|config| feedback::FeedbackIntake {
-            pool: self.pool.clone(),
-            s3: self.s3.clone(),
-            publisher: self.publisher.clone(),
-            config,
-        })
+        self.outbox.flush().await?;
+        Ok(())
     }
 
     /// One S3 object: feedback (review exports, e-mail) or a spreadsheet upload.
     async fn handle_notice(&self, notice: &UploadNotice, correlation: CorrelationId) -> Result<(), IngestError> {
         if let Some(kind) = feedback::feedback_object(&notice.key) {
-            let intake = self
-                .feedback_intake()
-                .ok_or_else(|| IngestError::Feedback("FEEDBACK_QUEUE_URL is not configured".into()))?;
-            intake
+            self.feedback
                 .object(notice, kind)
                 .await
                 .map_err(|e| IngestError::Feedback(e.to_string()))?;
@@ -185,8 +147,8 @@ impl Ingest {
         self.handle_upload(notice, correlation).await.map(|_| ())
     }
 
-    pub async fn handle_batch(&self, event: SqsEvent, processor: &BatchProcessor) -> SqsBatchResponse {
-        processor.process(event, |record| self.handle_record(record)).await
+    pub async fn handle_batch(&self, event: SqsEvent) -> SqsBatchResponse {
+        self.processor.process(event, |record| self.handle_record(record)).await
     }
 
     pub async fn handle_record(&self, record: SqsMessage) -> Result<(), IngestError> {
@@ -218,13 +180,11 @@ impl Ingest {
                 let client = self.pool.get().await?;
                 if idempotency::already_processed(&**client, SERVICE, &key).await? {
                     info!("upload already handled; nothing to do");
-                    self.publisher.flush(&self.pool, Producer::IngestValidator).await?;
                     return Ok(UploadOutcome::AlreadyHandled);
                 }
             }
             let verdict = self.check(notice).await?;
             let outcome = self.record(notice, &key, verdict, &correlation).await?;
-            self.publisher.flush(&self.pool, Producer::IngestValidator).await?;
             let mut metrics = MetricSet::new(SERVICE);
             let name = match &outcome {
                 UploadOutcome::Queued(_) => "UploadsQueued",
@@ -523,6 +483,20 @@ impl Verdict {
         Self {
             facts,
             refusal: Some(reason),
+        }
+    }
+}
+
+impl Function for Ingest {
+    /// The uploads queue (S3 -> SQS), or S3 notifications delivered directly.
+    async fn handle(&self, trigger: Trigger) -> Result<Answer, FunctionError> {
+        match trigger {
+            Trigger::Sqs(batch) => Ok(Answer::Batch(self.handle_batch(batch).await)),
+            Trigger::S3(event) => {
+                self.handle_notifications(event).await.map_err(FunctionError::failed)?;
+                Ok(Answer::Batch(SqsBatchResponse::default()))
+            }
+            other => Err(FunctionError::Unsupported(other.kind().into())),
         }
     }
 }

@@ -22,14 +22,16 @@
 
 use crate::provider::{LanguageModel, ProviderConfig, ProviderError};
 use crate::triage::{self, FeedbackItem, Triaged};
-use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sluice_core::idempotency::{self, Claim};
 use sluice_core::retry::Backoff;
-use sluice_core::{db, BatchProcessor, ConfigError, ConfigSource, Destination, EventPublisher, Pool, RecordError};
+use sluice_core::{
+    db, BatchProcessor, ConfigError, ConfigSource, Delivery, Destination, EventPublisher, Pool, RecordError,
+};
 use sluice_feedback::metrics::{self, CountedTicket};
 use sluice_messages::{Envelope, FeedbackReceived, FeedbackTriaged, Payload, Producer};
 use std::sync::Arc;
@@ -60,14 +62,15 @@ impl TriageConfig {
     }
 }
 
-/// Everything the feedback handler needs, built once per instance.
+/// The feedback consumer, built once per instance by [`crate::LlmAnalyzer::build`].
 #[derive(Clone)]
 pub struct Triage {
     pub pool: Pool,
     pub dynamodb: aws_sdk_dynamodb::Client,
-    pub publisher: EventPublisher,
     pub model: Arc<dyn LanguageModel>,
     pub config: TriageConfig,
+    /// The feedback queue's consumer (its DLQ: `FEEDBACK_DLQ_URL`).
+    pub processor: BatchProcessor,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -122,23 +125,12 @@ pub fn validate(item: &FeedbackReceived) -> Result<(), String> {
 }
 
 impl Triage {
-    pub async fn handle_batch(&self, event: SqsEvent, processor: &BatchProcessor) -> SqsBatchResponse {
-        let response = processor.process(event, |record| self.handle_record(record)).await;
-        if let Err(e) = self.publisher.flush(&self.pool, Producer::LlmAnalyzer).await {
-            tracing::warn!(error = %e, "outbox flush failed; the next invocation retries it");
-        }
-        response
+    pub async fn handle_batch(&self, event: SqsEvent) -> SqsBatchResponse {
+        self.processor.consume(event, |d| self.handle_delivery(d)).await
     }
 
-    pub async fn handle_record(&self, record: SqsMessage) -> Result<(), TriageError> {
-        let envelope = Envelope::from_json(record.body.as_deref().unwrap_or_default())
-            .map_err(|e| TriageError::Malformed(e.to_string()))?;
-        let Payload::FeedbackReceived(item) = &envelope.payload else {
-            return Err(TriageError::Malformed(format!(
-                "expected FeedbackReceived, got {}",
-                envelope.payload.kind()
-            )));
-        };
+    pub async fn handle_delivery(&self, delivery: Delivery<FeedbackReceived>) -> Result<(), TriageError> {
+        let item = &delivery.payload;
         validate(item).map_err(TriageError::Malformed)?;
         let key = delivery_key(item);
         {
@@ -152,7 +144,7 @@ impl Triage {
         let started = Instant::now();
         let triaged = triage::triage(self.model.as_ref(), &FeedbackItem::of(item), self.config.backoff).await?;
         let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-        match self.record(&envelope, item, &key, &triaged, duration_ms).await? {
+        match self.record(&delivery, &key, &triaged, duration_ms).await? {
             Some(ticket_id) => self.count(ticket_id).await,
             // A concurrent duplicate claimed it first.
             None => self.count_existing(item).await,
@@ -163,12 +155,12 @@ impl Triage {
     /// `None` when this delivery was already applied.
     async fn record(
         &self,
-        envelope: &Envelope,
-        item: &FeedbackReceived,
+        delivery: &Delivery<FeedbackReceived>,
         key: &str,
         triaged: &Triaged,
         duration_ms: i64,
     ) -> Result<Option<Uuid>, TriageError> {
+        let item = &delivery.payload;
         let answer = &triaged.answer;
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
@@ -216,7 +208,7 @@ impl Triage {
         let priority_set_by: Option<String> = row.get(3);
         let details = json!({
             "revision": item.revision,
-            "message_id": envelope.message_id.to_string(),
+            "message_id": delivery.message_id.to_string(),
             "method": triaged.method,
             "note": triaged.note,
             "model": triaged.model.as_str(),
@@ -248,7 +240,7 @@ impl Triage {
         .await?;
         let event = Envelope::new(
             Producer::LlmAnalyzer,
-            envelope.correlation_id.clone(),
+            delivery.correlation_id.clone(),
             Payload::FeedbackTriaged(FeedbackTriaged {
                 ticket_id,
                 source: item.source,

@@ -2,18 +2,21 @@
 //! once per filing, kind, model and prompt version), a charge made exactly once, and
 //! an `AnalysisCompleted` or `AnalysisFailed` event for the task's user.
 
-use crate::analysis::{analyse, sections_for, AnalysisError, AnalysisOutput, SectionInput};
+use crate::analysis::{analyse, sections_for, AnalysisError, SectionInput};
 use crate::provider::{LanguageModel, ProviderConfig};
-use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_s3::primitives::ByteStream;
 use sluice_core::idempotency::{self, Claim};
 use sluice_core::ledger::{self, Charge, ChargeKind, ChargeOutcome};
+use sluice_core::lifecycle::{self, Cause, LifecycleError, Made, PoolClaim, PoolKey};
 use sluice_core::retry::Backoff;
-use sluice_core::{db, BatchProcessor, ConfigError, ConfigSource, Destination, EventPublisher, Pool, RecordError};
+use sluice_core::{
+    db, BatchProcessor, ConfigError, ConfigSource, Delivery, Destination, EventPublisher, Pool, RecordError,
+};
 use sluice_filing_sections::{FilingSections, SectionStatus};
 use sluice_messages::{
     AnalysisCompleted, AnalysisFailed, AnalysisKind, AnalysisRequested, Envelope, FilingType, Money, Payload, Producer,
-    UserTier,
+    TaskStatus, UserTier,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,14 +49,15 @@ impl AnalyzerConfig {
     }
 }
 
-/// Everything the handler needs, built once per instance by `main`.
+/// The analysis requests consumer, built once per instance by [`crate::LlmAnalyzer::build`].
 #[derive(Clone)]
 pub struct Analyzer {
     pub pool: Pool,
     pub s3: aws_sdk_s3::Client,
-    pub publisher: EventPublisher,
     pub model: Arc<dyn LanguageModel>,
     pub config: AnalyzerConfig,
+    /// The analyses queue's consumer (its DLQ: `DEAD_LETTER_QUEUE_URL`).
+    pub processor: BatchProcessor,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +74,8 @@ pub enum AnalyzeError {
     Database(#[from] tokio_postgres::Error),
     #[error("database pool: {0}")]
     Pool(#[from] deadpool_postgres::PoolError),
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleError),
 }
 
 impl RecordError for AnalyzeError {
@@ -77,6 +83,7 @@ impl RecordError for AnalyzeError {
         match self {
             Self::Malformed(_) => false,
             Self::Database(e) => !db::is_permanent(e),
+            Self::Lifecycle(e) => e.is_retryable(),
             Self::Model(_) | Self::PeerBusy | Self::Storage(_) | Self::Pool(_) => true,
         }
     }
@@ -103,30 +110,19 @@ enum Outcome {
 }
 
 impl Analyzer {
-    pub async fn handle_batch(&self, event: SqsEvent, processor: &BatchProcessor) -> SqsBatchResponse {
-        let response = processor.process(event, |record| self.handle_record(record)).await;
-        if let Err(e) = self.publisher.flush(&self.pool, Producer::LlmAnalyzer).await {
-            tracing::warn!(error = %e, "outbox flush failed; the next invocation retries it");
-        }
-        response
+    pub async fn handle_batch(&self, event: SqsEvent) -> SqsBatchResponse {
+        self.processor.consume(event, |d| self.handle_delivery(d)).await
     }
 
-    pub async fn handle_record(&self, record: SqsMessage) -> Result<(), AnalyzeError> {
-        let envelope = Envelope::from_json(record.body.as_deref().unwrap_or_default())
-            .map_err(|e| AnalyzeError::Malformed(e.to_string()))?;
-        let Payload::AnalysisRequested(request) = &envelope.payload else {
-            return Err(AnalyzeError::Malformed(format!(
-                "expected AnalysisRequested, got {}",
-                envelope.payload.kind()
-            )));
-        };
-        let key = envelope.message_id.to_string();
+    pub async fn handle_delivery(&self, delivery: Delivery<AnalysisRequested>) -> Result<(), AnalyzeError> {
+        let request = &delivery.payload;
+        let key = delivery.message_id.to_string();
         let Some(filing) = self.task_filing(request, &key).await? else {
             return Ok(());
         };
         match self.pool_entry(request, &filing).await? {
-            Outcome::Ready(entry) => self.complete(&envelope, request, &filing, &entry).await,
-            Outcome::Failed(reason) => self.fail(&envelope, request, &reason).await,
+            Outcome::Ready(entry) => self.complete(&delivery, &filing, &entry).await,
+            Outcome::Failed(reason) => self.fail(&delivery, &reason).await,
         }
     }
 
@@ -141,8 +137,8 @@ impl Analyzer {
             .query_opt(
                 "SELECT f.company_name, f.form, f.sections_key, u.tier
                  FROM tasks t JOIN filings f ON f.id = $2 JOIN user_accounts u ON u.user_id = t.user_id
-                 WHERE t.id = $1 AND t.status = 'analysing'",
-                &[&request.task_id, &request.filing_id],
+                 WHERE t.id = $1 AND t.status = $3",
+                &[&request.task_id, &request.filing_id, &TaskStatus::Analysing.as_str()],
             )
             .await?;
         let Some(row) = row else {
@@ -162,56 +158,19 @@ impl Analyzer {
     /// Finds or makes the pool entry. Exactly one worker holds a key's lease; the
     /// others wait for its result instead of calling the model again.
     async fn pool_entry(&self, request: &AnalysisRequested, filing: &TaskFiling) -> Result<Outcome, AnalyzeError> {
-        let model = self.model.model().as_str().to_owned();
-        let prompt_version = i32::from(request.kind.prompt_version());
-        let lease_secs = self.config.lease.as_secs_f64();
+        let key = PoolKey::new(request.filing_id, request.kind, self.model.model().clone());
         let started = tokio::time::Instant::now();
         loop {
-            let client = self.pool.get().await?;
-            let claimed = client
-                .query_opt(
-                    "INSERT INTO analyses (id, filing_id, kind, model, prompt_version, status, lease_until)
-                     VALUES ($1, $2, $3, $4, $5, 'running', now() + make_interval(secs => $6))
-                     ON CONFLICT (filing_id, kind, model, prompt_version) DO UPDATE
-                         SET status = 'running', lease_until = EXCLUDED.lease_until, failure_reason = NULL
-                         WHERE analyses.status = 'failed'
-                            OR (analyses.status = 'running' AND analyses.lease_until < now())
-                     RETURNING id",
-                    &[
-                        &Uuid::new_v4(),
-                        &request.filing_id,
-                        &request.kind.as_str(),
-                        &model,
-                        &prompt_version,
-                        &lease_secs,
-                    ],
-                )
-                .await?;
-            if let Some(row) = claimed {
-                drop(client);
-                return self.make(row.get(0), request, filing).await;
+            let claim = {
+                let client = self.pool.get().await?;
+                lifecycle::claim(&client, &key, self.config.lease).await?
+            };
+            match claim {
+                PoolClaim::Claimed(id) => return self.make(id, request, filing).await,
+                PoolClaim::Completed(id) => return Ok(Outcome::Ready(PoolEntry { id, made_here: false })),
+                PoolClaim::Busy if started.elapsed() >= self.config.peer_wait => return Err(AnalyzeError::PeerBusy),
+                PoolClaim::Busy => tokio::time::sleep(Duration::from_millis(250)).await,
             }
-            let existing = client
-                .query_opt(
-                    "SELECT id, status FROM analyses
-                     WHERE filing_id = $1 AND kind = $2 AND model = $3 AND prompt_version = $4",
-                    &[&request.filing_id, &request.kind.as_str(), &model, &prompt_version],
-                )
-                .await?;
-            if let Some(row) = existing {
-                let status: String = row.get(1);
-                if status == "completed" {
-                    return Ok(Outcome::Ready(PoolEntry {
-                        id: row.get(0),
-                        made_here: false,
-                    }));
-                }
-            }
-            drop(client);
-            if started.elapsed() >= self.config.peer_wait {
-                return Err(AnalyzeError::PeerBusy);
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
 
@@ -251,30 +210,33 @@ impl Analyzer {
                     .send()
                     .await
                     .map_err(|e| AnalyzeError::Storage(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))?;
-                record_completion(&client, id, &body_key, &output, &inputs).await?;
+                let made = Made {
+                    body_key: &body_key,
+                    input_tokens: output.input_tokens,
+                    output_tokens: output.output_tokens,
+                    cost: output.cost,
+                    latency: output.latency,
+                    model_calls: output.model_calls,
+                    extractive: output.extractive,
+                    sections_used: inputs.iter().map(|s| s.item.clone()).collect(),
+                };
+                if !lifecycle::complete_entry(&client, id, &made).await? {
+                    // The lease ran out and a peer took the key: its result stands.
+                    return Err(AnalyzeError::PeerBusy);
+                }
                 tracing::info!(analysis_id = %id, calls = output.model_calls, cost = output.cost.micros(),
                     input_tokens = output.input_tokens, output_tokens = output.output_tokens, "analysis made");
                 Ok(Outcome::Ready(PoolEntry { id, made_here: true }))
             }
-            Err(e) if !e.is_retryable() => {
-                let reason = e.to_string();
-                client
-                    .execute(
-                        "UPDATE analyses SET status = 'failed', failure_reason = $2, lease_until = NULL WHERE id = $1",
-                        &[&id, &reason],
-                    )
-                    .await?;
-                Ok(Outcome::Failed(reason))
-            }
             Err(e) => {
                 // Hand the key back at once so the retry (or a peer) can take it.
-                client
-                    .execute(
-                        "UPDATE analyses SET status = 'failed', failure_reason = $2, lease_until = NULL WHERE id = $1",
-                        &[&id, &e.to_string()],
-                    )
-                    .await?;
-                Err(AnalyzeError::Model(e.to_string()))
+                let reason = e.to_string();
+                lifecycle::release_failed(&client, id, &reason).await?;
+                if e.is_retryable() {
+                    Err(AnalyzeError::Model(reason))
+                } else {
+                    Ok(Outcome::Failed(reason))
+                }
             }
         }
     }
@@ -300,15 +262,15 @@ impl Analyzer {
     /// Charges (once), completes the task and announces it — one transaction.
     async fn complete(
         &self,
-        envelope: &Envelope,
-        request: &AnalysisRequested,
+        delivery: &Delivery<AnalysisRequested>,
         filing: &TaskFiling,
         entry: &PoolEntry,
     ) -> Result<(), AnalyzeError> {
+        let request = &delivery.payload;
         let policy = filing.tier.policy();
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        if idempotency::claim(&tx, SERVICE, &envelope.message_id.to_string()).await? == Claim::Repeat {
+        if idempotency::claim(&tx, SERVICE, &delivery.message_id.to_string()).await? == Claim::Repeat {
             return Ok(());
         }
         let access = ledger::grant_filing_access(
@@ -343,27 +305,22 @@ impl Analyzer {
                 // Nothing of this transaction lands; the task fails and charges nothing.
                 tx.rollback().await?;
                 let reason = format!("your balance ({balance}) no longer covers this analysis's fees");
-                return self.fail(envelope, request, &reason).await;
+                return self.fail(delivery, &reason).await;
             }
             (a, b) => charged_amount(a, policy.filing_access_fee)
                 .checked_add(charged_amount(b, analysis_fee))
                 .unwrap_or(Money::from_micros(i64::MAX)),
         };
-        tx.execute(
-            "UPDATE tasks SET status = 'completed', analysis_id = $2, charged_micros = $3, updated_at = now(),
-                 finished_at = now()
-             WHERE id = $1",
-            &[&request.task_id, &entry.id, &charged.micros()],
-        )
-        .await?;
-        tx.execute(
-            "UPDATE analyses SET access_count = access_count + 1 WHERE id = $1",
-            &[&entry.id],
-        )
-        .await?;
+        if !lifecycle::complete(&tx, request.task_id, entry.id, charged).await? {
+            // No longer waiting (given up meanwhile): nothing lands, nothing is charged.
+            tx.rollback().await?;
+            tracing::info!(task_id = %request.task_id, "task ended before its analysis; not completed");
+            return Ok(());
+        }
+        lifecycle::count_access(&tx, entry.id).await?;
         let done = Envelope::new(
             Producer::LlmAnalyzer,
-            envelope.correlation_id.clone(),
+            delivery.correlation_id.clone(),
             Payload::AnalysisCompleted(AnalysisCompleted {
                 task_id: request.task_id,
                 user_id: request.user_id.clone(),
@@ -386,53 +343,28 @@ impl Analyzer {
     }
 
     /// The task fails with `reason`; nothing is charged.
-    async fn fail(&self, envelope: &Envelope, request: &AnalysisRequested, reason: &str) -> Result<(), AnalyzeError> {
-        sluice_core::tasks::fail(
+    async fn fail(&self, delivery: &Delivery<AnalysisRequested>, reason: &str) -> Result<(), AnalyzeError> {
+        let request = &delivery.payload;
+        let cause = Cause {
+            consumer: SERVICE,
+            message_id: &delivery.message_id,
+            correlation_id: &delivery.correlation_id,
+        };
+        let failed = AnalysisFailed {
+            task_id: request.task_id,
+            user_id: request.user_id.clone(),
+            kind: request.kind,
+            reason: reason.to_owned(),
+        };
+        Ok(lifecycle::fail(
             &self.pool,
-            SERVICE,
-            envelope,
+            &cause,
             Producer::LlmAnalyzer,
             &self.config.events_topic_arn,
-            AnalysisFailed {
-                task_id: request.task_id,
-                user_id: request.user_id.clone(),
-                kind: request.kind,
-                reason: reason.to_owned(),
-            },
+            failed,
         )
-        .await
-        .map_err(|e| AnalyzeError::Storage(e.to_string()))
+        .await?)
     }
-}
-
-async fn record_completion(
-    client: &deadpool_postgres::Client,
-    id: Uuid,
-    body_key: &str,
-    output: &AnalysisOutput,
-    inputs: &[SectionInput],
-) -> Result<(), AnalyzeError> {
-    let used: Vec<String> = inputs.iter().map(|s| s.item.clone()).collect();
-    client
-        .execute(
-            "UPDATE analyses SET status = 'completed', lease_until = NULL, body_key = $2, input_tokens = $3,
-                 output_tokens = $4, cost_micros = $5, latency_ms = $6, model_calls = $7, extractive = $8,
-                 sections_used = $9, completed_at = now()
-             WHERE id = $1",
-            &[
-                &id,
-                &body_key,
-                &i64::try_from(output.input_tokens).unwrap_or(i64::MAX),
-                &i64::try_from(output.output_tokens).unwrap_or(i64::MAX),
-                &output.cost.micros(),
-                &i64::try_from(output.latency.as_millis()).unwrap_or(i64::MAX),
-                &i32::try_from(output.model_calls).unwrap_or(i32::MAX),
-                &output.extractive,
-                &used,
-            ],
-        )
-        .await?;
-    Ok(())
 }
 
 /// The sections a kind reads, in its order, that the filing actually has.

@@ -1,72 +1,16 @@
 //! The function's settings, read once per instance through [`ConfigSource`].
 
-use crate::PriceError;
 use sluice_core::{ConfigError, ConfigSource};
-use std::fmt;
 use std::time::Duration;
 
-/// The vendor API key. Its `Debug` and `Display` never show it; it travels only in
-/// the `apikey` request header.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(String);
-
-impl ApiKey {
-    pub fn new(key: impl Into<String>) -> Self {
-        Self(key.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// A Secrets Manager secret string: the bare key, or JSON with an `apikey`,
-    /// `api_key` or `key` field.
-    pub fn from_secret_string(secret: &str) -> Option<Self> {
-        let trimmed = secret.trim();
-        if trimmed.starts_with('{') {
-            let value: serde_json::Value = serde_json::from_str(trimmed).ok()?;
-            ["apikey", "api_key", "key", "FMP_API_KEY"]
-                .iter()
-                .find_map(|k| value.get(k).and_then(|v| v.as_str()))
-                .filter(|k| !k.trim().is_empty())
-                .map(|k| Self(k.trim().to_owned()))
-        } else if trimmed.is_empty() {
-            None
-        } else {
-            Some(Self(trimmed.to_owned()))
-        }
-    }
-}
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiKey(<redacted>)")
-    }
-}
-
-/// Where the key comes from.
-#[derive(Clone, PartialEq, Eq)]
-pub enum ApiKeySource {
-    /// `FMP_API_KEY`: locally and in tests.
-    Direct(ApiKey),
-    /// `FMP_API_KEY_SECRET_ARN`: in AWS.
-    Secret { arn: String },
-}
-
-impl fmt::Debug for ApiKeySource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Direct(_) => f.write_str("Direct(<redacted>)"),
-            Self::Secret { arn } => f.debug_struct("Secret").field("arn", arn).finish(),
-        }
-    }
-}
+/// The vendor API key: a secret (`FMP_API_KEY`, or `FMP_API_KEY_SECRET_ARN` in AWS, read
+/// by the constructor); it travels only in the `apikey` request header.
+pub use sluice_core::Secret as ApiKey;
 
 #[derive(Debug, Clone)]
 pub struct PriceConfig {
     /// `FMP_BASE_URL`, default `https://financialmodelingprep.com`.
     pub fmp_base_url: String,
-    pub api_key: ApiKeySource,
     /// `PRICE_JOBS_QUEUE_URL`: the FIFO queue of one-ticker jobs.
     pub jobs_queue_url: String,
     /// `EVENTS_TOPIC_ARN`: progress and summary events.
@@ -121,18 +65,6 @@ fn positive_secs(cfg: &ConfigSource, key: &str, default: f64) -> Result<Duration
 
 impl PriceConfig {
     pub fn load(cfg: &ConfigSource) -> Result<Self, ConfigError> {
-        let api_key = match (
-            cfg.optional::<String>("FMP_API_KEY")?,
-            cfg.optional::<String>("FMP_API_KEY_SECRET_ARN")?,
-        ) {
-            (Some(key), _) => ApiKeySource::Direct(ApiKey::new(key)),
-            (None, Some(arn)) => ApiKeySource::Secret { arn },
-            (None, None) => {
-                return Err(ConfigError::Missing {
-                    key: "FMP_API_KEY_SECRET_ARN (or FMP_API_KEY locally)".into(),
-                })
-            }
-        };
         let limit: u32 = cfg.or("VENDOR_RATE_LIMIT", 120)?;
         if limit == 0 {
             return Err(ConfigError::Invalid {
@@ -143,7 +75,6 @@ impl PriceConfig {
         let base: String = cfg.or("FMP_BASE_URL", "https://financialmodelingprep.com".to_owned())?;
         Ok(Self {
             fmp_base_url: base.trim_end_matches('/').to_owned(),
-            api_key,
             jobs_queue_url: cfg.required("PRICE_JOBS_QUEUE_URL")?,
             events_topic_arn: cfg.required("EVENTS_TOPIC_ARN")?,
             rate_limit_table: cfg.required("RATE_LIMIT_TABLE")?,
@@ -164,24 +95,6 @@ impl PriceConfig {
             progress_every: cfg.or("PROGRESS_EVERY", 50u32)?.max(1),
         })
     }
-
-    /// The key itself: from the config, or read once from Secrets Manager.
-    pub async fn resolve_api_key(
-        &self,
-        secrets: Option<&aws_sdk_secretsmanager::Client>,
-    ) -> Result<ApiKey, PriceError> {
-        match &self.api_key {
-            ApiKeySource::Direct(key) => Ok(key.clone()),
-            ApiKeySource::Secret { arn } => {
-                let client = secrets.ok_or_else(|| PriceError::Secret("no Secrets Manager client".into()))?;
-                let raw = sluice_core::aws::secret_string(client, arn)
-                    .await
-                    .map_err(|e| PriceError::Secret(e.to_string()))?;
-                ApiKey::from_secret_string(&raw)
-                    .ok_or_else(|| PriceError::Secret("the FMP API key secret holds no key".into()))
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -198,32 +111,11 @@ mod tests {
     }
 
     #[test]
-    fn defaults_and_a_key_that_never_prints() {
-        let cfg = PriceConfig::load(&base().with("FMP_API_KEY", "s3cr3t-key")).unwrap();
+    fn defaults() {
+        let cfg = PriceConfig::load(&base()).unwrap();
         assert_eq!(cfg.fmp_base_url, "https://financialmodelingprep.com");
         assert_eq!(cfg.vendor_rate_limit, 120);
         assert_eq!(cfg.vendor_rate_window, Duration::from_secs(60));
         assert_eq!(cfg.quote_cache_ttl, Duration::from_secs(300));
-        let printed = format!("{cfg:?}");
-        assert!(!printed.contains("s3cr3t-key"), "{printed}");
-    }
-
-    #[test]
-    fn a_key_or_its_secret_is_required() {
-        let err = PriceConfig::load(&base()).unwrap_err().to_string();
-        assert!(err.contains("FMP_API_KEY_SECRET_ARN"), "{err}");
-        let cfg = PriceConfig::load(&base().with("FMP_API_KEY_SECRET_ARN", "arn:secret")).unwrap();
-        assert!(matches!(cfg.api_key, ApiKeySource::Secret { .. }));
-    }
-
-    #[test]
-    fn secret_strings_bare_or_json() {
-        assert_eq!(ApiKey::from_secret_string(" abc \n"), Some(ApiKey::new("abc")));
-        assert_eq!(
-            ApiKey::from_secret_string(r#"{"apikey":"xyz"}"#),
-            Some(ApiKey::new("xyz"))
-        );
-        assert_eq!(ApiKey::from_secret_string(r#"{"other":"xyz"}"#), None);
-        assert_eq!(ApiKey::from_secret_string(""), None);
     }
 }

@@ -17,7 +17,6 @@
 //!   and [`PriceUpdater::prices`].
 
 pub mod bookkeeping;
-pub mod cache;
 pub mod config;
 pub mod ratelimit;
 pub mod universe;
@@ -25,14 +24,17 @@ pub mod validate;
 pub mod vendor;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use bookkeeping::{bars_window, progress_due, summarise_rejections, ItemStatus};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use deadpool_postgres::{Pool, Transaction};
 use serde::{Deserialize, Serialize};
 use sluice_core::idempotency::{self, Claim};
 use sluice_core::metrics::{MetricSet, Unit};
-use sluice_core::{BatchProcessor, Destination, EventPublisher, PublishError, RecordError};
+use sluice_core::{
+    Answer, BatchProcessor, Clock, Delivery, Destination, EventPublisher, Function, FunctionError, InitError, Instance,
+    PublishError, RecordError, Trigger,
+};
 use sluice_messages::{
     CorrelationId, Envelope, Payload, PriceJobRequested, PriceRefreshKind, PriceRefreshProgress, PriceRefreshSummary,
     Producer, Ticker, TickerReason,
@@ -41,9 +43,9 @@ use std::sync::Arc;
 use tracing::{info, warn, Instrument};
 use uuid::Uuid;
 
-pub use cache::{QuoteCache, QuoteSource, QuoteView};
 pub use config::{ApiKey, PriceConfig};
 pub use ratelimit::{DynamoRateLimiter, RateLimiter, WindowLimit};
+pub use sluice_market::{QuoteCache, QuoteSource, QuoteView};
 pub use validate::{DailyBar, Quote, Rejection};
 pub use vendor::{FmpClient, MarketDataVendor, PeriodType, RetryPolicy, Statement, VendorError};
 
@@ -122,10 +124,8 @@ pub enum PriceError {
     UnknownSchedule(String),
     #[error("vendor: {0}")]
     Vendor(#[from] VendorError),
-    #[error("quote cache: {0}")]
-    Cache(String),
-    #[error("FMP API key: {0}")]
-    Secret(String),
+    #[error(transparent)]
+    Market(#[from] sluice_market::MarketError),
     #[error("database: {0}")]
     Database(#[from] tokio_postgres::Error),
     #[error("database: {0}")]
@@ -137,7 +137,7 @@ pub enum PriceError {
 impl RecordError for PriceError {
     fn is_retryable(&self) -> bool {
         match self {
-            Self::BadMessage(_) | Self::UnknownSchedule(_) | Self::Secret(_) => false,
+            Self::BadMessage(_) | Self::UnknownSchedule(_) => false,
             Self::Database(e) => !sluice_core::db::is_permanent(e),
             _ => true,
         }
@@ -157,7 +157,7 @@ pub enum JobOutcome {
     AlreadyDone,
 }
 
-/// The function. Dependencies are passed in, so tests and the local runner build it.
+/// The function, built once per instance by [`PriceUpdater::build`].
 #[derive(Clone)]
 pub struct PriceUpdater {
     pub pool: Pool,
@@ -166,6 +166,9 @@ pub struct PriceUpdater {
     pub limiter: Arc<dyn RateLimiter>,
     pub publisher: EventPublisher,
     pub config: PriceConfig,
+    /// The jobs queue's consumer (its DLQ: `DEAD_LETTER_QUEUE_URL`).
+    pub processor: BatchProcessor,
+    pub clock: Clock,
 }
 
 /// Vendor data of one job, validated.
@@ -181,15 +184,16 @@ enum Fetched {
 }
 
 impl PriceUpdater {
-    /// Builds the updater as every entry point does (Lambda, the local runner, the
-    /// tests): the shared DynamoDB limiter, and the FMP client taking its permits.
-    pub fn build(
-        pool: Pool,
-        dynamodb: aws_sdk_dynamodb::Client,
-        publisher: EventPublisher,
-        config: PriceConfig,
-        api_key: ApiKey,
-    ) -> Result<Self, PriceError> {
+    /// The one constructor (Lambda, the local runner, the tests): the vendor key
+    /// (`FMP_API_KEY`, a secret), the shared DynamoDB limiter, and the FMP client
+    /// taking its permits.
+    pub async fn build(instance: &Instance) -> Result<Self, InitError> {
+        let config = PriceConfig::load(&instance.cfg)?;
+        let api_key = instance
+            .secret("FMP_API_KEY")
+            .await?
+            .ok_or_else(|| InitError::unusable("FMP_API_KEY", "set FMP_API_KEY_SECRET_ARN (or FMP_API_KEY locally)"))?;
+        let dynamodb = aws_sdk_dynamodb::Client::new(&instance.sdk);
         let limiter: Arc<dyn RateLimiter> = Arc::new(DynamoRateLimiter::new(
             dynamodb.clone(),
             &config.rate_limit_table,
@@ -213,14 +217,19 @@ impl PriceUpdater {
                 },
                 permit_max_age: config.vendor_rate_margin / 2,
             },
-        )?;
+        )
+        .map_err(|e| InitError::unusable("FMP_BASE_URL", e))?;
         Ok(Self {
-            pool,
+            pool: instance.pool.clone(),
             dynamodb,
             vendor: Arc::new(vendor),
             limiter,
-            publisher,
+            publisher: instance.publisher(),
+            processor: instance
+                .processor("DEAD_LETTER_QUEUE_URL")?
+                .with_outbox(instance.outbox(Producer::PriceUpdater)),
             config,
+            clock: instance.clock,
         })
     }
 
@@ -374,26 +383,12 @@ impl PriceUpdater {
     // ---------------------------------------------------------------- jobs
 
     /// The jobs queue consumer (partial batch failures).
-    pub async fn handle_batch(&self, event: SqsEvent, processor: &BatchProcessor) -> SqsBatchResponse {
-        let response = processor.process(event, |record| self.handle_record(record)).await;
-        if let Err(e) = self.publisher.flush(&self.pool, Producer::PriceUpdater).await {
-            warn!(error = %e, "outbox flush failed; the next invocation sends what is left");
-        }
-        response
-    }
-
-    pub async fn handle_record(&self, record: SqsMessage) -> Result<(), PriceError> {
-        let envelope = Envelope::from_json(record.body.as_deref().unwrap_or_default())
-            .map_err(|e| PriceError::BadMessage(e.to_string()))?;
-        let Payload::PriceJobRequested(job) = &envelope.payload else {
-            return Err(PriceError::BadMessage(format!("got {}", envelope.payload.kind())));
-        };
-        let receives: u32 = record
-            .attributes
-            .get("ApproximateReceiveCount")
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(1);
-        self.run_job(job, receives).await.map(|_| ())
+    pub async fn handle_batch(&self, event: SqsEvent) -> SqsBatchResponse {
+        self.processor
+            .consume(event, |job: Delivery<PriceJobRequested>| async move {
+                self.run_job(&job.payload, job.receive_count).await.map(|_| ())
+            })
+            .await
     }
 
     /// One ticker of a refresh. `delivery` is the how-many-th time this job is tried:
@@ -444,7 +439,7 @@ impl PriceUpdater {
     async fn fetch(&self, job: &PriceJobRequested, last_stored: Option<NaiveDate>) -> Result<Fetched, VendorError> {
         match job.kind {
             PriceRefreshKind::DailyQuotes => {
-                let (from, to) = bars_window(Utc::now().date_naive(), last_stored, self.config.history_days);
+                let (from, to) = bars_window(self.clock.today(), last_stored, self.config.history_days);
                 let rows = self.vendor.daily_bars(&job.ticker, from, to).await?;
                 let (bars, rejected) = validate::validate_bars(&job.ticker, &rows);
                 Ok(Fetched::Bars { bars, rejected })
@@ -615,99 +610,22 @@ impl PriceUpdater {
         EventPublisher::stage(tx, &self.topic(), &envelope).await?;
         Ok(())
     }
-
-    // ---------------------------------------------------------------- reads
-
-    /// What the HTTP API reads (it needs no vendor, limiter or queue).
-    pub fn market_data(&self) -> MarketData {
-        MarketData {
-            pool: self.pool.clone(),
-            cache: self.cache(),
-        }
-    }
-
-    pub async fn quote(&self, ticker: &Ticker) -> Result<Option<QuoteView>, PriceError> {
-        self.market_data().quote(ticker).await
-    }
-
-    pub async fn prices(&self, ticker: &Ticker, from: NaiveDate, to: NaiveDate) -> Result<Vec<DailyBar>, PriceError> {
-        self.market_data().prices(ticker, from, to).await
-    }
 }
 
-/// Reads of quotes and daily bars: cache first, then PostgreSQL.
-#[derive(Clone)]
-pub struct MarketData {
-    pub pool: Pool,
-    pub cache: QuoteCache,
-}
-
-impl MarketData {
-    /// The latest quote: the cache when it holds a fresh one, else the latest stored bar.
-    pub async fn quote(&self, ticker: &Ticker) -> Result<Option<QuoteView>, PriceError> {
-        match self.cache.get(ticker).await {
-            Ok(Some(view)) => return Ok(Some(view)),
-            Ok(None) => {}
-            // A cache outage is not an outage of quotes.
-            Err(e) => warn!(error = %e, "quote cache unavailable; reading PostgreSQL"),
-        }
-        let client = self.pool.get().await?;
-        let row = client
-            .query_opt(
-                "SELECT p.date, p.open::float8, p.high::float8, p.low::float8, p.close::float8, p.volume,
-                        (SELECT q.close::float8 FROM prices q WHERE q.ticker = p.ticker AND q.date < p.date
-                         ORDER BY q.date DESC LIMIT 1), p.updated_at
-                 FROM prices p WHERE p.ticker = $1 ORDER BY p.date DESC LIMIT 1",
-                &[&ticker.as_str()],
-            )
-            .await?;
-        Ok(row.map(|r| {
-            let close: f64 = r.get(4);
-            let previous: Option<f64> = r.get(6);
-            let change = previous.map(|p| close - p);
-            QuoteView {
-                ticker: ticker.clone(),
-                price: close,
-                open: Some(r.get(1)),
-                day_high: Some(r.get(2)),
-                day_low: Some(r.get(3)),
-                previous_close: previous,
-                change,
-                change_percent: previous
-                    .zip(change)
-                    .filter(|(p, _)| *p != 0.0)
-                    .map(|(p, c)| c / p * 100.0),
-                volume: Some(r.get(5)),
-                trading_date: Some(r.get(0)),
-                as_of: r.get(7),
-                source: QuoteSource::Database,
+impl Function for PriceUpdater {
+    /// EventBridge schedules start refreshes; the jobs queue runs them.
+    async fn handle(&self, trigger: Trigger) -> Result<Answer, FunctionError> {
+        match trigger {
+            Trigger::Schedule(tick) => {
+                let schedule = Schedule::from_event(&tick).map_err(FunctionError::failed)?;
+                let started = self.handle_schedule(schedule).await.map_err(FunctionError::failed)?;
+                Ok(Answer::Done(
+                    serde_json::to_value(started).map_err(FunctionError::failed)?,
+                ))
             }
-        }))
-    }
-
-    /// Daily bars of `ticker` from `from` to `to` inclusive, oldest first.
-    pub async fn prices(&self, ticker: &Ticker, from: NaiveDate, to: NaiveDate) -> Result<Vec<DailyBar>, PriceError> {
-        let client = self.pool.get().await?;
-        let rows = client
-            .query(
-                "SELECT date, open::float8, high::float8, low::float8, close::float8, adj_close::float8, volume
-                 FROM prices WHERE ticker = $1 AND date BETWEEN $2 AND $3 ORDER BY date",
-                &[&ticker.as_str(), &from, &to],
-            )
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| DailyBar {
-                ticker: ticker.clone(),
-                date: r.get(0),
-                open: r.get(1),
-                high: r.get(2),
-                low: r.get(3),
-                close: r.get(4),
-                adj_close: r.get(5),
-                volume: r.get(6),
-            })
-            .collect())
+            Trigger::Sqs(batch) => Ok(Answer::Batch(self.handle_batch(batch).await)),
+            other => Err(FunctionError::Unsupported(other.kind().into())),
+        }
     }
 }
 

@@ -3,25 +3,12 @@
 //! caller keeps the value it had.
 
 use crate::vendor::Statement;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+pub use sluice_market::{DailyBar, Quote};
 use sluice_messages::Ticker;
 use std::collections::BTreeMap;
-
-/// One trading day of one ticker, as stored in `prices`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DailyBar {
-    pub ticker: Ticker,
-    pub date: NaiveDate,
-    pub open: f64,
-    pub high: f64,
-    pub low: f64,
-    pub close: f64,
-    /// Split- and dividend-adjusted close, when the vendor gives it.
-    pub adj_close: Option<f64>,
-    pub volume: i64,
-}
 
 /// A vendor row that was refused, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,22 +16,6 @@ pub struct Rejection {
     /// What the row was about (a date, a fiscal date, a position).
     pub row: String,
     pub reason: String,
-}
-
-/// A quote as the cache keeps it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Quote {
-    pub ticker: Ticker,
-    pub price: f64,
-    pub open: Option<f64>,
-    pub day_high: Option<f64>,
-    pub day_low: Option<f64>,
-    pub previous_close: Option<f64>,
-    pub change: Option<f64>,
-    pub change_percent: Option<f64>,
-    pub volume: Option<i64>,
-    /// The vendor's time of the quote.
-    pub as_of: Option<DateTime<Utc>>,
 }
 
 /// One period of one statement, as stored in `fundamentals`.

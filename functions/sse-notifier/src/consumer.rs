@@ -5,9 +5,11 @@
 
 use crate::audience;
 use crate::store::{self, Appended};
-use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use sluice_core::{BatchProcessor, DbError, Pool, RecordError};
-use sluice_messages::Envelope;
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use sluice_core::{
+    Answer, BatchProcessor, DbError, Delivery, Function, FunctionError, InitError, Instance, Pool, RecordError, Trigger,
+};
+use sluice_messages::Payload;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
@@ -32,20 +34,27 @@ impl RecordError for NotifyError {
 #[derive(Clone)]
 pub struct Notifier {
     pub pool: Pool,
+    /// The subscription queue's consumer (its DLQ: `DEAD_LETTER_QUEUE_URL`).
+    pub processor: BatchProcessor,
 }
 
 impl Notifier {
-    pub async fn handle_batch(&self, event: SqsEvent, processor: &BatchProcessor) -> SqsBatchResponse {
-        processor
-            .process(
-                event,
-                |record| async move { self.handle_record(record).await.map(|_| ()) },
-            )
+    /// The one constructor (Lambda, the local runner, the tests).
+    pub fn build(instance: &Instance) -> Result<Self, InitError> {
+        Ok(Self {
+            pool: instance.pool.clone(),
+            processor: instance.processor("DEAD_LETTER_QUEUE_URL")?,
+        })
+    }
+
+    pub async fn handle_batch(&self, event: SqsEvent) -> SqsBatchResponse {
+        self.processor
+            .consume(event, |d| async move { self.handle_delivery(d).await.map(|_| ()) })
             .await
     }
 
-    pub async fn handle_record(&self, record: SqsMessage) -> Result<Appended, NotifyError> {
-        let envelope = parse_record(record.body.as_deref().unwrap_or_default())?;
+    pub async fn handle_delivery(&self, delivery: Delivery<Payload>) -> Result<Appended, NotifyError> {
+        let envelope = delivery.into_envelope();
         let owner = audience::owner(&envelope.payload);
         let appended = store::append(&self.pool, &envelope, owner).await?;
         match appended {
@@ -63,46 +72,43 @@ impl Notifier {
     }
 }
 
-/// The envelope in a record's body: inside SNS's notification JSON (the subscription's
-/// default), or the body itself when the subscription delivers raw messages.
-pub fn parse_record(body: &str) -> Result<Envelope, NotifyError> {
-    let value: serde_json::Value =
-        serde_json::from_str(body).map_err(|e| NotifyError::Malformed(format!("body is not JSON: {e}")))?;
-    let inner = match (value.get("Type").and_then(|t| t.as_str()), value.get("Message")) {
-        (Some("Notification"), Some(serde_json::Value::String(message))) => message.as_str(),
-        (Some(other), _) if value.get("TopicArn").is_some() => {
-            return Err(NotifyError::Malformed(format!(
-                "an SNS {other} message, not a notification"
-            )))
+impl Function for Notifier {
+    async fn handle(&self, trigger: Trigger) -> Result<Answer, FunctionError> {
+        match trigger {
+            Trigger::Sqs(batch) => Ok(Answer::Batch(self.handle_batch(batch).await)),
+            other => Err(FunctionError::Unsupported(other.kind().into())),
         }
-        _ => body,
-    };
-    Envelope::from_json(inner).map_err(|e| NotifyError::Malformed(e.to_string()))
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use sluice_messages::Envelope;
 
     const ENVELOPE: &str = r#"{"schema_version":1,"message_id":"7e6d5c4b-3a29-4181-8f7e-6d5c4b3a2918","correlation_id":"c","producer":"llm-analyzer","occurred_at":"2026-11-22T06:10:09Z","type":"AnalysisFailed","data":{"task_id":"6f1d0c4e-2b8a-4f3e-8d7c-9a0b1c2d3e4f","user_id":"u1","kind":"risk_factors","reason":"no such filing"}}"#;
 
     #[test]
     fn sns_notifications_and_raw_envelopes_both_parse() {
         let sns = serde_json::json!({"Type": "Notification", "TopicArn": "arn:aws:sns:us-east-1:1:sluice-events", "Message": ENVELOPE});
-        assert_eq!(parse_record(&sns.to_string()).unwrap().payload.kind(), "AnalysisFailed");
-        assert_eq!(parse_record(ENVELOPE).unwrap().payload.kind(), "AnalysisFailed");
+        assert_eq!(
+            Envelope::from_queue_body(&sns.to_string()).unwrap().payload.kind(),
+            "AnalysisFailed"
+        );
+        assert_eq!(
+            Envelope::from_queue_body(ENVELOPE).unwrap().payload.kind(),
+            "AnalysisFailed"
+        );
     }
 
     #[test]
-    fn anything_else_is_permanent() {
+    fn anything_else_is_refused() {
         for body in [
             "not json",
             r#"{"Type":"SubscriptionConfirmation","TopicArn":"arn","Message":"x"}"#,
             r#"{"Type":"Notification","TopicArn":"arn","Message":"{\"schema_version\":9}"}"#,
             r#"{"hello":"world"}"#,
         ] {
-            let e = parse_record(body).unwrap_err();
-            assert!(!e.is_retryable(), "{body}: {e}");
+            assert!(Envelope::from_queue_body(body).is_err(), "{body}");
         }
     }
 }

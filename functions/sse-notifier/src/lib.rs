@@ -5,7 +5,8 @@
 //!   `NOTIFY sluice_events, '<id>'` in the same transaction.
 //! - [`hub`]: one `LISTEN` connection per process, fanning new rows out to every open
 //!   stream of the process through a broadcast channel.
-//! - [`service`]: the function URL (`InvokeMode: RESPONSE_STREAM`): `GET /v1/events/stream`
+//! - [`service`]: the function URL (`InvokeMode: RESPONSE_STREAM`), an axum router:
+//!   `GET /v1/events/stream`
 //!   (Server-Sent Events, resumable with `Last-Event-ID`), `POST /v1/events/ticket`
 //!   (single-use stream tickets for browsers' EventSource) and `GET /v1/events`
 //!   (the long-polling fallback).
@@ -17,7 +18,6 @@
 pub mod audience;
 pub mod consumer;
 pub mod hub;
-pub mod problem;
 pub mod service;
 pub mod sse;
 pub mod store;

@@ -9,21 +9,27 @@
 //!
 //! A function URL has no JWT authorizer: the function verifies tokens itself with the
 //! one verifier ([`sluice_core::auth::TokenVerifier`]). Tokens and tickets are never logged.
+//!
+//! The endpoints are an axum [`Router`] ([`EventsService::router`]), run by
+//! lambda_http's streaming runtime in AWS and served directly by the local runner.
 
 use crate::hub::{Hub, HubSignal};
-use crate::problem::Problem;
 use crate::store::{self, StoredEvent, Viewer};
 use crate::{sse, tickets};
-use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlRequest;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use http::request::Parts;
 use http::{HeaderMap, StatusCode};
-use sluice_core::auth::{Principal, TokenVerifier};
-use sluice_core::{ConfigError, ConfigSource, Pool};
+use sluice_core::{ConfigError, ConfigSource, InitError, Instance, Pool};
+use sluice_web::{ApiError as Problem, Authenticator, QueryParams};
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
 
@@ -52,10 +58,14 @@ impl Reply {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         Self::whole(status, headers, Bytes::from(value.to_string()))
     }
+}
 
-    fn problem(problem: &Problem, instance: &str) -> Self {
-        let (status, headers, body) = problem.render(instance);
-        Self::whole(status, headers, body)
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let mut response = Response::new(Body::from_stream(self.body));
+        *response.status_mut() = self.status;
+        *response.headers_mut() = self.headers;
+        response
     }
 }
 
@@ -80,6 +90,9 @@ pub struct StreamConfig {
     pub long_poll_limit: i64,
     /// `SSE_HUB_CAPACITY` (1024): events a stream may fall behind before it re-reads the table.
     pub hub_capacity: usize,
+    /// `SSE_FUNCTION_TIMEOUT_SECS` (900, the function's timeout in template.yaml): an
+    /// invocation's deadline where the runtime gives none (the local runner).
+    pub function_timeout: Duration,
 }
 
 impl StreamConfig {
@@ -96,6 +109,7 @@ impl StreamConfig {
             long_poll_max_wait: secs("SSE_LONG_POLL_MAX_WAIT_SECS", 25)?,
             long_poll_limit: cfg.or("SSE_LONG_POLL_LIMIT", 100i64)?.clamp(1, 1000),
             hub_capacity: cfg.or("SSE_HUB_CAPACITY", 1024usize)?,
+            function_timeout: secs("SSE_FUNCTION_TIMEOUT_SECS", 900)?,
         })
     }
 
@@ -110,85 +124,62 @@ impl StreamConfig {
     }
 }
 
-/// Builds the verifier the configuration names: Cognito (`COGNITO_ISSUER`,
-/// `COGNITO_CLIENT_IDS`; keys from `COGNITO_JWKS_URL`, by default the issuer's
-/// `/.well-known/jwks.json`) or, for the local stack, `LOCAL_JWT_SECRET`.
-pub async fn verifier_from_config(cfg: &ConfigSource) -> anyhow::Result<TokenVerifier> {
-    if let Some(issuer) = cfg.optional::<String>("COGNITO_ISSUER")? {
-        let issuer = issuer.trim_end_matches('/').to_owned();
-        let client_ids: Vec<String> = cfg
-            .required::<String>("COGNITO_CLIENT_IDS")?
-            .split(',')
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect();
-        let url = cfg
-            .optional::<String>("COGNITO_JWKS_URL")?
-            .unwrap_or_else(|| format!("{issuer}/.well-known/jwks.json"));
-        let jwks = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()?
-            .get(&url)
-            .send()
-            .await?
-            .error_for_status()?
-            .text()
-            .await?;
-        return TokenVerifier::cognito(issuer, client_ids, &jwks)
-            .map_err(|e| anyhow::anyhow!("the user pool's keys at {url} are unusable: {e}"));
-    }
-    let secret: String = cfg.required("LOCAL_JWT_SECRET").map_err(|_| {
-        anyhow::anyhow!(
-            "neither COGNITO_ISSUER (AWS) nor LOCAL_JWT_SECRET (local stack) is set: no way to verify tokens"
-        )
-    })?;
-    Ok(TokenVerifier::local(secret.into_bytes()))
-}
-
 /// The events endpoints of one process. Cloning is cheap (pools and channels).
 #[derive(Clone)]
 pub struct EventsService {
     pub pool: Pool,
     pub hub: Hub,
-    pub verifier: Arc<TokenVerifier>,
+    /// Bearer tokens are verified here (a function URL has no authorizer).
+    pub auth: Authenticator,
     pub config: StreamConfig,
 }
 
 impl EventsService {
+    /// The one constructor (Lambda, the local runner, the tests): `SSE_*` settings, the
+    /// hub on a connection of its own, the token verifier (Cognito in AWS, the local
+    /// secret on the local stack; see [`sluice_web::auth::verifier_from_config`]).
+    pub async fn build(instance: &Instance) -> Result<Self, InitError> {
+        let config = StreamConfig::load(&instance.cfg)?;
+        let verifier = sluice_web::auth::verifier_from_config(&instance.cfg).await?;
+        Ok(Self {
+            hub: Hub::start(instance.db.clone(), config.hub_capacity),
+            pool: instance.pool.clone(),
+            auth: Authenticator::Verify(Arc::new(verifier)),
+            config,
+        })
+    }
+
+    /// The events endpoints as a router: the same in Lambda (streamed by lambda_http)
+    /// and on the local runner.
+    pub fn router(self) -> Router {
+        Router::new()
+            .route("/v1/events", axum::routing::any(answer))
+            .route("/v1/events/stream", axum::routing::any(answer))
+            .route("/v1/events/ticket", axum::routing::any(answer))
+            .layer(axum::middleware::from_fn(sluice_web::with_instance))
+            .with_state(Arc::new(self))
+    }
+
     /// Answers one request; `function_deadline` is when the invocation must be over.
-    pub async fn handle(&self, request: LambdaFunctionUrlRequest, function_deadline: Instant) -> Reply {
-        let path = request
-            .raw_path
-            .clone()
-            .or_else(|| request.request_context.http.path.clone())
-            .unwrap_or_else(|| "/".into());
-        let method = request.request_context.http.method.clone().unwrap_or_default();
-        let span = tracing::info_span!("http", method = %method, path = %path,
-            request_id = request.request_context.request_id.as_deref().unwrap_or("-"));
-        let result =
-            tracing::Instrument::instrument(self.route(&method, &path, &request, function_deadline), span.clone())
-                .await;
+    pub async fn handle(&self, parts: &Parts, function_deadline: Instant) -> Response {
+        let path = parts.uri.path().to_owned();
+        let span = tracing::info_span!("http", method = %parts.method, path = %path);
+        let result = tracing::Instrument::instrument(self.route(parts, function_deadline), span.clone()).await;
         match result {
-            Ok(reply) => reply,
-            Err(problem) => span.in_scope(|| Reply::problem(&problem, &path)),
+            Ok(reply) => reply.into_response(),
+            Err(problem) => span.in_scope(|| problem.into_response()),
         }
     }
 
-    async fn route(
-        &self,
-        method: &str,
-        path: &str,
-        request: &LambdaFunctionUrlRequest,
-        function_deadline: Instant,
-    ) -> Result<Reply, Problem> {
-        let route = path.trim_end_matches('/');
+    async fn route(&self, request: &Parts, function_deadline: Instant) -> Result<Reply, Problem> {
+        let route = request.uri.path().trim_end_matches('/');
         let allowed = match route {
-            "/v1/events/stream" | "/v1/events" => "GET",
-            "/v1/events/ticket" => "POST",
-            _ => return Err(Problem::NotFound),
+            "/v1/events/stream" | "/v1/events" => http::Method::GET,
+            "/v1/events/ticket" => http::Method::POST,
+            other => return Err(Problem::not_found(format!("no route {} {other}", request.method))),
         };
-        if !method.eq_ignore_ascii_case(allowed) {
-            return Err(Problem::MethodNotAllowed);
+        if request.method != allowed {
+            return Err(Problem::MethodNotAllowed(request.method.to_string()));
         }
         match route {
             "/v1/events/ticket" => {
@@ -202,7 +193,7 @@ impl EventsService {
             }
             "/v1/events/stream" => {
                 let viewer = match query(request, "ticket") {
-                    Some(ticket) => tickets::redeem(&self.pool, ticket)
+                    Some(ticket) => tickets::redeem(&self.pool, &ticket)
                         .await
                         .map_err(Problem::internal)?
                         .ok_or(Problem::Unauthenticated)?,
@@ -215,7 +206,7 @@ impl EventsService {
             _ => {
                 let viewer = self.bearer_viewer(request)?;
                 let after = match query(request, "after") {
-                    Some(raw) => Some(parse_id(raw, "after")?),
+                    Some(raw) => Some(parse_id(&raw, "after")?),
                     None => last_event_id(request)?,
                 };
                 let wait = match query(request, "wait") {
@@ -237,18 +228,8 @@ impl EventsService {
         }
     }
 
-    fn bearer_viewer(&self, request: &LambdaFunctionUrlRequest) -> Result<Viewer, Problem> {
-        let header = request
-            .headers
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        let claims = TokenVerifier::bearer(header)
-            .and_then(|token| self.verifier.verify(token))
-            .map_err(|e| {
-                tracing::debug!(reason = %e, "token refused");
-                Problem::Unauthenticated
-            })?;
-        let principal = Principal::from_claims(&claims).ok_or(Problem::Unauthenticated)?;
+    fn bearer_viewer(&self, request: &Parts) -> Result<Viewer, Problem> {
+        let principal = self.auth.principal(request)?;
         Ok(Viewer {
             user_id: principal.user_id,
             team_member: principal.team_member,
@@ -426,12 +407,24 @@ enum Flow {
     Ended(&'static str),
 }
 
-fn query<'a>(request: &'a LambdaFunctionUrlRequest, name: &str) -> Option<&'a str> {
-    request
-        .query_string_parameters
-        .get(name)
-        .map(String::as_str)
-        .filter(|v| !v.is_empty())
+fn query(request: &Parts, name: &str) -> Option<String> {
+    QueryParams::parse(request.uri.query().unwrap_or_default())
+        .first(name)
+        .map(str::to_owned)
+}
+
+/// Every events request: when the invocation must end (the Lambda context's deadline
+/// under the runtime, the configured function timeout elsewhere), then the service.
+async fn answer(State(service): State<Arc<EventsService>>, request: Request) -> Response {
+    let (parts, _body) = request.into_parts();
+    let deadline = match parts.extensions.get::<lambda_http::Context>() {
+        Some(context) => {
+            let left = SystemTime::UNIX_EPOCH + Duration::from_millis(context.deadline);
+            Instant::now() + left.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO)
+        }
+        None => Instant::now() + service.config.function_timeout,
+    };
+    service.handle(&parts, deadline).await
 }
 
 fn parse_id(raw: &str, what: &str) -> Result<i64, Problem> {
@@ -444,14 +437,15 @@ fn parse_id(raw: &str, what: &str) -> Result<i64, Problem> {
 
 /// `Last-Event-ID` (what EventSource sends when it reconnects by itself) or the
 /// `last_event_id` query parameter (what a page sends when it opens a new EventSource).
-fn last_event_id(request: &LambdaFunctionUrlRequest) -> Result<Option<i64>, Problem> {
+fn last_event_id(request: &Parts) -> Result<Option<i64>, Problem> {
     let header = request
         .headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.trim().is_empty());
+        .filter(|v| !v.trim().is_empty())
+        .map(str::to_owned);
     match header.or_else(|| query(request, "last_event_id")) {
-        Some(raw) => parse_id(raw, "Last-Event-ID").map(Some),
+        Some(raw) => parse_id(&raw, "Last-Event-ID").map(Some),
         None => Ok(None),
     }
 }
@@ -475,15 +469,22 @@ mod tests {
 
     #[test]
     fn positions_come_from_the_header_or_the_query() {
-        let mut request = LambdaFunctionUrlRequest::default();
-        assert_eq!(last_event_id(&request).unwrap(), None);
-        request
-            .query_string_parameters
-            .insert("last_event_id".into(), "12".into());
-        assert_eq!(last_event_id(&request).unwrap(), Some(12));
-        request.headers.insert("last-event-id", HeaderValue::from_static("15"));
-        assert_eq!(last_event_id(&request).unwrap(), Some(15));
-        request.headers.insert("last-event-id", HeaderValue::from_static("-1"));
-        assert!(last_event_id(&request).is_err());
+        let parts = |uri: &str, header: Option<&'static str>| {
+            let mut builder = http::Request::get(uri);
+            if let Some(h) = header {
+                builder = builder.header("last-event-id", h);
+            }
+            builder.body(()).unwrap().into_parts().0
+        };
+        assert_eq!(last_event_id(&parts("/v1/events", None)).unwrap(), None);
+        assert_eq!(
+            last_event_id(&parts("/v1/events?last_event_id=12", None)).unwrap(),
+            Some(12)
+        );
+        assert_eq!(
+            last_event_id(&parts("/v1/events?last_event_id=12", Some("15"))).unwrap(),
+            Some(15)
+        );
+        assert!(last_event_id(&parts("/v1/events", Some("-1"))).is_err());
     }
 }

@@ -38,22 +38,3 @@ pub fn sns(config: &SdkConfig) -> aws_sdk_sns::Client {
 pub fn secrets(config: &SdkConfig) -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::new(config)
 }
-
-/// The string of a Secrets Manager secret: the one way every function reads a secret
-/// (the database credentials, vendor and model API keys). The error names the failure,
-/// never the value.
-pub async fn secret_string(client: &aws_sdk_secretsmanager::Client, arn: &str) -> Result<String, SecretError> {
-    let out = client
-        .get_secret_value()
-        .secret_id(arn)
-        .send()
-        .await
-        .map_err(|e| SecretError(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
-    out.secret_string()
-        .map(str::to_owned)
-        .ok_or_else(|| SecretError(format!("secret {arn} holds no string")))
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("reading a secret failed: {0}")]
-pub struct SecretError(String);

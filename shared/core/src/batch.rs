@@ -9,9 +9,19 @@
 //!   record is sent to the dead-letter queue with its reason as a message attribute
 //!   and counts as done. If that send fails, it is reported as a failure instead,
 //!   and the queue's redrive policy moves it to the DLQ after maxReceiveCount.
+//! - Typed consumers ([`BatchProcessor::consume`]) get the envelope and the payload
+//!   they expect, decoded once here; anything else is a permanent failure.
+//! - One outbox flush policy: after every record handled, the consumer's outbox is
+//!   flushed. A flush that fails fails the record (retried): its redelivery finds the
+//!   work done (idempotency) and flushes again, so no staged message waits for
+//!   traffic that may never come.
 
+use crate::publish::{EventPublisher, PublishError};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::MessageAttributeValue;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::Pool;
+use sluice_messages::{CorrelationId, Envelope, FromPayload, MessageId, Payload, Producer};
 use std::future::Future;
 use tracing::Instrument;
 
@@ -73,9 +83,73 @@ impl DeadLetterQueue {
     }
 }
 
+/// The messages one producer staged: flushed after each record its consumer handles.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    pool: Pool,
+    publisher: EventPublisher,
+    producer: Producer,
+}
+
+impl Outbox {
+    pub fn new(pool: Pool, publisher: EventPublisher, producer: Producer) -> Self {
+        Self {
+            pool,
+            publisher,
+            producer,
+        }
+    }
+
+    pub fn producer(&self) -> Producer {
+        self.producer
+    }
+
+    /// Sends what the producer staged and has not sent yet; returns how many it sent.
+    pub async fn flush(&self) -> Result<usize, PublishError> {
+        self.publisher.flush(&self.pool, self.producer).await
+    }
+}
+
+/// One message for a typed consumer: the payload it expects and where it came from.
+#[derive(Debug, Clone)]
+pub struct Delivery<P> {
+    pub message_id: MessageId,
+    pub correlation_id: CorrelationId,
+    pub producer: Producer,
+    pub occurred_at: DateTime<Utc>,
+    pub schema_version: u16,
+    pub payload: P,
+    /// How many times SQS has handed this message out (1 the first time).
+    pub receive_count: u32,
+}
+
+/// Why a typed consumer's record failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsumeError<E> {
+    #[error("not a {expected}: {reason}")]
+    Malformed { expected: &'static str, reason: String },
+    #[error("not a {expected}: got {got}")]
+    Unexpected { expected: &'static str, got: &'static str },
+    #[error(transparent)]
+    Step(E),
+    #[error("the work is done but its messages were not sent: {0}")]
+    Flush(PublishError),
+}
+
+impl<E: RecordError> RecordError for ConsumeError<E> {
+    fn is_retryable(&self) -> bool {
+        match self {
+            Self::Malformed { .. } | Self::Unexpected { .. } => false,
+            Self::Step(e) => e.is_retryable(),
+            Self::Flush(_) => true,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct BatchProcessor {
     dead_letters: Option<DeadLetterQueue>,
+    outbox: Option<Outbox>,
 }
 
 /// How one record ended, for the batch response and for tests.
@@ -94,7 +168,37 @@ pub enum RecordOutcome {
 
 impl BatchProcessor {
     pub fn new(dead_letters: Option<DeadLetterQueue>) -> Self {
-        Self { dead_letters }
+        Self {
+            dead_letters,
+            outbox: None,
+        }
+    }
+
+    /// Flushes `outbox` after every record (see the module's flush policy).
+    pub fn with_outbox(mut self, outbox: Outbox) -> Self {
+        self.outbox = Some(outbox);
+        self
+    }
+
+    /// A typed consumer: each record's envelope (bare or inside an SNS notification)
+    /// and its `P` payload, decoded once; a record that is neither is dead-lettered.
+    pub async fn consume<P, F, Fut, E>(&self, event: SqsEvent, mut step: F) -> SqsBatchResponse
+    where
+        P: FromPayload,
+        F: FnMut(Delivery<P>) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: RecordError,
+    {
+        self.process(event, |record| {
+            let started = decode::<P, E>(&record).map(&mut step);
+            async move {
+                match started {
+                    Ok(running) => running.await.map_err(ConsumeError::Step),
+                    Err(refused) => Err(refused),
+                }
+            }
+        })
+        .await
     }
 
     pub async fn process<F, Fut, E>(&self, event: SqsEvent, handle: F) -> SqsBatchResponse
@@ -136,7 +240,13 @@ impl BatchProcessor {
             let span = tracing::info_span!("record", message_id = %id, fifo);
             let kept = record.clone();
             let outcome = match handle(record).instrument(span.clone()).await {
-                Ok(()) => RecordOutcome::Done,
+                Ok(()) => match self.flush().instrument(span.clone()).await {
+                    Ok(()) => RecordOutcome::Done,
+                    Err(e) => {
+                        span.in_scope(|| tracing::warn!(error = %e, "outbox flush failed; the record will be retried"));
+                        RecordOutcome::Failed { reason: e.to_string() }
+                    }
+                },
                 Err(e) if e.is_retryable() => {
                     span.in_scope(|| tracing::warn!(error = %e, "record failed; it will be retried"));
                     RecordOutcome::Failed { reason: e.to_string() }
@@ -151,7 +261,18 @@ impl BatchProcessor {
         outcomes
     }
 
+    async fn flush(&self) -> Result<(), ConsumeError<std::convert::Infallible>> {
+        match &self.outbox {
+            Some(outbox) => outbox.flush().await.map(|_| ()).map_err(ConsumeError::Flush),
+            None => Ok(()),
+        }
+    }
+
     async fn dead_letter(&self, record: &SqsMessage, reason: &str) -> RecordOutcome {
+        // Whatever the record staged before it failed still goes out.
+        if let Err(e) = self.flush().await {
+            tracing::warn!(error = %e, "outbox flush failed; the next record's flush retries it");
+        }
         let Some(dlq) = &self.dead_letters else {
             tracing::error!(
                 reason,
@@ -174,6 +295,55 @@ impl BatchProcessor {
             }
         }
     }
+}
+
+impl Delivery<Payload> {
+    /// The whole message again (a consumer of every event keeps it as it came).
+    pub fn into_envelope(self) -> Envelope {
+        Envelope {
+            schema_version: self.schema_version,
+            message_id: self.message_id,
+            correlation_id: self.correlation_id,
+            producer: self.producer,
+            occurred_at: self.occurred_at,
+            payload: self.payload,
+        }
+    }
+}
+
+impl<P: FromPayload> Delivery<P> {
+    /// The envelope of a record and the payload a consumer expects (what
+    /// [`BatchProcessor::consume`] hands each step; tests call steps with it too).
+    pub fn from_record<E>(record: &SqsMessage) -> Result<Self, ConsumeError<E>> {
+        decode(record)
+    }
+}
+
+/// The envelope of a record and the payload a consumer expects.
+fn decode<P: FromPayload, E>(record: &SqsMessage) -> Result<Delivery<P>, ConsumeError<E>> {
+    let body = record.body.as_deref().unwrap_or_default();
+    let envelope = Envelope::from_queue_body(body).map_err(|e| ConsumeError::Malformed {
+        expected: P::EXPECTED,
+        reason: e.to_string(),
+    })?;
+    let got = envelope.payload.kind();
+    let payload = P::from_payload(envelope.payload).ok_or(ConsumeError::Unexpected {
+        expected: P::EXPECTED,
+        got,
+    })?;
+    Ok(Delivery {
+        message_id: envelope.message_id,
+        correlation_id: envelope.correlation_id,
+        producer: envelope.producer,
+        occurred_at: envelope.occurred_at,
+        schema_version: envelope.schema_version,
+        payload,
+        receive_count: record
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1),
+    })
 }
 
 #[cfg(test)]

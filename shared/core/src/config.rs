@@ -14,9 +14,18 @@ pub enum ConfigError {
     Invalid { key: String, reason: String },
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ConfigSource {
     vars: HashMap<String, String>,
+}
+
+impl std::fmt::Debug for ConfigSource {
+    // Names only: values include connection strings and keys.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&str> = self.vars.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        f.debug_struct("ConfigSource").field("names", &names).finish()
+    }
 }
 
 impl ConfigSource {
@@ -91,6 +100,16 @@ mod tests {
         assert!(err.contains("PORT") && !err.contains("secret-ish"), "{err}");
         assert_eq!(cfg.optional::<u16>("EMPTY").unwrap(), None);
         assert_eq!(cfg.or("EMPTY", 7u16).unwrap(), 7);
+    }
+
+    #[test]
+    fn debug_output_names_settings_without_their_values() {
+        let cfg = ConfigSource::from_pairs([("DATABASE_URL", "postgres://u:hunter2@h/db")]);
+        let printed = format!("{cfg:?}");
+        assert!(
+            printed.contains("DATABASE_URL") && !printed.contains("hunter2"),
+            "{printed}"
+        );
     }
 
     #[test]

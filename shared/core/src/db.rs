@@ -5,6 +5,7 @@
 //! for `connect_deadline` (30 s by default) before giving up.
 
 use crate::config::{ConfigError, ConfigSource};
+use crate::secrets::Secrets;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,8 +17,8 @@ pub use deadpool_postgres::{Client, Pool, Transaction};
 pub enum DbError {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("database credentials secret could not be read: {0}")]
-    Secret(String),
+    #[error("database credentials could not be read: {0}")]
+    Secret(#[from] crate::secrets::SecretError),
     #[error("TLS set-up failed: {0}")]
     Tls(String),
     #[error("database unreachable after {waited:?}: {last}")]
@@ -99,35 +100,25 @@ impl std::fmt::Debug for DbSettings {
     }
 }
 
-#[derive(serde::Deserialize)]
-struct RdsSecret {
-    username: String,
-    password: String,
-}
-
 impl DbSettings {
-    /// `DATABASE_URL` locally; in AWS `DATABASE_SECRET_ARN` (the cluster's managed
-    /// secret) with `DATABASE_HOST`, `DATABASE_PORT`, `DATABASE_NAME`.
-    pub async fn load(cfg: &ConfigSource, secrets: Option<&aws_sdk_secretsmanager::Client>) -> Result<Self, DbError> {
+    /// `DATABASE_URL` locally; in AWS `DATABASE_HOST`, `DATABASE_PORT`, `DATABASE_NAME`
+    /// with the credentials as secrets (`DATABASE_USER`, `DATABASE_PASSWORD`: in AWS
+    /// fields of the cluster's managed secret, `DATABASE_USER_SECRET_ARN=<arn>#username`).
+    pub async fn load(cfg: &ConfigSource, secrets: &Secrets) -> Result<Self, DbError> {
         let pg = match cfg.optional::<String>("DATABASE_URL")? {
             Some(url) => tokio_postgres::Config::from_str(&url).map_err(|_| ConfigError::Invalid {
                 key: "DATABASE_URL".into(),
                 reason: "not a PostgreSQL connection string".into(),
             })?,
             None => {
-                let arn: String = cfg.required("DATABASE_SECRET_ARN")?;
-                let client = secrets.ok_or_else(|| DbError::Secret("no Secrets Manager client".into()))?;
-                let raw = crate::aws::secret_string(client, &arn)
-                    .await
-                    .map_err(|e| DbError::Secret(e.to_string()))?;
-                let secret: RdsSecret = serde_json::from_str(&raw)
-                    .map_err(|_| DbError::Secret("secret is not {username, password} JSON".into()))?;
+                let user = secrets.required(cfg, "DATABASE_USER").await?;
+                let password = secrets.required(cfg, "DATABASE_PASSWORD").await?;
                 let mut pg = tokio_postgres::Config::new();
                 pg.host(&cfg.required::<String>("DATABASE_HOST")?)
                     .port(cfg.or("DATABASE_PORT", 5432u16)?)
                     .dbname(&cfg.or("DATABASE_NAME", "sluice".to_owned())?)
-                    .user(&secret.username)
-                    .password(secret.password);
+                    .user(user.expose())
+                    .password(password.expose());
                 pg
             }
         };

@@ -5,19 +5,26 @@
 pub mod auth;
 pub mod aws;
 pub mod batch;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod idempotency;
 pub mod instance;
+pub mod lambda;
 pub mod ledger;
+pub mod lifecycle;
 pub mod metrics;
 pub mod migrate;
 pub mod publish;
 pub mod retry;
-pub mod tasks;
+pub mod secrets;
 pub mod telemetry;
 
-pub use batch::{BatchProcessor, DeadLetterQueue, RecordError};
+pub use batch::{BatchProcessor, ConsumeError, DeadLetterQueue, Delivery, Outbox, RecordError};
+pub use clock::Clock;
 pub use config::{ConfigError, ConfigSource};
 pub use db::{DbError, DbSettings, Pool};
+pub use instance::{InitError, Instance};
+pub use lambda::{Answer, Function, FunctionError, Trigger};
 pub use publish::{Destination, EventPublisher, PublishError};
+pub use secrets::{Secret, Secrets};

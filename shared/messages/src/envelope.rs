@@ -11,6 +11,8 @@ pub const CURRENT_SCHEMA_VERSION: u16 = 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Producer {
+    /// The HTTP API and webhooks (`functions/http-api`).
+    HttpApi,
     IngestValidator,
     EtlTransformer,
     FilingFetcher,
@@ -22,6 +24,7 @@ pub enum Producer {
 impl Producer {
     pub fn as_str(&self) -> &'static str {
         match self {
+            Self::HttpApi => "http-api",
             Self::IngestValidator => "ingest-validator",
             Self::EtlTransformer => "etl-transformer",
             Self::FilingFetcher => "filing-fetcher",
@@ -63,6 +66,14 @@ impl Envelope {
         }
     }
 
+    /// A feedback item for triage, from any intake (webhooks, review exports, e-mail):
+    /// its id derives from its source, external id and revision, so the same delivery
+    /// queued again is the same message.
+    pub fn feedback(producer: Producer, correlation_id: CorrelationId, item: crate::FeedbackReceived) -> Self {
+        let name = format!("{}:{}:{}", item.source.as_str(), item.external_id, item.revision);
+        Self::new(producer, correlation_id, Payload::FeedbackReceived(item)).with_derived_id(&name)
+    }
+
     /// Replaces the random message id with one derived from what the message is
     /// about, so producing it again (a redelivery) yields the same id.
     pub fn with_derived_id(mut self, name: &str) -> Self {
@@ -79,6 +90,23 @@ impl Envelope {
         match version.schema_version {
             1 => Ok(serde_json::from_str(raw)?),
             other => Err(EnvelopeError::UnsupportedSchemaVersion(other)),
+        }
+    }
+
+    /// The body of an SQS record: the envelope itself (a work queue), or an SNS
+    /// notification carrying it in `Message` (a queue subscribed to the events topic
+    /// without raw message delivery). One decoder for every consumer.
+    pub fn from_queue_body(body: &str) -> Result<Self, EnvelopeError> {
+        #[derive(Deserialize)]
+        struct SnsNotification {
+            #[serde(rename = "Type")]
+            kind: String,
+            #[serde(rename = "Message")]
+            message: String,
+        }
+        match serde_json::from_str::<SnsNotification>(body) {
+            Ok(sns) if sns.kind == "Notification" => Self::from_json(&sns.message),
+            _ => Self::from_json(body),
         }
     }
 
@@ -144,6 +172,16 @@ fn fifo_safe(id: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn queue_bodies_are_read_bare_or_inside_an_sns_notification() {
+        let golden = include_str!("../tests/golden/v1/analysis_failed.json");
+        let bare = Envelope::from_queue_body(golden).unwrap();
+        let sns = serde_json::json!({"Type": "Notification", "MessageId": "m", "Message": golden}).to_string();
+        assert_eq!(Envelope::from_queue_body(&sns).unwrap(), bare);
+        assert!(Envelope::from_queue_body(r#"{"Type":"Notification","Message":"nope"}"#).is_err());
+        assert!(Envelope::from_queue_body("").is_err());
+    }
 
     #[test]
     fn fifo_ids_stay_within_what_sqs_accepts() {

@@ -20,7 +20,7 @@ pub use newtypes::{
 };
 pub use payloads::{
     AnalysisCompleted, AnalysisFailed, AnalysisRequested, DatasetLoaded, DatasetUploaded, FeedbackReceived,
-    FeedbackSource, FeedbackTriaged, FilingRequested, LoadCounts, LoadStatus, Payload, PriceJobRequested,
+    FeedbackSource, FeedbackTriaged, FilingRequested, FromPayload, LoadCounts, LoadStatus, Payload, PriceJobRequested,
     PriceRefreshKind, PriceRefreshProgress, PriceRefreshSummary, TickerReason,
 };
 pub use tiers::TierPolicy;

@@ -35,6 +35,51 @@ pub enum Payload {
     FeedbackTriaged(FeedbackTriaged),
 }
 
+/// A payload a consumer expects, taken out of [`Payload`]: what the batch processor's
+/// typed step decodes once for every consumer.
+pub trait FromPayload: Sized {
+    /// What the consumer expects, in words, for the reason a wrong message is refused with.
+    const EXPECTED: &'static str;
+    /// The payload, or `None` when the message is of another kind.
+    fn from_payload(payload: Payload) -> Option<Self>;
+}
+
+/// Any payload (a consumer of every event, such as the notifier).
+impl FromPayload for Payload {
+    const EXPECTED: &'static str = "Sluice event";
+    fn from_payload(payload: Payload) -> Option<Self> {
+        Some(payload)
+    }
+}
+
+macro_rules! from_payload {
+    ($($variant:ident: $expected:literal),* $(,)?) => {$(
+        impl FromPayload for $variant {
+            const EXPECTED: &'static str = $expected;
+            fn from_payload(payload: Payload) -> Option<Self> {
+                match payload {
+                    Payload::$variant(p) => Some(p),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+
+from_payload!(
+    DatasetUploaded: "DatasetUploaded message",
+    DatasetLoaded: "DatasetLoaded message",
+    PriceJobRequested: "price job",
+    PriceRefreshProgress: "PriceRefreshProgress message",
+    PriceRefreshSummary: "PriceRefreshSummary message",
+    FilingRequested: "filing request",
+    AnalysisRequested: "analysis request",
+    AnalysisCompleted: "AnalysisCompleted message",
+    AnalysisFailed: "AnalysisFailed message",
+    FeedbackReceived: "feedback item",
+    FeedbackTriaged: "FeedbackTriaged message",
+);
+
 impl Payload {
     pub fn kind(&self) -> &'static str {
         match self {

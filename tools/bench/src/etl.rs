@@ -13,6 +13,7 @@ use ingest_validator::notice::UploadNotice;
 use ingest_validator::UploadOutcome;
 use serde::Serialize;
 use sluice_bench::rss;
+use sluice_core::Clock;
 use sluice_core::ConfigSource;
 use sluice_local::Functions;
 use sluice_messages::{CorrelationId, Envelope, Payload};
@@ -82,7 +83,20 @@ fn mib(kb: u64) -> f64 {
 }
 
 async fn measure(cfg: &ConfigSource, db: &BenchDb, stack: &BenchStack, file: &Path) -> anyhow::Result<EtlReport> {
-    let functions = Functions::build(cfg, &stack.res, &db.pool, &stack.clients).await?;
+    // The runner's functions, each by its constructor; tokens are not used here.
+    let cfg = match cfg.optional::<String>("LOCAL_JWT_SECRET")? {
+        Some(_) => cfg.clone(),
+        None => cfg.clone().with("LOCAL_JWT_SECRET", "sluice-bench-not-a-secret"),
+    };
+    let functions = Functions::build(
+        &cfg,
+        &stack.res,
+        &db.settings,
+        &db.pool,
+        &stack.clients,
+        Clock::system(),
+    )
+    .await?;
     let (s3, sqs, bucket) = (&stack.clients.s3, &stack.clients.sqs, &stack.res.bucket);
     let name = file
         .file_name()
@@ -118,6 +132,8 @@ async fn measure(cfg: &ConfigSource, db: &BenchDb, stack: &BenchStack, file: &Pa
     let baseline = rss::read()?;
     let started = Instant::now();
     let uploaded = functions.ingest.handle_upload(&notice, CorrelationId::new()).await?;
+    // What the batch processor does after each record: send what it staged.
+    functions.ingest.outbox.flush().await?;
     let ingest_s = started.elapsed().as_secs_f64();
     if !matches!(uploaded, UploadOutcome::Queued(_)) {
         bail!("ingest-validator did not queue the file: {uploaded:?}");

@@ -2,7 +2,7 @@
 //! another's rows, and both are removed afterwards.
 
 use anyhow::Context;
-use sluice_core::{db, migrate, ConfigSource, DbSettings, Pool};
+use sluice_core::{db, migrate, ConfigSource, DbSettings, Pool, Secrets};
 use sluice_local::resources::{StackNames, StackResources};
 use sluice_local::Clients;
 use tracing::warn;
@@ -11,13 +11,15 @@ pub struct BenchDb {
     admin: Pool,
     pub name: String,
     pub pool: Pool,
+    /// The settings of the bench database (for functions' instances).
+    pub settings: DbSettings,
 }
 
 impl BenchDb {
     /// A fresh database `sluice_bench_<tag>_<pid>` on the `DATABASE_URL` server, migrated,
     /// then `prepare` run on it (an experiment's schema change; never in `make bench`).
     pub async fn create(cfg: &ConfigSource, tag: &str, prepare: Option<&str>) -> anyhow::Result<Self> {
-        let base = DbSettings::load(cfg, None).await?;
+        let base = DbSettings::load(cfg, &Secrets::from_config_only()).await?;
         let admin = db::connect(&base).await.context("connecting to DATABASE_URL")?;
         let name = format!("sluice_bench_{tag}_{}", std::process::id());
         {
@@ -34,6 +36,7 @@ impl BenchDb {
             admin,
             name: name.clone(),
             pool: db::connect(&base.with_dbname(&name)).await?,
+            settings: base.with_dbname(&name),
         };
         let migrated = async {
             let mut client = made.pool.get().await?;

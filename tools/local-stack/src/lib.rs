@@ -1,23 +1,28 @@
-//! The local stack: the same handler libraries the Lambda binaries run, wired to a
-//! moto server and a local PostgreSQL the way AWS wires them (see design.md).
+//! The local stack: the same handler libraries the Lambda binaries run, built by the
+//! same constructors and wired to a moto server and a local PostgreSQL the way AWS
+//! wires them (see design.md). Nothing here rebuilds a function: each is made by its
+//! library's one constructor from an [`Instance`] whose configuration is what
+//! template.yaml would give it.
 
-pub mod http_front;
 pub mod pump;
 pub mod resources;
 pub mod schedules;
-pub mod sse;
+pub mod web;
 
-use etl_transformer::{Etl, EtlConfig};
-use filing_fetcher::edgar::{EdgarClient, EdgarConfig};
-use filing_fetcher::{FetcherConfig, FilingFetcher};
-use ingest_validator::{Ingest, IngestConfig};
-use llm_analyzer::provider::{build_model, ProviderConfig};
-use llm_analyzer::{Analyzer, AnalyzerConfig, Triage, TriageConfig};
-use price_updater::{ApiKey, MarketData, PriceConfig, PriceUpdater, QuoteCache};
+use axum::Router;
+use etl_transformer::Etl;
+use filing_fetcher::FilingFetcher;
+use ingest_validator::Ingest;
+use llm_analyzer::LlmAnalyzer;
+use price_updater::PriceUpdater;
 use pump::{EventSource, SqsHandler};
 use resources::StackResources;
-use sluice_core::{aws, BatchProcessor, ConfigSource, DeadLetterQueue, EventPublisher, Pool};
+use sluice_core::{aws, Clock, ConfigSource, DbSettings, Function, InitError, Instance, Pool, Trigger};
+use sse_notifier::{EventsService, Notifier};
 use std::sync::Arc;
+
+// Local tokens (`make token`) are issued by the one verifier's module.
+pub use sluice_core::auth::local::issue_token;
 
 /// The AWS clients of one process, built once.
 #[derive(Clone)]
@@ -27,7 +32,7 @@ pub struct Clients {
     pub sqs: aws_sdk_sqs::Client,
     pub sns: aws_sdk_sns::Client,
     pub region: String,
-    /// What the clients were built from (Bedrock's client is built per function).
+    /// What the clients were built from (and what each function's instance gets).
     pub sdk: aws_config::SdkConfig,
 }
 
@@ -60,7 +65,7 @@ impl Clients {
     }
 }
 
-/// The variables a function would get from template.yaml, for these resources.
+/// The variables the functions get from template.yaml, for these resources.
 pub fn function_env(res: &StackResources) -> Vec<(&'static str, String)> {
     vec![
         ("UPLOAD_BUCKET", res.bucket.clone()),
@@ -82,161 +87,108 @@ pub fn function_env(res: &StackResources) -> Vec<(&'static str, String)> {
         ("SSE_EVENTS_QUEUE_URL", res.sse_events.url.clone()),
         ("SSE_EVENTS_DLQ_URL", res.sse_events.dlq_url.clone()),
         ("FEEDBACK_QUEUE_URL", res.feedback.url.clone()),
+        ("FEEDBACK_QUEUE_ARN", res.feedback.arn.clone()),
         ("FEEDBACK_DLQ_URL", res.feedback.dlq_url.clone()),
         ("FEEDBACK_METRICS_TABLE", res.feedback_metrics_table.clone()),
     ]
 }
 
-/// The two functions of the first pipeline, built as their `main.rs` builds them.
+/// What the runner shares with every function: the stack's settings, the SDK
+/// configuration, the database and the clock.
+#[derive(Clone)]
+pub struct Stack {
+    pub cfg: ConfigSource,
+    pub sdk: aws_config::SdkConfig,
+    pub db: DbSettings,
+    pub pool: Pool,
+    pub clock: Clock,
+}
+
+impl Stack {
+    /// The instance a function would get in AWS: the stack's settings plus its own
+    /// dead-letter queue as `DEAD_LETTER_QUEUE_URL` (as template.yaml sets it).
+    pub fn instance(&self, service: &'static str, dead_letter_queue: &str) -> Instance {
+        Instance::new(
+            service,
+            self.cfg.clone(),
+            self.sdk.clone(),
+            self.db.clone(),
+            self.pool.clone(),
+        )
+        .with_setting("DEAD_LETTER_QUEUE_URL", dead_letter_queue)
+        .with_clock(self.clock)
+    }
+}
+
+/// Every function of template.yaml, each built by its own constructor.
 pub struct Functions {
     pub ingest: Arc<Ingest>,
-    pub ingest_processor: Arc<BatchProcessor>,
     pub etl: Arc<Etl>,
-    pub etl_processor: Arc<BatchProcessor>,
-    /// Present when the vendor is configured (`FMP_BASE_URL` and a key).
+    /// Present when the vendor is configured (`FMP_API_KEY`).
     pub prices: Option<Arc<PriceUpdater>>,
-    pub prices_processor: Arc<BatchProcessor>,
     /// Present when EDGAR is configured (`EDGAR_USER_AGENT`; the runner points it at the mirror).
     pub filings: Option<Arc<FilingFetcher>>,
-    pub filings_processor: Arc<BatchProcessor>,
-    pub analyzer: Arc<Analyzer>,
-    pub analyses_processor: Arc<BatchProcessor>,
-    /// llm-analyzer's feedback triage (the feedback queue); shares the analyzer's model.
-    pub triage: Arc<Triage>,
-    pub triage_processor: Arc<BatchProcessor>,
+    /// Analyses and feedback triage (two queues, one function).
+    pub llm: Arc<LlmAnalyzer>,
     /// sse-notifier's consumer (the events subscription queue).
-    pub sse: Arc<sse_notifier::Notifier>,
-    pub sse_processor: Arc<BatchProcessor>,
+    pub notifier: Arc<Notifier>,
+    /// sse-notifier's function URL (the stream, tickets, long-poll).
+    pub events: EventsService,
+    /// The HTTP API.
+    pub api: Router,
 }
 
 impl Functions {
+    /// `cfg` is the stack's configuration; the resources' names are added to it.
     pub async fn build(
         cfg: &ConfigSource,
         res: &StackResources,
+        db: &DbSettings,
         pool: &Pool,
         clients: &Clients,
-    ) -> Result<Self, sluice_core::ConfigError> {
+        clock: Clock,
+    ) -> Result<Self, InitError> {
         let mut cfg = cfg.clone();
         for (k, v) in function_env(res) {
             cfg = cfg.with(k, v);
         }
-        let publisher = EventPublisher::new(clients.sns.clone(), clients.sqs.clone());
-        let dlq = |url: &str| {
-            Arc::new(BatchProcessor::new(Some(DeadLetterQueue::new(
-                clients.sqs.clone(),
-                url,
-            ))))
+        let stack = Stack {
+            cfg: cfg.clone(),
+            sdk: clients.sdk.clone(),
+            db: db.clone(),
+            pool: pool.clone(),
+            clock,
         };
         let prices = match cfg.optional::<String>("FMP_API_KEY")? {
-            Some(key) => {
-                let config = PriceConfig::load(&cfg)?;
-                let updater = PriceUpdater::build(
-                    pool.clone(),
-                    clients.dynamodb.clone(),
-                    publisher.clone(),
-                    config,
-                    ApiKey::new(key),
-                )
-                .map_err(|e| sluice_core::ConfigError::Invalid {
-                    key: "FMP_BASE_URL".into(),
-                    reason: e.to_string(),
-                })?;
-                Some(Arc::new(updater))
-            }
+            Some(_) => Some(Arc::new(
+                PriceUpdater::build(&stack.instance(price_updater::SERVICE, &res.price_jobs.dlq_url)).await?,
+            )),
             None => None,
-        };
-        let market = MarketData {
-            pool: pool.clone(),
-            cache: QuoteCache::new(
-                clients.dynamodb.clone(),
-                &res.quote_cache_table,
-                std::time::Duration::from_secs(cfg.or("QUOTE_CACHE_TTL_SECS", 300u64)?),
-            ),
         };
         let filings = match cfg.optional::<String>("EDGAR_USER_AGENT")? {
-            Some(_) => {
-                let edgar = EdgarClient::new(EdgarConfig::load(&cfg).map_err(invalid("EDGAR_USER_AGENT"))?)
-                    .map_err(invalid("EDGAR_WWW_BASE_URL"))?;
-                Some(Arc::new(FilingFetcher {
-                    pool: pool.clone(),
-                    s3: clients.s3.clone(),
-                    publisher: publisher.clone(),
-                    edgar,
-                    config: FetcherConfig::load(&cfg)?,
-                }))
-            }
+            Some(_) => Some(Arc::new(FilingFetcher::build(
+                &stack.instance(filing_fetcher::SERVICE, &res.filings.dlq_url),
+            )?)),
             None => None,
         };
-        let provider = ProviderConfig::load(&cfg)?;
-        let model = build_model(&provider, &clients.sdk)
-            .await
-            .map_err(invalid("LLM_PROVIDER"))?;
-        let triage = Arc::new(Triage {
-            pool: pool.clone(),
-            dynamodb: clients.dynamodb.clone(),
-            publisher: publisher.clone(),
-            model: model.clone(),
-            config: TriageConfig::load(&cfg, &provider)?,
-        });
-        let analyzer = Arc::new(Analyzer {
-            pool: pool.clone(),
-            s3: clients.s3.clone(),
-            publisher: publisher.clone(),
-            model,
-            config: AnalyzerConfig::load(&cfg, &provider)?,
-        });
         Ok(Self {
-            filings,
-            filings_processor: dlq(&res.filings.dlq_url),
-            analyzer,
-            analyses_processor: dlq(&res.analyses.dlq_url),
-            triage,
-            triage_processor: dlq(&res.feedback.dlq_url),
+            ingest: Arc::new(Ingest::build(
+                &stack.instance(ingest_validator::SERVICE, &res.uploads.dlq_url),
+            )?),
+            etl: Arc::new(Etl::build(&stack.instance(etl_transformer::SERVICE, &res.etl.dlq_url))?),
             prices,
-            prices_processor: dlq(&res.price_jobs.dlq_url),
-            sse: Arc::new(sse_notifier::Notifier { pool: pool.clone() }),
-            sse_processor: dlq(&res.sse_events.dlq_url),
-            ingest: Arc::new(Ingest {
-                pool: pool.clone(),
-                s3: clients.s3.clone(),
-                dynamodb: clients.dynamodb.clone(),
-                publisher: publisher.clone(),
-                config: IngestConfig::load(&cfg)?,
-                market: Some(market),
-            }),
-            ingest_processor: dlq(&res.uploads.dlq_url),
-            etl: Arc::new(Etl {
-                pool: pool.clone(),
-                s3: clients.s3.clone(),
-                publisher,
-                config: EtlConfig::load(&cfg)?,
-            }),
-            etl_processor: dlq(&res.etl.dlq_url),
+            filings,
+            llm: Arc::new(LlmAnalyzer::build(&stack.instance(llm_analyzer::SERVICE, &res.analyses.dlq_url)).await?),
+            notifier: Arc::new(Notifier::build(
+                &stack.instance(sse_notifier::SERVICE, &res.sse_events.dlq_url),
+            )?),
+            events: EventsService::build(&stack.instance(sse_notifier::SERVICE, &res.sse_events.dlq_url)).await?,
+            api: http_api::build(&stack.instance(http_api::SERVICE, "")).await?,
         })
     }
 
-    /// The HTTP API route of template.yaml: every request to ingest-validator.
-    pub fn http_handler(&self) -> http_front::HttpHandler {
-        let ingest = self.ingest.clone();
-        Arc::new(move |request| {
-            let ingest = ingest.clone();
-            Box::pin(async move { ingest.api().handle(&request).await })
-        })
-    }
-
-    /// The event source mappings of template.yaml: uploads queue -> ingest-validator,
-    /// ETL FIFO queue -> etl-transformer.
+    /// The event source mappings of template.yaml, each calling its function as Lambda does.
     pub fn event_sources(&self, res: &StackResources, clients: &Clients, wait_seconds: i32) -> Vec<EventSource> {
-        let (ingest, ingest_processor) = (self.ingest.clone(), self.ingest_processor.clone());
-        let ingest_handler: SqsHandler = Arc::new(move |event| {
-            let (ingest, processor) = (ingest.clone(), ingest_processor.clone());
-            Box::pin(async move { ingest.handle_batch(event, &processor).await })
-        });
-        let (etl, etl_processor) = (self.etl.clone(), self.etl_processor.clone());
-        let etl_handler: SqsHandler = Arc::new(move |event| {
-            let (etl, processor) = (etl.clone(), etl_processor.clone());
-            Box::pin(async move { etl.handle_batch(event, &processor).await })
-        });
         let source = |name: &str, queue: &resources::Queue, handler: SqsHandler| EventSource {
             name: name.into(),
             sqs: clients.sqs.clone(),
@@ -248,51 +200,54 @@ impl Functions {
             handler,
         };
         let mut sources = vec![
-            source("ingest-validator", &res.uploads, ingest_handler),
-            source("etl-transformer", &res.etl, etl_handler),
+            source("ingest-validator", &res.uploads, sqs_handler(self.ingest.clone())),
+            source("etl-transformer", &res.etl, sqs_handler(self.etl.clone())),
         ];
         if let Some(prices) = &self.prices {
-            let (prices, processor) = (prices.clone(), self.prices_processor.clone());
-            let handler: SqsHandler = Arc::new(move |event| {
-                let (prices, processor) = (prices.clone(), processor.clone());
-                Box::pin(async move { prices.handle_batch(event, &processor).await })
-            });
-            sources.push(source("price-updater", &res.price_jobs, handler));
+            sources.push(source("price-updater", &res.price_jobs, sqs_handler(prices.clone())));
         }
         if let Some(filings) = &self.filings {
-            let (filings, processor) = (filings.clone(), self.filings_processor.clone());
-            let handler: SqsHandler = Arc::new(move |event| {
-                let (filings, processor) = (filings.clone(), processor.clone());
-                Box::pin(async move { filings.handle_batch(event, &processor).await })
-            });
-            sources.push(source("filing-fetcher", &res.filings, handler));
+            sources.push(source("filing-fetcher", &res.filings, sqs_handler(filings.clone())));
         }
-        let (analyzer, analyses_processor) = (self.analyzer.clone(), self.analyses_processor.clone());
-        let analyzer_handler: SqsHandler = Arc::new(move |event| {
-            let (analyzer, processor) = (analyzer.clone(), analyses_processor.clone());
-            Box::pin(async move { analyzer.handle_batch(event, &processor).await })
-        });
-        sources.push(source("llm-analyzer", &res.analyses, analyzer_handler));
-        let (triage, triage_processor) = (self.triage.clone(), self.triage_processor.clone());
-        let triage_handler: SqsHandler = Arc::new(move |event| {
-            let (triage, processor) = (triage.clone(), triage_processor.clone());
-            Box::pin(async move { triage.handle_batch(event, &processor).await })
-        });
-        sources.push(source("llm-analyzer-feedback", &res.feedback, triage_handler));
-        let (sse, sse_processor) = (self.sse.clone(), self.sse_processor.clone());
-        let sse_handler: SqsHandler = Arc::new(move |event| {
-            let (sse, processor) = (sse.clone(), sse_processor.clone());
-            Box::pin(async move { sse.handle_batch(event, &processor).await })
-        });
-        sources.push(source("sse-notifier", &res.sse_events, sse_handler));
+        sources.push(source("llm-analyzer", &res.analyses, sqs_handler(self.llm.clone())));
+        sources.push(source(
+            "llm-analyzer-feedback",
+            &res.feedback,
+            sqs_handler(self.llm.clone()),
+        ));
+        sources.push(source(
+            "sse-notifier",
+            &res.sse_events,
+            sqs_handler(self.notifier.clone()),
+        ));
         sources
+    }
+
+    /// The HTTP front on API_URL: the HTTP API's router and the events function's,
+    /// served as they are (no translation), with the web app and a health check.
+    pub fn front(&self, health: serde_json::Value) -> Router {
+        self.events
+            .clone()
+            .router()
+            .merge(web::router(health))
+            .merge(self.api.clone())
     }
 }
 
-/// A setting that loaded but does not work, as a configuration error naming it.
-fn invalid<E: std::fmt::Display>(key: &'static str) -> impl Fn(E) -> sluice_core::ConfigError {
-    move |e| sluice_core::ConfigError::Invalid {
-        key: key.into(),
-        reason: e.to_string(),
-    }
+/// A function as an SQS event source mapping invokes it: the batch as a trigger, its
+/// partial failures back.
+pub fn sqs_handler<F: Function>(function: Arc<F>) -> SqsHandler {
+    Arc::new(move |event| {
+        let function = function.clone();
+        Box::pin(async move {
+            match function.handle(Trigger::Sqs(event)).await {
+                Ok(answer) => Some(answer.batch()),
+                Err(e) => {
+                    // Lambda retries the whole batch when the invocation fails.
+                    tracing::error!(error = %e, "invocation failed; the batch will be retried");
+                    None
+                }
+            }
+        })
+    })
 }

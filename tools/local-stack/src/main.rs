@@ -8,12 +8,10 @@
 //!   sluice-local load-tickers FILE     load index constituents (ticker,name,cik,index) into `tickers`
 
 use anyhow::Context;
-use sluice_core::{db, migrate, ConfigSource, DbSettings};
-use sluice_local::http_front::{issue_token, Front};
+use sluice_core::{db, migrate, Clock, ConfigSource, DbSettings, Secrets};
 use sluice_local::resources::StackNames;
-use sluice_local::{function_env, Clients, Functions};
+use sluice_local::{function_env, issue_token, Clients, Functions};
 use std::io::Write;
-use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -44,13 +42,13 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("unknown schedule `{name}`: daily-quotes or weekly-fundamentals"))?;
             let (functions, _) = build_functions(&cfg).await?;
             let prices = functions.prices.context("the vendor is not configured (FMP_API_KEY)")?;
-            let started = prices.handle_schedule(schedule).await?;
+            let started = sluice_local::schedules::fire(&prices, schedule).await?;
             println!("{}", serde_json::to_string_pretty(&started)?);
             Ok(())
         }
         Some("load-tickers") => {
             let path = args.get(1).context("usage: sluice-local load-tickers FILE")?;
-            let pool = db::connect(&DbSettings::load(&cfg, None).await?).await?;
+            let pool = db::connect(&local_db(&cfg).await?).await?;
             let file = std::fs::File::open(path).with_context(|| format!("cannot read {path}"))?;
             let loaded = price_updater::universe::load_constituents(&pool, file).await?;
             println!(
@@ -87,8 +85,13 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
+/// The local cluster's settings (`DATABASE_URL`: no secrets on the local stack).
+async fn local_db(cfg: &ConfigSource) -> anyhow::Result<DbSettings> {
+    Ok(DbSettings::load(cfg, &Secrets::from_config_only()).await?)
+}
+
 async fn run_migrations(cfg: &ConfigSource) -> anyhow::Result<Vec<i32>> {
-    let settings = DbSettings::load(cfg, None).await?;
+    let settings = local_db(cfg).await?;
     let pool = db::connect(&settings).await?;
     let mut client = pool.get().await?;
     Ok(migrate::run(&mut client, &migrate::embedded()?).await?)
@@ -205,8 +208,9 @@ async fn build_functions(
 ) -> anyhow::Result<(Functions, (Clients, sluice_local::resources::StackResources))> {
     let clients = Clients::from_env().await;
     let res = clients.provisioner().provision(&StackNames::default()).await?;
-    let pool = db::connect(&DbSettings::load(cfg, None).await?).await?;
-    let functions = Functions::build(cfg, &res, &pool, &clients).await?;
+    let db = local_db(cfg).await?;
+    let pool = db::connect(&db).await?;
+    let functions = Functions::build(cfg, &res, &db, &pool, &clients, Clock::system()).await?;
     Ok((functions, (clients, res)))
 }
 
@@ -255,27 +259,19 @@ async fn run(cfg: &ConfigSource) -> anyhow::Result<()> {
     let health = serde_json::json!({
         "status": "ok",
         "functions": {
-            "price-updater": {"trigger": [res.price_jobs.url.clone(), "schedules: daily-quotes (Mon-Fri 21:30 UTC), weekly-fundamentals (Sat 06:00 UTC)".to_owned()], "dlq": res.price_jobs.dlq_url},
-            "ingest-validator": {"trigger": [res.uploads.url, format!("{api_url}/v1/*")], "dlq": res.uploads.dlq_url},
+            "http-api": {"trigger": format!("{api_url}/v1/*")},
+            "ingest-validator": {"trigger": res.uploads.url, "dlq": res.uploads.dlq_url},
             "etl-transformer": {"trigger": res.etl.url, "dlq": res.etl.dlq_url},
+            "price-updater": {"trigger": [res.price_jobs.url.clone(), "schedules: daily-quotes (Mon-Fri 21:30 UTC), weekly-fundamentals (Sat 06:00 UTC)".to_owned()], "dlq": res.price_jobs.dlq_url},
             "filing-fetcher": {"trigger": res.filings.url.clone(), "dlq": res.filings.dlq_url.clone()},
-            "llm-analyzer": {"trigger": res.analyses.url.clone(), "dlq": res.analyses.dlq_url.clone(), "model": functions.analyzer.model.model().as_str()},
-            "sse-notifier": {"trigger": [res.sse_events.url.clone(), format!("{api_url}/v1/events/*"), format!("{api_url}/ (live page)")], "dlq": res.sse_events.dlq_url.clone()},
+            "llm-analyzer": {"trigger": [res.analyses.url.clone(), res.feedback.url.clone()], "dlq": [res.analyses.dlq_url.clone(), res.feedback.dlq_url.clone()], "model": functions.llm.analyzer.model.model().as_str()},
+            "sse-notifier": {"trigger": [res.sse_events.url.clone(), format!("{api_url}/v1/events/*")], "dlq": res.sse_events.dlq_url.clone()},
         },
+        "web": format!("{api_url}/"),
         "bucket": res.bucket,
         "events_topic": res.topic_arn,
     });
-    let secret: String = cfg.required("LOCAL_JWT_SECRET")?;
-    // sse-notifier's function URL (the stream, tickets, long-poll) and the live page, on the same address.
-    let events_settings = DbSettings::load(cfg, None).await?;
-    let events_pool = db::connect(&events_settings).await?;
-    let events = sluice_local::sse::EventsFront::build(cfg, &events_pool, events_settings, secret.as_bytes())?;
-    let front = Front {
-        secret: Arc::new(secret.into_bytes()),
-        api: functions.http_handler(),
-        health,
-    };
-    let app = sluice_local::sse::router(events).merge(sluice_local::http_front::router(front));
+    let app = functions.front(health);
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "HTTP front stopped");

@@ -10,8 +10,9 @@ use futures::future::BoxFuture;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-/// A function's handler as the event source sees it.
-pub type SqsHandler = Arc<dyn Fn(SqsEvent) -> BoxFuture<'static, SqsBatchResponse> + Send + Sync>;
+/// A function's handler as the event source sees it: its partial batch response, or
+/// `None` when the invocation failed as a whole (every record stays on the queue).
+pub type SqsHandler = Arc<dyn Fn(SqsEvent) -> BoxFuture<'static, Option<SqsBatchResponse>> + Send + Sync>;
 
 #[derive(Clone)]
 pub struct EventSource {
@@ -59,12 +60,14 @@ impl EventSource {
             ));
             event.records.push(self.to_record(m));
         }
-        let response = (self.handler)(event).await;
-        let failed: HashSet<String> = response
-            .batch_item_failures
-            .into_iter()
-            .map(|f| f.item_identifier)
-            .collect();
+        let failed: HashSet<String> = match (self.handler)(event).await {
+            Some(response) => response
+                .batch_item_failures
+                .into_iter()
+                .map(|f| f.item_identifier)
+                .collect(),
+            None => receipts.iter().map(|(id, _)| id.clone()).collect(),
+        };
         let entries: Vec<DeleteMessageBatchRequestEntry> = receipts
             .iter()
             .enumerate()

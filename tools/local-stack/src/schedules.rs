@@ -3,6 +3,7 @@
 
 use chrono::{Datelike, Timelike, Utc, Weekday};
 use price_updater::{PriceUpdater, Schedule};
+use sluice_core::{Answer, Function, FunctionError, Trigger};
 use std::sync::Arc;
 
 /// (schedule, weekdays, hour, minute) — the cron expressions of template.yaml.
@@ -27,6 +28,16 @@ pub fn due(now: chrono::DateTime<Utc>) -> Vec<Schedule> {
         .collect()
 }
 
+/// A schedule firing, as EventBridge Scheduler invokes the function (template.yaml's input).
+pub async fn fire(prices: &PriceUpdater, schedule: Schedule) -> Result<Answer, FunctionError> {
+    let event = serde_json::json!({
+        "detail-type": "Scheduled Event",
+        "source": "aws.scheduler",
+        "detail": {"schedule": schedule.name()},
+    });
+    prices.handle(Trigger::decode(event)?).await
+}
+
 pub async fn run(prices: Arc<PriceUpdater>) {
     let mut last_fired: Option<(chrono::NaiveDate, u32, u32)> = None;
     loop {
@@ -35,7 +46,7 @@ pub async fn run(prices: Arc<PriceUpdater>) {
         if last_fired != Some(minute) {
             for schedule in due(now) {
                 last_fired = Some(minute);
-                match prices.handle_schedule(schedule).await {
+                match fire(&prices, schedule).await {
                     Ok(started) => tracing::info!(schedule = schedule.name(), ?started, "schedule fired"),
                     Err(e) => tracing::error!(schedule = schedule.name(), error = %e, "schedule failed"),
                 }

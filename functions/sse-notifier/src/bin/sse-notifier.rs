@@ -1,20 +1,10 @@
-//! The consumer of the events subscription queue: sets up once per instance and runs the handler.
+//! sse-notifier in Lambda: set up once per instance, then serve the events subscription queue.
 
-use aws_lambda_events::sqs::SqsEvent;
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use sluice_core::Instance;
 use sse_notifier::{Notifier, SERVICE};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    let sluice_core::instance::Instance { pool, processor, .. } = sluice_core::instance::init(SERVICE).await?;
-    let notifier = Notifier { pool };
-    run(service_fn(|event: LambdaEvent<SqsEvent>| {
-        let (notifier, processor) = (&notifier, &processor);
-        async move {
-            let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
-            let response = tracing::Instrument::instrument(notifier.handle_batch(event.payload, processor), span).await;
-            Ok::<_, Error>(response)
-        }
-    }))
-    .await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let instance = Instance::from_env(SERVICE).await?;
+    sluice_core::lambda::serve(Notifier::build(&instance)?).await
 }

@@ -5,7 +5,7 @@
 //!
 //! `run` makes a database and moto resources of its own (removed at the end), then starts
 //! the server in a process of its own, as the local runner runs sse-notifier: the events
-//! routes (`sluice_local::sse::router`: tickets, the stream, the hub's one LISTEN) on a
+//! routes (`EventsService::router`: tickets, the stream, the hub's one LISTEN) on a
 //! loopback port and the consumer's event source on the topic's subscription queue. It
 //! opens `--streams` concurrent streams (one user each, a ticket each), measures the
 //! server's resident memory before and after, publishes `--events` events on the SNS
@@ -14,8 +14,8 @@
 //! arrived and what arrived twice.
 
 use anyhow::{bail, Context};
-use sluice_core::{db, migrate, BatchProcessor, ConfigSource, DbSettings, DeadLetterQueue};
-use sluice_local::pump::{EventSource, SqsHandler};
+use sluice_core::{db, migrate, ConfigSource, DbSettings, Instance, Secrets};
+use sluice_local::pump::EventSource;
 use sluice_local::resources::StackNames;
 use sluice_local::Clients;
 use std::collections::HashMap;
@@ -46,23 +46,19 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-/// The server: what `sluice-local run` runs for sse-notifier, nothing else.
+/// The server: what `sluice-local run` runs for sse-notifier, built by the same
+/// constructors, nothing else.
 async fn serve() -> anyhow::Result<()> {
-    let cfg = ConfigSource::from_env();
-    let settings = DbSettings::load(&cfg, None).await?;
+    let cfg = ConfigSource::from_env().with("LOCAL_JWT_SECRET", SECRET);
+    let settings = DbSettings::load(&cfg, &Secrets::from_config_only()).await?;
     let pool = db::connect(&settings).await?;
     let clients = Clients::from_env().await;
     let queue_url: String = cfg.required("SSE_EVENTS_QUEUE_URL")?;
-    let front = sluice_local::sse::EventsFront::build(&cfg, &pool, settings, SECRET.as_bytes())?;
-    let notifier = Arc::new(sse_notifier::Notifier { pool: pool.clone() });
-    let processor = Arc::new(BatchProcessor::new(Some(DeadLetterQueue::new(
-        clients.sqs.clone(),
-        cfg.required::<String>("SSE_EVENTS_DLQ_URL")?,
-    ))));
-    let handler: SqsHandler = Arc::new(move |event| {
-        let (notifier, processor) = (notifier.clone(), processor.clone());
-        Box::pin(async move { notifier.handle_batch(event, &processor).await })
-    });
+    let dlq: String = cfg.required("SSE_EVENTS_DLQ_URL")?;
+    let instance = Instance::new(sse_notifier::SERVICE, cfg.clone(), clients.sdk.clone(), settings, pool)
+        .with_setting("DEAD_LETTER_QUEUE_URL", dlq);
+    let events = sse_notifier::EventsService::build(&instance).await?;
+    let handler = sluice_local::sqs_handler(Arc::new(sse_notifier::Notifier::build(&instance)?));
     let source = EventSource {
         name: "sse-notifier".into(),
         sqs: clients.sqs.clone(),
@@ -79,7 +75,7 @@ async fn serve() -> anyhow::Result<()> {
     tokio::spawn(source.run(stop_rx));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("LISTENING {}", listener.local_addr()?);
-    axum::serve(listener, sluice_local::sse::router(front)).await?;
+    axum::serve(listener, events.router()).await?;
     Ok(())
 }
 
@@ -97,7 +93,7 @@ struct Receipt {
 
 async fn run(streams: usize, events: usize) -> anyhow::Result<()> {
     let cfg = ConfigSource::from_env();
-    let base = DbSettings::load(&cfg, None).await?;
+    let base = DbSettings::load(&cfg, &Secrets::from_config_only()).await?;
     let admin = db::connect(&base).await.context("connecting to DATABASE_URL")?;
     let name = format!("sluice_bench_sse_{}", std::process::id());
     {

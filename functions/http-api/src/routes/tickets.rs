@@ -3,18 +3,20 @@
 //! log), `PATCH /v1/tickets/{id}` (a person changes status or priority; logged), and
 //! `GET /v1/metrics/feedback` (the per-day DynamoDB counters). Parsing is pure, below.
 
-use super::caller::Caller;
-use super::problem::{json_response, ApiError};
-use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
-use aws_lambda_events::query_map::QueryMap;
+use crate::caller::Team;
+use crate::ApiState;
 use aws_sdk_dynamodb::types::AttributeValue;
+use axum::extract::{Path, State};
+use axum::response::Response;
 use base64::Engine;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use deadpool_postgres::Pool;
 use futures::{StreamExt, TryStreamExt};
+use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sluice_feedback::metrics::{self, SentimentBucket};
+use sluice_web::{json, ApiError, JsonBody, QueryParams};
+use std::sync::Arc;
 use uuid::Uuid;
 
 pub const STATUSES: [&str; 5] = ["new", "open", "in_progress", "resolved", "closed"];
@@ -40,14 +42,6 @@ pub const MAX_METRICS_DAYS: i64 = metrics::RETENTION_DAYS as i64;
 pub struct MetricsTable {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub table: String,
-}
-
-/// What ticket routes need, built once per instance.
-#[derive(Clone)]
-pub struct Tickets {
-    pub pool: Pool,
-    /// Present when `FEEDBACK_METRICS_TABLE` is configured.
-    pub metrics: Option<MetricsTable>,
 }
 
 /// The filters and page of `GET /v1/tickets`, validated.
@@ -98,7 +92,7 @@ fn one_of(name: &str, raw: Option<&str>, allowed: &[&'static str]) -> Result<Opt
             .iter()
             .find(|a| **a == value.trim())
             .map(|a| Some(*a))
-            .ok_or_else(|| ApiError::InvalidRequest(format!("{name} must be one of {}", allowed.join(", ")))),
+            .ok_or_else(|| ApiError::invalid(format!("{name} must be one of {}", allowed.join(", ")))),
     }
 }
 
@@ -118,8 +112,8 @@ impl ListQuery {
                             .map(|t| t.and_utc())
                     })
                     .ok_or_else(|| {
-                        ApiError::InvalidRequest(
-                            "since must be a date (2026-11-22) or an RFC 3339 time (2026-11-22T10:00:00Z)".into(),
+                        ApiError::invalid(
+                            "since must be a date (2026-11-22) or an RFC 3339 time (2026-11-22T10:00:00Z)",
                         )
                     })
             })
@@ -130,14 +124,11 @@ impl ListQuery {
                 .parse::<i64>()
                 .ok()
                 .filter(|n| (1..=MAX_LIMIT).contains(n))
-                .ok_or_else(|| ApiError::InvalidRequest(format!("limit must be a number from 1 to {MAX_LIMIT}")))?,
+                .ok_or_else(|| ApiError::invalid(format!("limit must be a number from 1 to {MAX_LIMIT}")))?,
             None => DEFAULT_LIMIT,
         };
         let after = get("cursor")
-            .map(|raw| {
-                Cursor::decode(raw)
-                    .ok_or_else(|| ApiError::InvalidRequest("cursor is not one this API gave out".into()))
-            })
+            .map(|raw| Cursor::decode(raw).ok_or_else(|| ApiError::invalid("cursor is not one this API gave out")))
             .transpose()?;
         Ok(Self {
             status: one_of("status", get("status"), &STATUSES)?,
@@ -165,7 +156,7 @@ impl TicketPatch {
         let status = one_of("status", self.status.as_deref(), &STATUSES)?;
         let priority = one_of("priority", self.priority.as_deref(), &PRIORITIES)?;
         if status.is_none() && priority.is_none() {
-            return Err(ApiError::InvalidRequest("give status, priority or both".into()));
+            return Err(ApiError::invalid("give status, priority or both"));
         }
         Ok((status, priority))
     }
@@ -180,7 +171,7 @@ pub fn metrics_range(
     let date = |name: &str, raw: Option<&str>| -> Result<Option<NaiveDate>, ApiError> {
         raw.map(|r| {
             NaiveDate::parse_from_str(r.trim(), "%Y-%m-%d")
-                .map_err(|_| ApiError::InvalidRequest(format!("{name} must be a date like 2026-11-22")))
+                .map_err(|_| ApiError::invalid(format!("{name} must be a date like 2026-11-22")))
         })
         .transpose()
     };
@@ -191,10 +182,10 @@ pub fn metrics_range(
         (None, None) => (today - Duration::days(DEFAULT_METRICS_DAYS - 1), today),
     };
     if from > to {
-        return Err(ApiError::InvalidRequest("from must not be after to".into()));
+        return Err(ApiError::invalid("from must not be after to"));
     }
     if (to - from).num_days() + 1 > MAX_METRICS_DAYS {
-        return Err(ApiError::InvalidRequest(format!(
+        return Err(ApiError::invalid(format!(
             "ask for at most {MAX_METRICS_DAYS} days at a time (counters are kept that long)"
         )));
     }
@@ -236,21 +227,20 @@ fn ticket_json(r: &tokio_postgres::Row, with_text: bool) -> Value {
     ticket
 }
 
-fn team_only(caller: &Caller) -> Result<(), ApiError> {
-    super::require_team(caller)
-        .map_err(|_| ApiError::Forbidden("only members of the research team may read feedback tickets".into()))
+fn no_ticket(raw: &str) -> ApiError {
+    ApiError::not_found(format!("no ticket {raw}"))
 }
 
 fn ticket_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::NotFound)
+    Uuid::parse_str(raw).map_err(|_| no_ticket(raw))
 }
 
-impl Tickets {
-    /// `GET /v1/tickets`.
-    pub async fn list(&self, caller: &Caller, query: &QueryMap) -> Result<ApiGatewayV2httpResponse, ApiError> {
-        team_only(caller)?;
-        let q = ListQuery::parse(|k| query.first(k))?;
-        let client = self.pool.get().await.map_err(ApiError::internal)?;
+/// `GET /v1/tickets`.
+pub async fn list(State(api): State<Arc<ApiState>>, _team: Team, query: QueryParams) -> Result<Response, ApiError> {
+    query.only(&["status", "priority", "category", "source", "since", "limit", "cursor"])?;
+    let q = ListQuery::parse(|k| query.first(k))?;
+    let client = api.pool.get().await?;
+    {
         let rows = client
             .query(
                 &format!(
@@ -272,8 +262,7 @@ impl Tickets {
                     &(q.limit + 1),
                 ],
             )
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         let more = rows.len() as i64 > q.limit;
         let page = &rows[..rows.len().min(q.limit as usize)];
         let next_cursor = match page.last() {
@@ -287,34 +276,37 @@ impl Tickets {
             _ => None,
         };
         let items: Vec<Value> = page.iter().map(|r| ticket_json(r, false)).collect();
-        Ok(json_response(
-            200,
+        Ok(json(
+            StatusCode::OK,
             &json!({ "items": items, "next_cursor": next_cursor }),
         ))
     }
+}
 
-    /// `GET /v1/tickets/{id}`: the ticket, its text and its processing log.
-    pub async fn get(&self, caller: &Caller, raw_id: &str) -> Result<ApiGatewayV2httpResponse, ApiError> {
-        team_only(caller)?;
-        let id = ticket_id(raw_id)?;
-        let client = self.pool.get().await.map_err(ApiError::internal)?;
-        Ok(json_response(200, &self.full_ticket(&client, id).await?))
-    }
+/// `GET /v1/tickets/{id}`: the ticket, its text and its processing log.
+pub async fn get(
+    State(api): State<Arc<ApiState>>,
+    _team: Team,
+    Path(raw_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = ticket_id(&raw_id)?;
+    let client = api.pool.get().await?;
+    Ok(json(StatusCode::OK, &full_ticket(&client, id).await?))
+}
 
-    async fn full_ticket<C: deadpool_postgres::GenericClient>(&self, client: &C, id: Uuid) -> Result<Value, ApiError> {
+async fn full_ticket<C: deadpool_postgres::GenericClient>(client: &C, id: Uuid) -> Result<Value, ApiError> {
+    {
         let row = client
             .query_opt(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1"), &[&id])
-            .await
-            .map_err(ApiError::internal)?
-            .ok_or(ApiError::NotFound)?;
+            .await?
+            .ok_or_else(|| no_ticket(&id.to_string()))?;
         let log = client
             .query(
                 "SELECT id, action, actor, details, duration_ms, created_at FROM processing_logs
                  WHERE ticket_id = $1 ORDER BY id",
                 &[&id],
             )
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         let mut ticket = ticket_json(&row, true);
         ticket["log"] = log
             .iter()
@@ -331,24 +323,24 @@ impl Tickets {
             .collect();
         Ok(ticket)
     }
+}
 
-    /// `PATCH /v1/tickets/{id}`: a person sets status and/or priority; each change is logged.
-    pub async fn update(
-        &self,
-        caller: &Caller,
-        raw_id: &str,
-        patch: TicketPatch,
-    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-        team_only(caller)?;
-        let id = ticket_id(raw_id)?;
+/// `PATCH /v1/tickets/{id}`: a person sets status and/or priority; each change is logged.
+pub async fn update(
+    State(api): State<Arc<ApiState>>,
+    Team(caller): Team,
+    Path(raw_id): Path<String>,
+    JsonBody(patch): JsonBody<TicketPatch>,
+) -> Result<Response, ApiError> {
+    {
+        let id = ticket_id(&raw_id)?;
         let (status, priority) = patch.parse()?;
-        let mut client = self.pool.get().await.map_err(ApiError::internal)?;
-        let tx = client.transaction().await.map_err(ApiError::internal)?;
+        let mut client = api.pool.get().await?;
+        let tx = client.transaction().await?;
         let current = tx
             .query_opt("SELECT status, priority FROM tickets WHERE id = $1 FOR UPDATE", &[&id])
-            .await
-            .map_err(ApiError::internal)?
-            .ok_or(ApiError::NotFound)?;
+            .await?
+            .ok_or_else(|| no_ticket(&raw_id))?;
         let (old_status, old_priority): (String, String) = (current.get(0), current.get(1));
         let log = |action: &'static str, field: &'static str, from: String, to: &'static str| {
             (action, json!({ "field": field, "from": from, "to": to }))
@@ -359,8 +351,7 @@ impl Tickets {
                 "UPDATE tickets SET status = $2, updated_at = now() WHERE id = $1",
                 &[&id, &to],
             )
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
             changes.push(log("status_changed", "status", old_status, to));
         }
         if let Some(to) = priority.filter(|p| *p != old_priority) {
@@ -368,8 +359,7 @@ impl Tickets {
                 "UPDATE tickets SET priority = $2, priority_set_by = $3, updated_at = now() WHERE id = $1",
                 &[&id, &to, &caller.user_id],
             )
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
             changes.push(log("priority_changed", "priority", old_priority, to));
         }
         for (action, details) in &changes {
@@ -377,33 +367,28 @@ impl Tickets {
                 "INSERT INTO processing_logs (ticket_id, action, actor, details) VALUES ($1, $2, $3, $4)",
                 &[&id, action, &caller.user_id, details],
             )
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         }
-        let ticket = self.full_ticket(&tx, id).await?;
-        tx.commit().await.map_err(ApiError::internal)?;
+        let ticket = full_ticket(&tx, id).await?;
+        tx.commit().await?;
         tracing::info!(ticket_id = %id, user = %caller.user_id, changes = changes.len(), "ticket updated");
-        Ok(json_response(200, &ticket))
+        Ok(json(StatusCode::OK, &ticket))
     }
+}
 
-    /// `GET /v1/metrics/feedback?from=&to=`: one `Query` per day, folded into days and totals.
-    pub async fn metrics(&self, caller: &Caller, query: &QueryMap) -> Result<ApiGatewayV2httpResponse, ApiError> {
-        team_only(caller)?;
-        let (from, to) = metrics_range(query.first("from"), query.first("to"), Utc::now().date_naive())?;
-        let table = self
-            .metrics
-            .as_ref()
-            .ok_or_else(|| ApiError::internal("FEEDBACK_METRICS_TABLE is not configured"))?;
+/// `GET /v1/metrics/feedback?from=&to=`: one `Query` per day, folded into days and totals.
+pub async fn metrics(State(api): State<Arc<ApiState>>, _team: Team, query: QueryParams) -> Result<Response, ApiError> {
+    query.only(&["from", "to"])?;
+    {
+        let (from, to) = metrics_range(query.first("from"), query.first("to"), api.clock.today())?;
+        let table = &api.feedback_metrics;
         let per_day: Vec<Vec<(String, String, i64)>> = futures::stream::iter(metrics::days(from, to))
             .map(|day| table.day(day))
             .buffered(8)
             .try_collect()
             .await?;
         let answer = metrics::fold(from, to, per_day.into_iter().flatten());
-        Ok(json_response(
-            200,
-            &serde_json::to_value(answer).map_err(ApiError::internal)?,
-        ))
+        Ok(json(StatusCode::OK, &serde_json::to_value(answer)?))
     }
 }
 

@@ -1,20 +1,25 @@
-//! Filing analyses on the HTTP API: `POST /v1/analyses` (answer from the global pool
-//! at once, or accept a task), `GET /v1/tasks/{id}`, `GET /v1/analyses/{id}`,
-//! `GET /v1/filings`. The tier rules are pure functions at the bottom.
+//! Filing analyses: `POST /v1/analyses` (answer from the global pool at once, or
+//! accept a task), `GET /v1/tasks/{id}`, `GET /v1/analyses/{id}`, `GET /v1/filings`.
+//! The tier rules are pure functions at the bottom.
 
-use super::caller::Caller;
-use super::problem::{json_response, ApiError};
-use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
+use crate::caller::Caller;
+use crate::ApiState;
+use axum::extract::{Path, State};
+use axum::response::Response;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use deadpool_postgres::Pool;
+use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use sluice_core::auth::Principal;
 use sluice_core::ledger::{self, ChargeOutcome};
+use sluice_core::lifecycle::{self, NewTask, PoolKey};
 use sluice_core::{ConfigError, ConfigSource, Destination, EventPublisher};
 use sluice_messages::{
     AccessionNumber, AnalysisKind, Cik, CompanyRef, CorrelationId, Envelope, FilingRequested, FilingSelector,
     FilingSpec, FilingType, ModelKey, Money, Payload, Producer, Ticker, TierPolicy,
 };
+use sluice_web::{json, ApiError, JsonBody, QueryParams};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Where analysis work goes and where its results are.
@@ -28,26 +33,12 @@ pub struct AnalysisConfig {
 
 impl AnalysisConfig {
     pub fn load(cfg: &ConfigSource) -> Result<Self, ConfigError> {
-        let provider: String = cfg.or("LLM_PROVIDER", "extractive".to_owned())?;
-        let model: Option<String> = cfg.optional("LLM_MODEL")?;
         Ok(Self {
             filings_queue_url: cfg.required("FILINGS_QUEUE_URL")?,
             document_bucket: cfg.required("DOCUMENT_BUCKET")?,
-            model: ModelKey::configured(&provider, model.as_deref()).map_err(|e| ConfigError::Invalid {
-                key: "LLM_PROVIDER".into(),
-                reason: e.to_string(),
-            })?,
+            model: lifecycle::configured_model(cfg)?,
         })
     }
-}
-
-/// What analysis routes need, built once per instance.
-#[derive(Clone)]
-pub struct Analyses {
-    pub pool: Pool,
-    pub s3: aws_sdk_s3::Client,
-    pub publisher: EventPublisher,
-    pub config: AnalysisConfig,
 }
 
 /// The body of `POST /v1/analyses`.
@@ -65,21 +56,17 @@ pub struct AnalysisRequestBody {
 impl AnalysisRequestBody {
     /// Into the domain request, with a message a person can act on when it is wrong.
     pub fn parse(self) -> Result<(FilingSpec, AnalysisKind), ApiError> {
-        let bad = |e: sluice_messages::InvalidValue| ApiError::InvalidRequest(e.to_string());
+        let bad = |e: sluice_messages::InvalidValue| ApiError::invalid(e.to_string());
         let company = match (self.ticker, self.cik) {
             (Some(t), None) => CompanyRef::Ticker(Ticker::parse(&t).map_err(bad)?),
             (None, Some(c)) => CompanyRef::Cik(Cik::parse(&c).map_err(bad)?),
-            _ => return Err(ApiError::InvalidRequest("give exactly one of ticker or cik".into())),
+            _ => return Err(ApiError::invalid("give exactly one of ticker or cik")),
         };
         let selector = match (self.fiscal_year, self.accession) {
             (Some(y), None) if (1993..=2100).contains(&y) => FilingSelector::FiscalYear(y),
-            (Some(_), None) => return Err(ApiError::InvalidRequest("fiscal_year must be a year like 2024".into())),
+            (Some(_), None) => return Err(ApiError::invalid("fiscal_year must be a year like 2024")),
             (None, Some(a)) => FilingSelector::Accession(AccessionNumber::parse(&a).map_err(bad)?),
-            _ => {
-                return Err(ApiError::InvalidRequest(
-                    "give exactly one of fiscal_year or accession".into(),
-                ))
-            }
+            _ => return Err(ApiError::invalid("give exactly one of fiscal_year or accession")),
         };
         let form = FilingType::parse(&self.form).map_err(bad)?;
         let kind = AnalysisKind::parse(&self.kind).map_err(bad)?;
@@ -102,38 +89,83 @@ struct KnownFiling {
     ticker: Option<String>,
 }
 
-impl Analyses {
-    /// `POST /v1/analyses`.
-    pub async fn request(
-        &self,
-        caller: &Caller,
-        body: AnalysisRequestBody,
-    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+/// `POST /v1/analyses`.
+pub async fn request(
+    State(api): State<Arc<ApiState>>,
+    Caller(caller): Caller,
+    JsonBody(body): JsonBody<AnalysisRequestBody>,
+) -> Result<Response, ApiError> {
+    api.request_analysis(&caller, body).await
+}
+
+/// `GET /v1/tasks/{id}`: the caller's own tasks only.
+pub async fn task(
+    State(api): State<Arc<ApiState>>,
+    Caller(caller): Caller,
+    Path(raw_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let unknown = || ApiError::not_found(format!("you have no task {raw_id}"));
+    let id = Uuid::parse_str(&raw_id).map_err(|_| unknown())?;
+    let client = api.pool.get().await?;
+    let row = client
+        .query_opt(
+            &format!("{TASK_SELECT} WHERE t.id = $1 AND t.user_id = $2"),
+            &[&id, &caller.user_id],
+        )
+        .await?
+        .ok_or_else(unknown)?;
+    Ok(json(StatusCode::OK, &task_json(&row)))
+}
+
+/// `GET /v1/analyses/{id}`: only analyses of filings the caller has access to.
+pub async fn analysis(
+    State(api): State<Arc<ApiState>>,
+    Caller(caller): Caller,
+    Path(raw_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let unknown = || ApiError::not_found(format!("no analysis {raw_id} that you may read"));
+    let id = Uuid::parse_str(&raw_id).map_err(|_| unknown())?;
+    let client = api.pool.get().await?;
+    client
+        .query_opt(
+            "SELECT 1 FROM analyses a JOIN filing_access fa ON fa.filing_id = a.filing_id AND fa.user_id = $2
+             WHERE a.id = $1 AND a.status = $3",
+            &[&id, &caller.user_id, &lifecycle::PoolStatus::Completed.as_str()],
+        )
+        .await?
+        .ok_or_else(unknown)?;
+    Ok(json(StatusCode::OK, &api.analysis_json(id, true).await?))
+}
+
+/// `GET /v1/filings?ticker=|cik=`: filings in the store, and whether the caller has access.
+pub async fn filings(
+    State(api): State<Arc<ApiState>>,
+    Caller(caller): Caller,
+    query: QueryParams,
+) -> Result<Response, ApiError> {
+    query.only(&["ticker", "cik"])?;
+    api.filings(&caller, query.first("ticker"), query.first("cik")).await
+}
+
+impl ApiState {
+    async fn request_analysis(&self, caller: &Principal, body: AnalysisRequestBody) -> Result<Response, ApiError> {
         let (spec, kind) = body.parse()?;
         let policy = caller.tier.policy();
-        let now = Utc::now();
-        let mut client = self.pool.get().await.map_err(ApiError::internal)?;
-        let tx = client.transaction().await.map_err(ApiError::internal)?;
+        // The calendar (which fiscal years a tier covers) is the clock's; the request
+        // windows are the database's time, like the rows they count.
+        let today = self.clock.today();
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
         // One request of a user at a time: limits, concurrency and credits are checked
         // and taken atomically.
         tx.execute(
             "SELECT pg_advisory_xact_lock(hashtext('analysis-request:' || $1))",
             &[&caller.user_id],
         )
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
         // A task whose message ended in a dead-letter queue would hold a slot and its
         // credits forever: one untouched for longer than its queues retry has ended.
-        let expired = tx
-            .execute(
-                "UPDATE tasks SET status = 'failed', updated_at = now(), finished_at = now(),
-                     failure_reason = 'the task stopped making progress and was given up; nothing was charged'
-                 WHERE user_id = $1 AND status IN ('queued', 'fetching', 'analysing')
-                   AND updated_at < now() - make_interval(secs => $2)",
-                &[&caller.user_id, &STALE_TASK_SECS],
-            )
-            .await
-            .map_err(ApiError::internal)?;
+        let expired = lifecycle::expire_stale(&tx, &caller.user_id, STALE_TASK_AFTER).await?;
         if expired > 0 {
             tracing::warn!(expired, "stale tasks given up");
         }
@@ -147,14 +179,12 @@ impl Analyses {
 
         // 1. Already in the pool: answer at once (only the filing access fee, once).
         if let Some(filing) = &known {
-            if let Some(analysis_id) = self.pooled(&tx, filing.id, kind).await? {
-                data_access(&policy, &spec, in_sp500, now.date_naive()).map_err(ApiError::Forbidden)?;
+            let key = PoolKey::new(filing.id, kind, self.analyses.model.clone());
+            if let Some(analysis_id) = lifecycle::pooled(&tx, &key).await? {
+                data_access(&policy, &spec, in_sp500, today).map_err(ApiError::Forbidden)?;
                 let fee = policy.filing_access_fee;
                 let description = format!("access to filing {}", filing.accession);
-                match ledger::grant_filing_access(&tx, &caller.user_id, filing.id, fee, None, description)
-                    .await
-                    .map_err(ApiError::internal)?
-                {
+                match ledger::grant_filing_access(&tx, &caller.user_id, filing.id, fee, None, description).await? {
                     ChargeOutcome::Insufficient { balance } => {
                         return Err(ApiError::InsufficientCredits(format!(
                             "access to this filing costs {fee}; your balance is {balance}"
@@ -162,48 +192,31 @@ impl Analyses {
                     }
                     ChargeOutcome::Charged { .. } | ChargeOutcome::AlreadyCharged => {}
                 }
-                tx.execute(
-                    "UPDATE analyses SET access_count = access_count + 1 WHERE id = $1",
-                    &[&analysis_id],
-                )
-                .await
-                .map_err(ApiError::internal)?;
-                tx.commit().await.map_err(ApiError::internal)?;
+                lifecycle::count_access(&tx, analysis_id).await?;
+                tx.commit().await?;
                 let analysis = self.analysis_json(analysis_id, true).await?;
-                return Ok(json_response(200, &json!({ "source": "pool", "analysis": analysis })));
+                return Ok(json(StatusCode::OK, &json!({ "source": "pool", "analysis": analysis })));
             }
         }
 
         // 2. The same request is already under way: the same task.
-        let spec_key = spec.key();
-        if let Some(row) = tx
-            .query_opt(
-                &format!("{TASK_SELECT} WHERE t.user_id = $1 AND t.spec_key = $2 AND t.kind = $3 AND t.status IN ('queued', 'fetching', 'analysing')"),
-                &[&caller.user_id, &spec_key, &kind.as_str()],
-            )
-            .await
-            .map_err(ApiError::internal)?
-        {
-            tx.commit().await.map_err(ApiError::internal)?;
+        if let Some(task_id) = lifecycle::active_for(&tx, &caller.user_id, &spec, kind).await? {
+            let row = tx
+                .query_one(&format!("{TASK_SELECT} WHERE t.id = $1"), &[&task_id])
+                .await?;
+            tx.commit().await?;
             return Ok(accepted(task_json(&row)));
         }
 
         // 3. Rate limits, data access, concurrency, credits — in that order.
-        let counts = request_counts(&tx, &caller.user_id, now).await?;
-        rate_limit(&policy, &counts, now).map_err(|(message, retry_after_secs)| ApiError::RateLimited {
+        let counts = request_counts(&tx, &caller.user_id).await?;
+        rate_limit(&policy, &counts, counts.now).map_err(|(message, retry_after_secs)| ApiError::RateLimited {
             message,
             retry_after_secs,
         })?;
-        data_access(&policy, &spec, in_sp500, now.date_naive()).map_err(ApiError::Forbidden)?;
-        let active = tx
-            .query_one(
-                "SELECT count(*), coalesce(sum(quoted_micros), 0)::bigint FROM tasks
-                 WHERE user_id = $1 AND status IN ('queued', 'fetching', 'analysing')",
-                &[&caller.user_id],
-            )
-            .await
-            .map_err(ApiError::internal)?;
-        let (active_count, reserved): (i64, i64) = (active.get(0), active.get(1));
+        data_access(&policy, &spec, in_sp500, today).map_err(ApiError::Forbidden)?;
+        let holds = lifecycle::holds(&tx, &caller.user_id).await?;
+        let (active_count, reserved) = (holds.active, holds.held.micros());
         if let Some(limit) = policy.concurrent_analyses {
             if active_count >= i64::from(limit) {
                 return Err(ApiError::RateLimited {
@@ -221,8 +234,7 @@ impl Analyses {
                     "SELECT 1 FROM filing_access WHERE user_id = $1 AND filing_id = $2",
                     &[&caller.user_id, &f.id],
                 )
-                .await
-                .map_err(ApiError::internal)?
+                .await?
                 .is_some(),
             None => false,
         };
@@ -232,8 +244,7 @@ impl Analyses {
                 "SELECT credit_balance_micros FROM user_accounts WHERE user_id = $1",
                 &[&caller.user_id],
             )
-            .await
-            .map_err(ApiError::internal)?
+            .await?
             .get(0);
         let available = Money::from_micros(balance - reserved);
         if available < quoted {
@@ -246,29 +257,22 @@ impl Analyses {
 
         // 4. Accept: the task, the request count and the queued message, in one transaction.
         let task_id = Uuid::new_v4();
-        tx.execute(
-            "INSERT INTO tasks (id, user_id, spec, spec_key, kind, status, quoted_micros, filing_id)
-             VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7)",
-            &[
-                &task_id,
-                &caller.user_id,
-                &serde_json::to_value(&spec).map_err(ApiError::internal)?,
-                &spec_key,
-                &kind.as_str(),
-                &quoted.micros(),
-                &known.as_ref().map(|f| f.id),
-            ],
-        )
-        .await
-        .map_err(ApiError::internal)?;
+        let task = NewTask {
+            id: task_id,
+            user_id: &caller.user_id,
+            spec: &spec,
+            kind,
+            quoted,
+            filing_id: known.as_ref().map(|f| f.id),
+        };
+        lifecycle::accept(&tx, &task).await?;
         tx.execute(
             "INSERT INTO analysis_requests (user_id, requested_at) VALUES ($1, $2)",
-            &[&caller.user_id, &now],
+            &[&caller.user_id, &counts.now],
         )
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
         let envelope = Envelope::new(
-            Producer::IngestValidator,
+            Producer::HttpApi,
             CorrelationId::parse(&format!("task-{task_id}")).unwrap_or_default(),
             Payload::FilingRequested(FilingRequested {
                 task_id,
@@ -280,92 +284,27 @@ impl Analyses {
         );
         EventPublisher::stage(
             &tx,
-            &Destination::FifoQueue(self.config.filings_queue_url.clone()),
+            &Destination::FifoQueue(self.analyses.filings_queue_url.clone()),
             &envelope,
         )
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
         let row = tx
             .query_one(&format!("{TASK_SELECT} WHERE t.id = $1"), &[&task_id])
-            .await
-            .map_err(ApiError::internal)?;
-        tx.commit().await.map_err(ApiError::internal)?;
-        // The outbox row is committed: a failed send now is retried by the next flush.
-        if let Err(e) = self.publisher.flush(&self.pool, Producer::IngestValidator).await {
-            tracing::warn!(error = %e, %task_id, "queueing the filing request failed; the outbox keeps it");
-        }
+            .await?;
+        tx.commit().await?;
+        self.flush_outbox().await;
         tracing::info!(%task_id, kind = kind.as_str(), quoted = quoted.micros(), "analysis task accepted");
         Ok(accepted(task_json(&row)))
     }
 
-    /// The completed pool entry for a filing and kind under the configured model, if any.
-    async fn pooled(
-        &self,
-        tx: &deadpool_postgres::Transaction<'_>,
-        filing_id: Uuid,
-        kind: AnalysisKind,
-    ) -> Result<Option<Uuid>, ApiError> {
-        Ok(tx
-            .query_opt(
-                "SELECT id FROM analyses WHERE filing_id = $1 AND kind = $2 AND model = $3
-                   AND prompt_version = $4 AND status = 'completed'",
-                &[
-                    &filing_id,
-                    &kind.as_str(),
-                    &self.config.model.as_str(),
-                    &i32::from(kind.prompt_version()),
-                ],
-            )
-            .await
-            .map_err(ApiError::internal)?
-            .map(|r| r.get(0)))
-    }
-
-    /// `GET /v1/tasks/{id}`: the caller's own tasks only.
-    pub async fn task(&self, caller: &Caller, raw_id: &str) -> Result<ApiGatewayV2httpResponse, ApiError> {
-        let id = Uuid::parse_str(raw_id).map_err(|_| ApiError::NotFound)?;
-        let client = self.pool.get().await.map_err(ApiError::internal)?;
-        let row = client
-            .query_opt(
-                &format!("{TASK_SELECT} WHERE t.id = $1 AND t.user_id = $2"),
-                &[&id, &caller.user_id],
-            )
-            .await
-            .map_err(ApiError::internal)?
-            .ok_or(ApiError::NotFound)?;
-        Ok(json_response(200, &task_json(&row)))
-    }
-
-    /// `GET /v1/analyses/{id}`: only analyses of filings the caller has access to.
-    pub async fn analysis(&self, caller: &Caller, raw_id: &str) -> Result<ApiGatewayV2httpResponse, ApiError> {
-        let id = Uuid::parse_str(raw_id).map_err(|_| ApiError::NotFound)?;
-        let client = self.pool.get().await.map_err(ApiError::internal)?;
-        client
-            .query_opt(
-                "SELECT 1 FROM analyses a JOIN filing_access fa ON fa.filing_id = a.filing_id AND fa.user_id = $2
-                 WHERE a.id = $1 AND a.status = 'completed'",
-                &[&id, &caller.user_id],
-            )
-            .await
-            .map_err(ApiError::internal)?
-            .ok_or(ApiError::NotFound)?;
-        Ok(json_response(200, &self.analysis_json(id, true).await?))
-    }
-
-    /// `GET /v1/filings?ticker=|cik=`: filings in the store, and whether the caller has access.
-    pub async fn filings(
-        &self,
-        caller: &Caller,
-        ticker: Option<&str>,
-        cik: Option<&str>,
-    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-        let bad = |e: sluice_messages::InvalidValue| ApiError::InvalidRequest(e.to_string());
+    async fn filings(&self, caller: &Principal, ticker: Option<&str>, cik: Option<&str>) -> Result<Response, ApiError> {
+        let bad = |e: sluice_messages::InvalidValue| ApiError::invalid(e.to_string());
         let (ticker, cik) = match (ticker, cik) {
             (Some(t), None) => (Some(Ticker::parse(t).map_err(bad)?), None),
             (None, Some(c)) => (None, Some(Cik::parse(c).map_err(bad)?)),
-            _ => return Err(ApiError::InvalidRequest("give exactly one of ticker or cik".into())),
+            _ => return Err(ApiError::invalid("give exactly one of ticker or cik")),
         };
-        let client = self.pool.get().await.map_err(ApiError::internal)?;
+        let client = self.pool.get().await?;
         let rows = client
             .query(
                 "SELECT f.id, f.accession, f.cik, f.company_name, f.ticker, f.form, f.filing_date, f.report_date,
@@ -382,7 +321,7 @@ impl Analyses {
                 ],
             )
             .await
-            .map_err(ApiError::internal)?;
+            ?;
         let items: Vec<Value> = rows
             .iter()
             .map(|r| {
@@ -401,12 +340,12 @@ impl Analyses {
                 })
             })
             .collect();
-        Ok(json_response(200, &json!({ "items": items })))
+        Ok(json(StatusCode::OK, &json!({ "items": items })))
     }
 
     /// An analysis as the API shows it, with its body from S3 when asked.
     async fn analysis_json(&self, id: Uuid, with_body: bool) -> Result<Value, ApiError> {
-        let client = self.pool.get().await.map_err(ApiError::internal)?;
+        let client = self.pool.get().await?;
         let r = client
             .query_opt(
                 "SELECT a.id, a.kind, a.model, a.prompt_version, a.status, a.body_key, a.input_tokens,
@@ -415,9 +354,8 @@ impl Analyses {
                  FROM analyses a JOIN filings f ON f.id = a.filing_id WHERE a.id = $1",
                 &[&id],
             )
-            .await
-            .map_err(ApiError::internal)?
-            .ok_or(ApiError::NotFound)?;
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("no analysis {id}")))?;
         let body_key: Option<String> = r.get(5);
         let body = match (&body_key, with_body) {
             (Some(key), true) => Some(self.body(key).await?),
@@ -457,46 +395,42 @@ impl Analyses {
         let object = self
             .s3
             .get_object()
-            .bucket(&self.config.document_bucket)
+            .bucket(&self.analyses.document_bucket)
             .key(key)
             .send()
             .await
             .map_err(|e| ApiError::internal(aws_sdk_s3::error::DisplayErrorContext(e)))?;
         let bytes = object.body.collect().await.map_err(ApiError::internal)?.into_bytes();
-        serde_json::from_slice(&bytes).map_err(ApiError::internal)
+        Ok(serde_json::from_slice(&bytes)?)
     }
 }
 
 /// Usage against the tier's limits, for `GET /v1/me`.
-pub async fn usage(pool: &Pool, caller: &Caller) -> Result<Value, ApiError> {
-    let client = pool.get().await.map_err(ApiError::internal)?;
-    let now = Utc::now();
+pub async fn usage(api: &ApiState, caller: &Principal) -> Result<Value, ApiError> {
+    let client = api.pool.get().await?;
+    let holds = lifecycle::holds(&client, &caller.user_id).await?;
     let r = client
         .query_one(
             "SELECT
-                (SELECT count(*) FROM analysis_requests WHERE user_id = $1 AND requested_at > $2::timestamptz - interval '1 hour'),
-                (SELECT count(*) FROM analysis_requests WHERE user_id = $1 AND requested_at > $2::timestamptz - interval '1 day'),
-                (SELECT count(*) FROM tasks WHERE user_id = $1 AND status IN ('queued', 'fetching', 'analysing')),
-                (SELECT coalesce(sum(quoted_micros), 0)::bigint FROM tasks
-                  WHERE user_id = $1 AND status IN ('queued', 'fetching', 'analysing')),
+                (SELECT count(*) FROM analysis_requests WHERE user_id = $1 AND requested_at > now() - interval '1 hour'),
+                (SELECT count(*) FROM analysis_requests WHERE user_id = $1 AND requested_at > now() - interval '1 day'),
                 (SELECT coalesce(-sum(amount_micros), 0)::bigint FROM usage_transactions
-                  WHERE user_id = $1 AND created_at > $2::timestamptz - interval '30 days')",
-            &[&caller.user_id, &now],
+                  WHERE user_id = $1 AND created_at > now() - interval '30 days')",
+            &[&caller.user_id],
         )
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     Ok(json!({
         "requests_last_hour": r.get::<_, i64>(0),
         "requests_last_day": r.get::<_, i64>(1),
-        "active_analyses": r.get::<_, i64>(2),
-        "held_micros": r.get::<_, i64>(3),
-        "spent_last_30_days_micros": r.get::<_, i64>(4),
+        "active_analyses": holds.active,
+        "held_micros": holds.held.micros(),
+        "spent_last_30_days_micros": r.get::<_, i64>(2),
     }))
 }
 
 /// Longer than any task's queues keep retrying it (the analysis queue: 5 receives of a
 /// 1-hour visibility timeout).
-const STALE_TASK_SECS: f64 = 6.0 * 3600.0;
+const STALE_TASK_AFTER: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
 
 const TASK_SELECT: &str = "SELECT t.id, t.status, t.kind, t.spec, t.quoted_micros, t.charged_micros, t.filing_id,
     t.analysis_id, t.failure_reason, t.created_at, t.updated_at, t.finished_at FROM tasks t";
@@ -525,13 +459,13 @@ fn task_json(r: &tokio_postgres::Row) -> Value {
     })
 }
 
-fn accepted(task: Value) -> ApiGatewayV2httpResponse {
-    let mut response = json_response(202, &json!({ "task": task }));
+fn accepted(task: Value) -> Response {
+    let mut response = json(StatusCode::ACCEPTED, &json!({ "task": task }));
     if let Some(location) = task["links"]["self"]
         .as_str()
         .and_then(|l| http::HeaderValue::from_str(l).ok())
     {
-        response.headers.insert(http::header::LOCATION, location);
+        response.headers_mut().insert(http::header::LOCATION, location);
     }
     response
 }
@@ -565,8 +499,7 @@ async fn find_filing(
             )
             .await
         }
-    }
-    .map_err(ApiError::internal)?;
+    }?;
     Ok(row.map(|r| KnownFiling {
         id: r.get(0),
         accession: r.get(1),
@@ -591,41 +524,39 @@ async fn in_sp500(
             "SELECT 1 FROM tickers WHERE (ticker = $1 OR cik = $2) AND 'SP500' = ANY(index_membership)",
             &[&ticker, &cik],
         )
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     Ok(row.is_some())
 }
 
-/// Accepted requests in the last hour and day, with the oldest of each window.
+/// Accepted requests in the last hour and day, with the oldest of each window, as of
+/// the database's `now`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RequestCounts {
     pub last_hour: u32,
     pub last_day: u32,
     pub oldest_in_hour: Option<DateTime<Utc>>,
     pub oldest_in_day: Option<DateTime<Utc>>,
+    pub now: DateTime<Utc>,
 }
 
-async fn request_counts(
-    tx: &deadpool_postgres::Transaction<'_>,
-    user_id: &str,
-    now: DateTime<Utc>,
-) -> Result<RequestCounts, ApiError> {
+async fn request_counts(tx: &deadpool_postgres::Transaction<'_>, user_id: &str) -> Result<RequestCounts, ApiError> {
     let r = tx
         .query_one(
-            "SELECT count(*) FILTER (WHERE requested_at > $2::timestamptz - interval '1 hour'),
+            "SELECT count(*) FILTER (WHERE requested_at > now() - interval '1 hour'),
                     count(*),
-                    min(requested_at) FILTER (WHERE requested_at > $2::timestamptz - interval '1 hour'),
-                    min(requested_at)
-             FROM analysis_requests WHERE user_id = $1 AND requested_at > $2::timestamptz - interval '1 day'",
-            &[&user_id, &now],
+                    min(requested_at) FILTER (WHERE requested_at > now() - interval '1 hour'),
+                    min(requested_at),
+                    now()
+             FROM analysis_requests WHERE user_id = $1 AND requested_at > now() - interval '1 day'",
+            &[&user_id],
         )
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     Ok(RequestCounts {
         last_hour: u32::try_from(r.get::<_, i64>(0)).unwrap_or(u32::MAX),
         last_day: u32::try_from(r.get::<_, i64>(1)).unwrap_or(u32::MAX),
         oldest_in_hour: r.get(2),
         oldest_in_day: r.get(3),
+        now: r.get(4),
     })
 }
 
@@ -756,6 +687,7 @@ mod tests {
             last_day: 10,
             oldest_in_hour: Some(at("2026-11-22T11:20:00Z")),
             oldest_in_day: Some(at("2026-11-22T11:20:00Z")),
+            now,
         };
         let (message, wait) = rate_limit(&demo, &hour_full, now).unwrap_err();
         assert!(message.contains("10 analysis requests per hour"), "{message}");
@@ -765,6 +697,7 @@ mod tests {
             last_day: 50,
             oldest_in_hour: None,
             oldest_in_day: Some(at("2026-11-21T13:00:00Z")),
+            now,
         };
         let (message, wait) = rate_limit(&demo, &day_full, now).unwrap_err();
         assert!(message.contains("per day"), "{message}");

@@ -1,0 +1,46 @@
+//! Authentication is declared on each route by the extractor its handler takes:
+//! [`Caller`] for any signed-in user, [`Team`] for members of the research team. A
+//! handler that takes neither (the signed webhooks) needs no token: the sender's
+//! signature is checked instead.
+
+use crate::routes::account;
+use crate::ApiState;
+use axum::extract::FromRequestParts;
+use http::request::Parts;
+use sluice_core::auth::Principal;
+use sluice_messages::UserTier;
+use sluice_web::ApiError;
+use std::sync::Arc;
+
+/// A signed-in user (the account is created on first use).
+#[derive(Debug, Clone)]
+pub struct Caller(pub Principal);
+
+impl FromRequestParts<Arc<ApiState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, api: &Arc<ApiState>) -> Result<Self, Self::Rejection> {
+        let principal = api.auth.principal(parts)?;
+        account::touch(api, &principal).await?;
+        Ok(Self(principal))
+    }
+}
+
+/// A signed-in member of the research team: team data (spreadsheet loads, feedback).
+#[derive(Debug, Clone)]
+pub struct Team(pub Principal);
+
+impl FromRequestParts<Arc<ApiState>> for Team {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, api: &Arc<ApiState>) -> Result<Self, Self::Rejection> {
+        let Caller(principal) = Caller::from_request_parts(parts, api).await?;
+        if principal.team_member || principal.tier == UserTier::Enterprise {
+            Ok(Self(principal))
+        } else {
+            Err(ApiError::Forbidden(
+                "only members of the research team may read team data (spreadsheet loads, feedback)".into(),
+            ))
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! http-api: Sluice's front door. Every `/v1` route and the signed webhooks, as one
+//! axum [`Router`], served by lambda_http behind API Gateway (HTTP API, JWT
+//! authorizer) in AWS and directly by the local runner: the same router in both
+//! places. Authentication is declared on each route (see [`caller`]) and listed in
+//! [`ROUTES`], which is also what `openapi.yaml` documents.
+
+pub mod caller;
+pub mod routes;
+
+use axum::extract::Request;
+use axum::routing::{on, MethodFilter};
+use axum::Router;
+use routes::analyses::AnalysisConfig;
+use routes::tickets::MetricsTable;
+use routes::webhooks::FeedbackConfig;
+use sluice_core::{Clock, InitError, Instance, Outbox, Pool};
+use sluice_market::{MarketData, QuoteCache};
+use sluice_messages::Producer;
+use sluice_web::{ApiError, Authenticator};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const SERVICE: &str = "http-api";
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Any signed-in user (a bearer token).
+    User,
+    /// Members of the research team (a bearer token with the `team` group).
+    Team,
+    /// No token: the sender signs the body (webhooks).
+    Signature,
+}
+
+/// One route: method, path (`{param}` segments, as in `openapi.yaml`) and who may call it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+/// Lists every route once and mounts each on the router with its handler.
+macro_rules! routes {
+    ($( $method:ident $path:literal $access:ident => $handler:path ),* $(,)?) => {
+        /// Every route of the API.
+        pub const ROUTES: &[Route] = &[ $( Route { method: stringify!($method), path: $path, access: Access::$access } ),* ];
+
+        fn mount(router: Router<Arc<ApiState>>) -> Router<Arc<ApiState>> {
+            router $( .route($path, on(MethodFilter::$method, $handler)) )*
+        }
+    };
+}
+
+routes! {
+    GET "/v1/me" User => routes::account::me,
+    GET "/v1/data-versions" Team => routes::data_versions::list,
+    GET "/v1/data-versions/{id}" Team => routes::data_versions::get,
+    GET "/v1/quotes/{ticker}" User => routes::market::quote,
+    GET "/v1/prices/{ticker}" User => routes::market::prices,
+    POST "/v1/analyses" User => routes::analyses::request,
+    GET "/v1/analyses/{id}" User => routes::analyses::analysis,
+    GET "/v1/tasks/{id}" User => routes::analyses::task,
+    GET "/v1/filings" User => routes::analyses::filings,
+    POST "/v1/webhooks/{source}" Signature => routes::webhooks::receive,
+    GET "/v1/tickets" Team => routes::tickets::list,
+    GET "/v1/tickets/{id}" Team => routes::tickets::get,
+    PATCH "/v1/tickets/{id}" Team => routes::tickets::update,
+    GET "/v1/metrics/feedback" Team => routes::tickets::metrics,
+}
+
+/// What every route shares, built once per instance by [`build`].
+pub struct ApiState {
+    pub pool: Pool,
+    pub auth: Authenticator,
+    pub clock: Clock,
+    pub s3: aws_sdk_s3::Client,
+    pub market: MarketData,
+    pub analyses: AnalysisConfig,
+    pub feedback: FeedbackConfig,
+    pub feedback_metrics: MetricsTable,
+    /// What the routes stage (filing requests, feedback), sent after each commit.
+    pub outbox: Outbox,
+}
+
+impl ApiState {
+    /// Sends what a route staged. A failure is logged: the outbox keeps the message and
+    /// the next request's flush sends it.
+    pub async fn flush_outbox(&self) {
+        if let Err(e) = self.outbox.flush().await {
+            tracing::warn!(error = %e, "sending staged messages failed; the outbox keeps them");
+        }
+    }
+}
+
+/// The one constructor (Lambda, the local runner, the tests). Tokens: in AWS the API
+/// Gateway JWT authorizer verifies them (`COGNITO_ISSUER` set, no `LOCAL_JWT_SECRET`);
+/// locally the router verifies them itself.
+pub async fn build(instance: &Instance) -> Result<Router, InitError> {
+    let cfg = &instance.cfg;
+    let auth = if cfg.optional::<String>("LOCAL_JWT_SECRET")?.is_some() || !sluice_web::auth::in_aws(cfg) {
+        Authenticator::Verify(Arc::new(sluice_web::auth::verifier_from_config(cfg).await?))
+    } else {
+        Authenticator::Gateway
+    };
+    let dynamodb = aws_sdk_dynamodb::Client::new(&instance.sdk);
+    let state = ApiState {
+        pool: instance.pool.clone(),
+        auth,
+        clock: instance.clock,
+        s3: instance.s3(),
+        market: MarketData {
+            pool: instance.pool.clone(),
+            cache: QuoteCache::new(
+                dynamodb.clone(),
+                &cfg.required::<String>("QUOTE_CACHE_TABLE")?,
+                Duration::from_secs(cfg.or("QUOTE_CACHE_TTL_SECS", 300u64)?),
+            ),
+        },
+        analyses: AnalysisConfig::load(cfg)?,
+        feedback: FeedbackConfig::load(cfg, &instance.secrets).await?,
+        feedback_metrics: MetricsTable {
+            dynamodb,
+            table: cfg.required("FEEDBACK_METRICS_TABLE")?,
+        },
+        outbox: instance.outbox(Producer::HttpApi),
+    };
+    Ok(router(Arc::new(state)))
+}
+
+/// The router over a built state.
+pub fn router(state: Arc<ApiState>) -> Router {
+    mount(Router::new())
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(axum::middleware::from_fn(sluice_web::with_instance))
+        .with_state(state)
+}
+
+async fn no_route(request: Request) -> ApiError {
+    ApiError::not_found(format!("no route {} {}", request.method(), request.uri().path()))
+}
+
+async fn wrong_method(request: Request) -> ApiError {
+    ApiError::MethodNotAllowed(request.method().to_string())
+}

@@ -1,0 +1,65 @@
+//! `GET /v1/me`: the caller's account, tier, credits, limits and usage. Accounts are
+//! created on first use, from the verified claims.
+
+use crate::caller::Caller;
+use crate::routes::analyses;
+use crate::ApiState;
+use axum::extract::State;
+use axum::response::Response;
+use http::StatusCode;
+use serde_json::json;
+use sluice_core::auth::Principal;
+use sluice_messages::Money;
+use sluice_web::{json, ApiError};
+use std::sync::Arc;
+
+/// Creates the account on first use, from the claims; later requests record the visit.
+pub async fn touch(api: &ApiState, caller: &Principal) -> Result<(), ApiError> {
+    let client = api.pool.get().await?;
+    let credits = caller.tier.policy().monthly_credits.micros();
+    client
+        .execute(
+            "INSERT INTO user_accounts (user_id, email, tier, credit_balance_micros, team_member)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (user_id) DO UPDATE SET last_seen_at = now(), email = EXCLUDED.email,
+                 tier = EXCLUDED.tier, team_member = EXCLUDED.team_member,
+                 updated_at = CASE WHEN (user_accounts.tier, user_accounts.team_member)
+                     IS DISTINCT FROM (EXCLUDED.tier, EXCLUDED.team_member) THEN now() ELSE user_accounts.updated_at END",
+            &[
+                &caller.user_id,
+                &caller.email.as_ref().map(|e| e.as_str()),
+                &caller.tier.as_str(),
+                &credits,
+                &caller.team_member,
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+/// `GET /v1/me`.
+pub async fn me(State(api): State<Arc<ApiState>>, Caller(caller): Caller) -> Result<Response, ApiError> {
+    let client = api.pool.get().await?;
+    let row = client
+        .query_one(
+            "SELECT credit_balance_micros, created_at FROM user_accounts WHERE user_id = $1",
+            &[&caller.user_id],
+        )
+        .await?;
+    let balance = Money::from_micros(row.get(0));
+    let created: chrono::DateTime<chrono::Utc> = row.get(1);
+    let usage = analyses::usage(&api, &caller).await?;
+    Ok(json(
+        StatusCode::OK,
+        &json!({
+            "user_id": caller.user_id,
+            "email": caller.email.as_ref().map(|e| e.as_str()),
+            "tier": caller.tier.as_str(),
+            "team_member": caller.team_member,
+            "credit_balance": {"micros": balance.micros(), "display": balance.to_string()},
+            "limits": caller.tier.policy(),
+            "usage": usage,
+            "member_since": created,
+        }),
+    ))
+}

@@ -1,0 +1,9 @@
+//! One file per route family. Every route and the authentication it needs is listed
+//! once, in [`crate::ROUTES`].
+
+pub mod account;
+pub mod analyses;
+pub mod data_versions;
+pub mod market;
+pub mod tickets;
+pub mod webhooks;
