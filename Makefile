@@ -8,24 +8,30 @@ LOCAL := .local
 VENV := $(LOCAL)/venv
 STACK_ENV := $(LOCAL)/stack.env
 API_URL ?= http://127.0.0.1:8787
-RUNNER := $(CARGO_TARGET_DIR)/release/sluice-local
+# The runner is built in the dev profile: the same build `make test` reuses.
+RUNNER := $(CARGO_TARGET_DIR)/debug/sluice-local
 # Every cargo/aws call below sees the local services.
 WITH_ENV = set -a; . $(LOCAL)/services.env; [ -f $(STACK_ENV) ] && . $(STACK_ENV); API_URL=$(API_URL); set +a;
 
-.PHONY: help setup services up down logs status token tick tickers sections test lint migrate build bench fuzz deploy fmt clean
+.PHONY: help setup tools services runner up down logs status token tick tickers sections test lint migrate build bench fuzz deploy fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup: ## install what is missing (Python tools in .local/venv, rustfmt, clippy, chromium + playwright-core)
-	@scripts/bootstrap.sh
+setup: ## install what the local stack needs and is missing (moto and awscli in .local/venv; PostgreSQL)
+	@scripts/bootstrap.sh stack
+
+tools: ## install the build, lint and browser-test tools (cfn-lint, sam, cargo-lambda, rustfmt, clippy, chromium, playwright-core)
+	@scripts/bootstrap.sh tools
 	@scripts/browser.sh
 
 services: setup ## start PostgreSQL (127.0.0.1:54329) and moto (127.0.0.1:4566)
 	@scripts/services.sh start
 
-up: services ## set up everything and leave the local stack running in the background
-	@cargo build --release -p sluice-local --bin sluice-local
+runner: ## build the local runner (every function, dev profile: the build make test reuses)
+	@cargo build -p sluice-local --bin sluice-local
+
+up: services runner ## set up everything and leave the local stack running in the background
 	@scripts/edgar-mirror.sh $(LOCAL)/edgar-mirror
 	@$(WITH_ENV) $(RUNNER) provision $(STACK_ENV) >/dev/null
 	@$(WITH_ENV) $(RUNNER) migrate >/dev/null
@@ -41,16 +47,19 @@ logs: ## follow the logs of the runner (all functions) and moto
 	@tail -n 50 -F $(LOCAL)/logs/runner.log $(LOCAL)/logs/moto.log
 
 TIER ?= demo
-token: ## a bearer token for the local HTTP API: make token USER=ana TIER=basic [TEAM=1]
-	@test -x $(RUNNER) || cargo build -q --release -p sluice-local --bin sluice-local
-	@$(WITH_ENV) $(RUNNER) token $(USER) $(TIER) $(if $(TEAM),team)
+# `make token AS=ana`: make's built-in AS (the assembler) is cleared so a missing AS= is noticed.
+AS :=
+token: ## a bearer token for the local HTTP API: make token AS=ana [TIER=demo|basic|professional|enterprise] [TEAM=1]
+	@test -n "$(AS)" || { echo "usage: make token AS=<user> [TIER=demo|basic|professional|enterprise] [TEAM=1]" >&2; exit 2; }
+	@test -x $(RUNNER) || $(MAKE) --no-print-directory runner
+	@$(WITH_ENV) $(RUNNER) token "$(AS)" $(TIER) $(if $(TEAM),team)
 
 tick: ## fire a schedule now: make tick NAME=daily-quotes | NAME=weekly-fundamentals
-	@test -x $(RUNNER) || cargo build -q --release -p sluice-local --bin sluice-local
+	@test -x $(RUNNER) || $(MAKE) --no-print-directory runner
 	@$(WITH_ENV) $(RUNNER) tick $(NAME)
 
 tickers: ## load the S&P 500 constituents (data/sp500_constituents.csv) into `tickers`
-	@test -x $(RUNNER) || cargo build -q --release -p sluice-local --bin sluice-local
+	@test -x $(RUNNER) || $(MAKE) --no-print-directory runner
 	@$(WITH_ENV) $(RUNNER) load-tickers data/sp500_constituents.csv
 
 FORM ?=
@@ -61,20 +70,20 @@ sections: ## the sections of a filing as JSON: make sections FILE=<filing.html> 
 status: ## what is running
 	@scripts/services.sh status; scripts/runner.sh status
 
-test: services ## formatting, clippy, unit and integration tests, template lint
+test: tools services ## formatting, clippy, unit and integration tests, template lint
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	@$(WITH_ENV) cargo test --workspace --locked
 	@$(MAKE) --no-print-directory lint
 
-lint: setup ## cfn-lint and sam validate --lint on template.yaml
+lint: tools ## cfn-lint and sam validate --lint on template.yaml
 	$(VENV)/bin/cfn-lint template.yaml
 	AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam validate --lint --region us-east-1
 
 migrate: services ## apply migrations/ to DATABASE_URL (the local cluster unless set)
 	@$(WITH_ENV) cargo run -q -p sluice-local --bin sluice-local -- migrate
 
-build: setup ## arm64 Lambda zips of every function (cargo lambda), with their sizes
+build: tools ## arm64 Lambda zips of every function (cargo lambda), with their sizes
 	@scripts/build.sh
 
 bench: services ## the benchmarks of BENCHMARKS.md

@@ -1,23 +1,28 @@
 #!/usr/bin/env bash
 # Installs what the project needs and the machine may lack. Idempotent.
-#  - a Python virtual environment in .local/venv with the pinned tools of
-#    scripts/requirements.txt (moto server, awscli, cfn-lint, sam, cargo-lambda)
-#  - rustfmt and clippy for the toolchain in use
+#   scripts/bootstrap.sh stack   the Python tools of the local stack (moto server, awscli)
+#   scripts/bootstrap.sh tools   the build and lint tools (cfn-lint, sam, cargo-lambda), rustfmt, clippy
+# Both go into one virtual environment, .local/venv, each set pinned in its requirements file.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.local/venv"
-STAMP="$VENV/.requirements.sha256"
-want="$(sha256sum "$ROOT/scripts/requirements.txt" | cut -d' ' -f1)"
+set_name="${1:-stack}"
+case "$set_name" in
+  stack|tools) ;;
+  *) echo "usage: $0 stack|tools" >&2; exit 2 ;;
+esac
+REQUIREMENTS="$ROOT/scripts/requirements-$set_name.txt"
+STAMP="$VENV/.requirements-$set_name.sha256"
+want="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
 
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
-  echo "[bootstrap] installing pinned Python tools into .local/venv (first run takes a few minutes)" >&2
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --upgrade pip >/dev/null
-  "$VENV/bin/pip" install -q -r "$ROOT/scripts/requirements.txt"
+  echo "[bootstrap] installing the pinned $set_name tools into .local/venv" >&2
+  [ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQUIREMENTS"
   echo "$want" > "$STAMP"
 fi
 
-if command -v rustup >/dev/null 2>&1; then
+if [ "$set_name" = tools ] && command -v rustup >/dev/null 2>&1; then
   rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt >/dev/null
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy >/dev/null
 fi

@@ -32,7 +32,7 @@ case "${1:-}" in
 Sluice is running locally.
   PostgreSQL      $DATABASE_URL
   AWS (moto)      $AWS_ENDPOINT_URL
-  HTTP API        $API_URL/v1/...   (token: make token USER=you TIER=basic TEAM=1)
+  HTTP API        $API_URL/v1/...   (token: make token AS=you TIER=basic TEAM=1)
   health          $API_URL/health
   uploads bucket  s3://$UPLOAD_BUCKET/uploads/{companies,kpis,dealflow}/
   ingest-validator  <- $UPLOADS_QUEUE_URL (S3 notifications)

@@ -95,7 +95,7 @@ moto_ready() { curl -fsS -o /dev/null "http://127.0.0.1:$MOTO_PORT/moto-api/" 2>
 
 start_moto() {
   if moto_ready; then log "moto already up on 127.0.0.1:$MOTO_PORT"; return; fi
-  [ -x "$VENV/bin/moto_server" ] || "$ROOT/scripts/bootstrap.sh"
+  [ -x "$VENV/bin/moto_server" ] || "$ROOT/scripts/bootstrap.sh" stack
   nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$LOCAL/logs/moto.log" 2>&1 &
   echo $! > "$LOCAL/moto.pid"
   for _ in $(seq 1 60); do moto_ready && break; sleep 0.5; done

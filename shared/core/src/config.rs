@@ -47,6 +47,12 @@ impl ConfigSource {
         self
     }
 
+    /// A copy without `key` (a test of what a function does when a setting is absent).
+    pub fn without(mut self, key: &str) -> Self {
+        self.vars.remove(key);
+        self
+    }
+
     fn raw(&self, key: &str) -> Option<&str> {
         self.vars.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
     }
