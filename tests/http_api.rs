@@ -42,22 +42,12 @@ async fn every_route_needs_a_valid_token() {
 async fn behind_api_gateway_the_authorizer_s_claims_name_the_caller() {
     use tower::ServiceExt;
     let stack = TestStack::start().await;
-    let in_aws = stack
-        .config
+    let mut instance = sluice_tests::instance_of(&stack, http_api::SERVICE).await;
+    instance.cfg = instance
+        .cfg
         .clone()
         .without("LOCAL_JWT_SECRET")
         .with("AWS_LAMBDA_FUNCTION_NAME", "sluice-http-api");
-    let mut cfg = in_aws;
-    for (k, v) in sluice_local::function_env(&stack.resources) {
-        cfg = cfg.with(k, v);
-    }
-    let instance = sluice_core::Instance::new(
-        http_api::SERVICE,
-        cfg,
-        stack.clients.sdk.clone(),
-        sluice_tests::database_settings(&stack.database).await,
-        stack.pool.clone(),
-    );
     let router = http_api::build(&instance).await.expect("http-api in AWS mode");
     let sample = std::fs::read_to_string(repo_root().join("events/apigw-http-get-me.json")).unwrap();
     let response = router
@@ -69,7 +59,10 @@ async fn behind_api_gateway_the_authorizer_s_claims_name_the_caller() {
     let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
     let me: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(me["user_id"], "5f0c8a3e-1b2d-4c6e-9f70-81a2b3c4d5e6");
-    assert_eq!((me["tier"].as_str(), me["team_member"].as_bool()), (Some("professional"), Some(true)));
+    assert_eq!(
+        (me["tier"].as_str(), me["team_member"].as_bool()),
+        (Some("professional"), Some(true))
+    );
     let mut unverified: Value = serde_json::from_str(&sample).unwrap();
     unverified["requestContext"]
         .as_object_mut()

@@ -203,7 +203,7 @@ async fn quotes_come_from_the_cache_first_and_from_postgres_once_it_expires() {
 
     let requests = stack.fake.stats.total();
     let cached = reads.quote(&t("AAPL")).await.unwrap().expect("a quote");
-    assert_eq!((cached.source, cached.price), (QuoteSource::Cache, 232.8));
+    assert_eq!((cached.source, cached.quote.price), (QuoteSource::Cache, 232.8));
     assert_eq!(
         stack.fake.stats.total(),
         requests,
@@ -214,7 +214,7 @@ async fn quotes_come_from_the_cache_first_and_from_postgres_once_it_expires() {
     let stored = reads.quote(&t("AAPL")).await.unwrap().expect("a quote");
     assert_eq!(stored.source, QuoteSource::Database);
     // The latest recorded bar (2024-02-28).
-    assert_eq!(stored.price, 181.42);
+    assert_eq!(stored.quote.price, 181.42);
     assert_eq!(stored.trading_date, Some("2024-02-28".parse().unwrap()));
     let bars = reads
         .prices(&t("AAPL"), "2024-02-23".parse().unwrap(), "2024-02-27".parse().unwrap())

@@ -446,6 +446,22 @@ pub async fn serve(router: axum::Router) -> String {
     format!("http://{addr}")
 }
 
+/// An instance over a test stack's configuration, database and moto, as the runner
+/// gives one to each function (for tests of what every function shares).
+pub async fn instance_of(stack: &TestStack, service: &'static str) -> sluice_core::Instance {
+    let mut cfg = stack.config.clone();
+    for (k, v) in sluice_local::function_env(&stack.resources) {
+        cfg = cfg.with(k, v);
+    }
+    sluice_core::Instance::new(
+        service,
+        cfg,
+        stack.clients.sdk.clone(),
+        database_settings(&stack.database).await,
+        stack.pool.clone(),
+    )
+}
+
 impl TestStack {
     /// Serves the HTTP API's router as the local runner does; returns its base URL.
     pub async fn serve_api(&self) -> String {

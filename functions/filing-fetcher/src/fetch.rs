@@ -7,15 +7,15 @@ use aws_sdk_s3::primitives::ByteStream;
 use chrono::{Datelike, NaiveDate};
 use sha2::{Digest, Sha256};
 use sluice_core::idempotency::{self, Claim};
-use sluice_core::lifecycle::{self, Cause, LifecycleError};
+use sluice_core::lifecycle::{self, LifecycleError};
 use sluice_core::{
     db, Answer, BatchProcessor, Clock, ConfigError, ConfigSource, Delivery, Destination, EventPublisher, Function,
     FunctionError, InitError, Instance, Pool, RecordError, Trigger,
 };
 use sluice_filing_sections::FilingSections;
 use sluice_messages::{
-    AccessionNumber, AnalysisFailed, AnalysisRequested, Cik, CompanyRef, Envelope, FilingRequested, FilingSelector,
-    FilingType, Payload, Producer, Ticker,
+    AccessionNumber, AnalysisRequested, Cik, CompanyRef, Envelope, FilingRequested, FilingSelector, FilingType,
+    Payload, Producer, Ticker,
 };
 use std::time::Duration;
 use uuid::Uuid;
@@ -407,26 +407,8 @@ impl FilingFetcher {
 
     /// The request can never succeed: the task fails with the reason, nothing is charged.
     async fn fail_task(&self, delivery: &Delivery<FilingRequested>, reason: &str) -> Result<(), FetchError> {
-        let request = &delivery.payload;
-        let cause = Cause {
-            consumer: SERVICE,
-            message_id: &delivery.message_id,
-            correlation_id: &delivery.correlation_id,
-        };
-        let failed = AnalysisFailed {
-            task_id: request.task_id,
-            user_id: request.user_id.clone(),
-            kind: request.kind,
-            reason: reason.to_owned(),
-        };
-        Ok(lifecycle::fail(
-            &self.pool,
-            &cause,
-            Producer::FilingFetcher,
-            &self.config.events_topic_arn,
-            failed,
-        )
-        .await?)
+        let topic = &self.config.events_topic_arn;
+        Ok(lifecycle::fail(&self.pool, SERVICE, delivery, Producer::FilingFetcher, topic, reason).await?)
     }
 }
 

@@ -8,15 +8,15 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_s3::primitives::ByteStream;
 use sluice_core::idempotency::{self, Claim};
 use sluice_core::ledger::{self, Charge, ChargeKind, ChargeOutcome};
-use sluice_core::lifecycle::{self, Cause, LifecycleError, Made, PoolClaim, PoolKey};
+use sluice_core::lifecycle::{self, LifecycleError, Made, PoolClaim, PoolKey};
 use sluice_core::retry::Backoff;
 use sluice_core::{
     db, BatchProcessor, ConfigError, ConfigSource, Delivery, Destination, EventPublisher, Pool, RecordError,
 };
 use sluice_filing_sections::{FilingSections, SectionStatus};
 use sluice_messages::{
-    AnalysisCompleted, AnalysisFailed, AnalysisKind, AnalysisRequested, Envelope, FilingType, Money, Payload, Producer,
-    TaskStatus, UserTier,
+    AnalysisCompleted, AnalysisKind, AnalysisRequested, Envelope, FilingType, Money, Payload, Producer, TaskStatus,
+    UserTier,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -344,26 +344,8 @@ impl Analyzer {
 
     /// The task fails with `reason`; nothing is charged.
     async fn fail(&self, delivery: &Delivery<AnalysisRequested>, reason: &str) -> Result<(), AnalyzeError> {
-        let request = &delivery.payload;
-        let cause = Cause {
-            consumer: SERVICE,
-            message_id: &delivery.message_id,
-            correlation_id: &delivery.correlation_id,
-        };
-        let failed = AnalysisFailed {
-            task_id: request.task_id,
-            user_id: request.user_id.clone(),
-            kind: request.kind,
-            reason: reason.to_owned(),
-        };
-        Ok(lifecycle::fail(
-            &self.pool,
-            &cause,
-            Producer::LlmAnalyzer,
-            &self.config.events_topic_arn,
-            failed,
-        )
-        .await?)
+        let topic = &self.config.events_topic_arn;
+        Ok(lifecycle::fail(&self.pool, SERVICE, delivery, Producer::LlmAnalyzer, topic, reason).await?)
     }
 }
 

@@ -424,6 +424,60 @@ mod tests {
         assert!(failed.is_empty());
     }
 
+    const DATASET_UPLOADED: &str = include_str!("../../messages/tests/golden/v1/dataset_uploaded.json");
+    const ANALYSIS_FAILED: &str = include_str!("../../messages/tests/golden/v1/analysis_failed.json");
+
+    #[tokio::test]
+    async fn a_typed_consumer_gets_its_payload_decoded_once_and_refuses_the_rest() {
+        use sluice_messages::DatasetUploaded;
+        let seen = RefCell::new(Vec::new());
+        let response = BatchProcessor::default()
+            .consume(
+                event(
+                    STANDARD,
+                    &[DATASET_UPLOADED, ANALYSIS_FAILED, "{nope", DATASET_UPLOADED],
+                ),
+                |d: Delivery<DatasetUploaded>| {
+                    seen.borrow_mut().push((d.payload.dataset, d.receive_count));
+                    async { Ok::<(), TestError>(()) }
+                },
+            )
+            .await;
+        assert_eq!(
+            seen.borrow().len(),
+            2,
+            "only the DatasetUploaded records reach the step"
+        );
+        assert_eq!(seen.borrow()[0].1, 1);
+        let failed: Vec<String> = response
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier)
+            .collect();
+        // No DLQ configured: the refusals are left to the redrive policy.
+        assert_eq!(failed, ["m1", "m2"]);
+    }
+
+    #[test]
+    fn refusals_say_what_was_expected_and_are_permanent() {
+        let record = |body: &str| {
+            let mut m = SqsMessage::default();
+            m.body = Some(body.to_owned());
+            m
+        };
+        let wrong = Delivery::<sluice_messages::FilingRequested>::from_record::<TestError>(&record(ANALYSIS_FAILED))
+            .unwrap_err();
+        assert_eq!(wrong.to_string(), "not a filing request: got AnalysisFailed");
+        assert!(!wrong.is_retryable());
+        let garbage =
+            Delivery::<sluice_messages::FeedbackReceived>::from_record::<TestError>(&record("[1]")).unwrap_err();
+        assert!(garbage.to_string().starts_with("not a feedback item: "), "{garbage}");
+        assert!(!garbage.is_retryable());
+        let any = Delivery::<Payload>::from_record::<TestError>(&record(ANALYSIS_FAILED)).unwrap();
+        assert_eq!(any.into_envelope().payload.kind(), "AnalysisFailed");
+        assert!(ConsumeError::Step(TestError { retryable: true }).is_retryable());
+    }
+
     #[tokio::test]
     async fn permanent_failure_without_dlq_is_left_to_the_redrive_policy() {
         let (seen, failed) = run(FIFO, &["poison", "ok"]).await;

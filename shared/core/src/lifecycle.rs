@@ -12,15 +12,13 @@
 //!                    \-----> failed -> (claimed again)
 //! ```
 
+use crate::batch::Delivery;
 use crate::config::{ConfigError, ConfigSource};
 use crate::idempotency::{self, Claim};
 use crate::publish::{Destination, EventPublisher, PublishError};
 use deadpool_postgres::GenericClient;
 use deadpool_postgres::{Pool, Transaction};
-use sluice_messages::{
-    AnalysisFailed, AnalysisKind, CorrelationId, Envelope, FilingSpec, MessageId, ModelKey, Money, Payload, Producer,
-    TaskStatus,
-};
+use sluice_messages::{AnalysisKind, Envelope, FilingSpec, ModelKey, Money, Payload, Producer, TaskStatus, TaskStep};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -154,28 +152,22 @@ async fn fail_in(tx: &Transaction<'_>, task_id: Uuid, reason: &str) -> Result<bo
     Ok(moved == 1)
 }
 
-/// The message that ends a task, for the idempotency claim and the event's correlation.
-#[derive(Debug, Clone)]
-pub struct Cause<'a> {
-    pub consumer: &'a str,
-    pub message_id: &'a MessageId,
-    pub correlation_id: &'a CorrelationId,
-}
-
 /// fail: a task that cannot succeed ends with its reason; nothing is charged and its
-/// user hears of it. Claims the message (a redelivery changes nothing), moves the
-/// task and stages `AnalysisFailed` on the events topic, in one transaction. The
-/// event's id derives from the task, so a repeat produces the same message.
-pub async fn fail(
+/// user hears of it. Claims the message for `consumer` (a redelivery changes nothing),
+/// moves the task and stages `AnalysisFailed` on the events topic, in one transaction.
+/// The event's id derives from the task, so a repeat produces the same message.
+pub async fn fail<P: TaskStep>(
     pool: &Pool,
-    cause: &Cause<'_>,
+    consumer: &str,
+    delivery: &Delivery<P>,
     producer: Producer,
     events_topic_arn: &str,
-    failed: AnalysisFailed,
+    reason: &str,
 ) -> Result<(), LifecycleError> {
+    let failed = delivery.payload.failed(reason);
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    if idempotency::claim(&tx, cause.consumer, &cause.message_id.to_string()).await? == Claim::Repeat {
+    if idempotency::claim(&tx, consumer, &delivery.message_id.to_string()).await? == Claim::Repeat {
         return Ok(());
     }
     let task_id = failed.task_id;
@@ -185,8 +177,12 @@ pub async fn fail(
         tx.commit().await?;
         return Ok(());
     }
-    let envelope = Envelope::new(producer, cause.correlation_id.clone(), Payload::AnalysisFailed(failed))
-        .with_derived_id(&task_id.to_string());
+    let envelope = Envelope::new(
+        producer,
+        delivery.correlation_id.clone(),
+        Payload::AnalysisFailed(failed),
+    )
+    .with_derived_id(&task_id.to_string());
     EventPublisher::stage(&tx, &Destination::Topic(events_topic_arn.to_owned()), &envelope).await?;
     tx.commit().await?;
     tracing::info!(%task_id, reason, "task failed");

@@ -65,39 +65,22 @@ pub enum QuoteSource {
     Database,
 }
 
-/// A quote as the HTTP API shows it.
+/// A quote as the HTTP API shows it: the quote (its `as_of` is when the vendor quoted
+/// it, or when the bar was stored), and where it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QuoteView {
-    pub ticker: Ticker,
-    pub price: f64,
-    pub open: Option<f64>,
-    pub day_high: Option<f64>,
-    pub day_low: Option<f64>,
-    pub previous_close: Option<f64>,
-    pub change: Option<f64>,
-    pub change_percent: Option<f64>,
-    pub volume: Option<i64>,
+    #[serde(flatten)]
+    pub quote: Quote,
     /// The trading day of a stored bar.
     pub trading_date: Option<NaiveDate>,
-    /// When the vendor quoted it (cache) or when the bar was stored (database).
-    pub as_of: Option<DateTime<Utc>>,
     pub source: QuoteSource,
 }
 
 impl QuoteView {
     pub fn from_quote(q: &Quote) -> Self {
         Self {
-            ticker: q.ticker.clone(),
-            price: q.price,
-            open: q.open,
-            day_high: q.day_high,
-            day_low: q.day_low,
-            previous_close: q.previous_close,
-            change: q.change,
-            change_percent: q.change_percent,
-            volume: q.volume,
+            quote: q.clone(),
             trading_date: None,
-            as_of: q.as_of,
             source: QuoteSource::Cache,
         }
     }
@@ -206,20 +189,22 @@ impl MarketData {
             let previous: Option<f64> = r.get(6);
             let change = previous.map(|p| close - p);
             QuoteView {
-                ticker: ticker.clone(),
-                price: close,
-                open: Some(r.get(1)),
-                day_high: Some(r.get(2)),
-                day_low: Some(r.get(3)),
-                previous_close: previous,
-                change,
-                change_percent: previous
-                    .zip(change)
-                    .filter(|(p, _)| *p != 0.0)
-                    .map(|(p, c)| c / p * 100.0),
-                volume: Some(r.get(5)),
+                quote: Quote {
+                    ticker: ticker.clone(),
+                    price: close,
+                    open: Some(r.get(1)),
+                    day_high: Some(r.get(2)),
+                    day_low: Some(r.get(3)),
+                    previous_close: previous,
+                    change,
+                    change_percent: previous
+                        .zip(change)
+                        .filter(|(p, _)| *p != 0.0)
+                        .map(|(p, c)| c / p * 100.0),
+                    volume: Some(r.get(5)),
+                    as_of: r.get(7),
+                },
                 trading_date: Some(r.get(0)),
-                as_of: r.get(7),
                 source: QuoteSource::Database,
             }
         }))

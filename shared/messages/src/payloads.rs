@@ -249,6 +249,34 @@ pub struct FilingRequested {
     pub kind: AnalysisKind,
 }
 
+/// A message that moves an analysis task along: what ends the task when it cannot go on.
+pub trait TaskStep {
+    /// The `AnalysisFailed` that ends this message's task with `reason`.
+    fn failed(&self, reason: &str) -> AnalysisFailed;
+}
+
+impl TaskStep for FilingRequested {
+    fn failed(&self, reason: &str) -> AnalysisFailed {
+        AnalysisFailed {
+            task_id: self.task_id,
+            user_id: self.user_id.clone(),
+            kind: self.kind,
+            reason: reason.to_owned(),
+        }
+    }
+}
+
+impl TaskStep for AnalysisRequested {
+    fn failed(&self, reason: &str) -> AnalysisFailed {
+        AnalysisFailed {
+            task_id: self.task_id,
+            user_id: self.user_id.clone(),
+            kind: self.kind,
+            reason: reason.to_owned(),
+        }
+    }
+}
+
 /// A task's filing is stored with its sections: analyse it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
