@@ -247,7 +247,7 @@ async fn every_source_ends_as_a_triaged_ticket_counted_once_though_sent_twice() 
     // A later update of the same Zendesk ticket updates its row.
     let update = zendesk_ticket(
         "5158",
-        "2026-11-22T07:30:00Z",
+        &an_hour_ago(30),
         "Still crashing after the update, and now my saved views are gone too.",
     );
     assert_eq!(f.zendesk(&update, now).await.0, 202);
@@ -261,7 +261,11 @@ async fn every_source_ends_as_a_triaged_ticket_counted_once_though_sent_twice() 
 async fn refused_deliveries_store_and_queue_nothing() {
     let f = Feedback::start().await;
     let now = chrono::Utc::now();
-    let ticket = zendesk_ticket("42", "2026-11-22T07:00:00Z", "Billing charged me twice this month.");
+    let ticket = zendesk_ticket(
+        "42",
+        &(now - chrono::Duration::hours(1)).to_rfc3339(),
+        "Billing charged me twice this month.",
+    );
     let timestamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let problem = |body: &Value, kind: &str| {
         assert_eq!(body["type"], format!("urn:sluice:problem:{kind}"), "{body}");

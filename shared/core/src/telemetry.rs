@@ -13,14 +13,14 @@ pub fn init(service: &'static str) {
         .with_current_span(true)
         .with_span_list(true)
         .with_target(false)
-        .without_time()
         .with_writer(std::io::stderr);
-    // Lambda stamps every line with its own time; locally RUST_LOG_TIME=1 adds ours.
+    // Lambda stamps every line with its own time; locally RUST_LOG_TIME=1 keeps ours
+    // (an RFC 3339 `timestamp` first on each line).
     let registry = tracing_subscriber::registry().with(filter);
     let result = if std::env::var_os("RUST_LOG_TIME").is_some() {
         registry.with(json.with_timer(fmt::time::SystemTime)).try_init()
     } else {
-        registry.with(json).try_init()
+        registry.with(json.without_time()).try_init()
     };
     if result.is_ok() {
         tracing::debug!(service, "telemetry initialised");
