@@ -29,7 +29,8 @@ use sluice_core::{
     Instance, Outbox, PublishError, RecordError, Trigger,
 };
 use sluice_messages::{
-    CorrelationId, DataVersionId, Dataset, DatasetUploaded, Envelope, Payload, Producer, Sha256Digest,
+    CorrelationId, DataVersionId, Dataset, DatasetUploaded, Envelope, Payload, Producer, Sha256Digest, UploadChecked,
+    UploadVerdict,
 };
 use tracing::{info, warn, Instrument};
 
@@ -38,6 +39,8 @@ pub const SERVICE: &str = "ingest-validator";
 #[derive(Debug, Clone)]
 pub struct IngestConfig {
     pub etl_queue_url: String,
+    /// Where every upload's verdict is announced (`UploadChecked`).
+    pub events_topic_arn: String,
     pub max_upload_bytes: u64,
 }
 
@@ -45,6 +48,7 @@ impl IngestConfig {
     pub fn load(cfg: &ConfigSource) -> Result<Self, ConfigError> {
         Ok(Self {
             etl_queue_url: cfg.required("ETL_QUEUE_URL")?,
+            events_topic_arn: cfg.required("EVENTS_TOPIC_ARN")?,
             max_upload_bytes: cfg.or("MAX_UPLOAD_BYTES", 200 * 1024 * 1024)?,
         })
     }
@@ -404,6 +408,33 @@ impl Ingest {
             )
             .await?;
         let version = DataVersionId(row.get(0));
+        // Every verdict is announced, so an uploader hears of a refusal as of a load.
+        let checked = UploadChecked {
+            data_version_id: version,
+            dataset: facts.map(|f| f.dataset),
+            bucket: notice.bucket.clone(),
+            key: notice.key.clone(),
+            verdict: match (&verdict.refusal, duplicate_of) {
+                (Some(_), _) => UploadVerdict::Refused,
+                (None, Some(_)) => UploadVerdict::Duplicate,
+                (None, None) => UploadVerdict::Queued,
+            },
+            reason: verdict.refusal.clone(),
+            duplicate_of: duplicate_of.map(DataVersionId),
+            uploaded_by: uploaded_by.clone(),
+        };
+        let announcement = Envelope::new(
+            Producer::IngestValidator,
+            correlation.clone(),
+            Payload::UploadChecked(checked),
+        )
+        .with_derived_id(&format!("checked:{version}"));
+        EventPublisher::stage(
+            &tx,
+            &Destination::Topic(self.config.events_topic_arn.clone()),
+            &announcement,
+        )
+        .await?;
         let outcome = match (verdict.refusal, duplicate_of, facts) {
             (Some(reason), _, _) => {
                 warn!(%reason, "upload refused");

@@ -18,6 +18,9 @@ pub struct UploadNotice {
     pub version_id: Option<String>,
     /// Orders the events of one key; part of what makes a notification unique.
     pub sequencer: Option<String>,
+    /// When S3 saw the upload: with no sequencer (some emulators), it tells two uploads
+    /// of the same bytes to the same key apart (a redelivery keeps it).
+    pub event_time: Option<String>,
     pub principal: Option<String>,
 }
 
@@ -29,7 +32,7 @@ impl UploadNotice {
             self.bucket,
             self.key,
             self.version_id.as_deref().or(self.etag.as_deref()).unwrap_or("-"),
-            self.sequencer.as_deref().unwrap_or("-")
+            self.sequencer.as_deref().or(self.event_time.as_deref()).unwrap_or("-")
         )
     }
 
@@ -62,6 +65,8 @@ pub struct S3Notification {
 pub struct S3NotificationRecord {
     #[serde(default)]
     pub event_name: Option<String>,
+    #[serde(default)]
+    pub event_time: Option<String>,
     #[serde(default)]
     pub user_identity: Option<S3Principal>,
     pub s3: S3Entity,
@@ -138,7 +143,8 @@ pub fn notice_from_record(record: &S3NotificationRecord) -> Result<Option<Upload
         size: record.s3.object.size.unwrap_or(0).max(0) as u64,
         etag: record.s3.object.e_tag.clone().filter(|e| !e.is_empty()),
         version_id: record.s3.object.version_id.clone().filter(|v| !v.is_empty()),
-        sequencer: record.s3.object.sequencer.clone(),
+        sequencer: record.s3.object.sequencer.clone().filter(|s| !s.is_empty()),
+        event_time: record.event_time.clone(),
         principal: record.user_identity.as_ref().and_then(|u| u.principal_id.clone()),
     }))
 }
@@ -202,6 +208,7 @@ mod tests {
             etag: Some("e".into()),
             version_id: None,
             sequencer: Some("s1".into()),
+            event_time: None,
             principal: None,
         }
     }
@@ -234,6 +241,15 @@ mod tests {
         b.sequencer = Some("s2".into());
         assert_ne!(a.idempotency_key(), b.idempotency_key());
         assert_eq!(a.idempotency_key(), a.clone().idempotency_key());
+        // No sequencer (an emulator): the same bytes uploaded again at another time are
+        // another upload; a redelivered notification (same time) is the same one.
+        let mut first = a.clone();
+        first.sequencer = None;
+        first.event_time = Some("2026-11-20T10:00:00.000Z".into());
+        let mut again = first.clone();
+        again.event_time = Some("2026-11-20T10:05:00.000Z".into());
+        assert_ne!(first.idempotency_key(), again.idempotency_key());
+        assert_eq!(first.idempotency_key(), first.clone().idempotency_key());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use sluice_messages::Payload;
 /// The user an event belongs to, or `None` for a team-wide event.
 ///
 /// - Analyses (requested, completed, failed) and filing requests: the user who asked.
-/// - Spreadsheet uploads and loads: team-wide. `uploaded_by` names the uploader as S3
+/// - Spreadsheet uploads (checked, queued) and loads: team-wide. `uploaded_by` names the uploader as S3
 ///   saw them (an e-mail or an IAM principal), not a user id of the user pool, and the
 ///   loaded tables are team data (the HTTP API shows data versions to team members).
 /// - Market-data jobs, progress and summaries: team-wide.
@@ -16,7 +16,8 @@ pub fn owner(payload: &Payload) -> Option<&str> {
         Payload::AnalysisFailed(m) => Some(&m.user_id),
         Payload::AnalysisRequested(m) => Some(&m.user_id),
         Payload::FilingRequested(m) => Some(&m.user_id),
-        Payload::DatasetUploaded(_)
+        Payload::UploadChecked(_)
+        | Payload::DatasetUploaded(_)
         | Payload::DatasetLoaded(_)
         | Payload::PriceJobRequested(_)
         | Payload::PriceRefreshProgress(_)

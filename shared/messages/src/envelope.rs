@@ -118,6 +118,7 @@ impl Envelope {
     /// SQS FIFO message group: messages of one group are delivered in order, one at a time.
     pub fn fifo_group_id(&self) -> String {
         match &self.payload {
+            Payload::UploadChecked(m) => m.dataset.map_or_else(|| "uploads".to_owned(), |d| d.to_string()),
             // Loads of one table are serialised.
             Payload::DatasetUploaded(m) => m.dataset.to_string(),
             Payload::DatasetLoaded(m) => m.dataset.to_string(),
@@ -140,6 +141,7 @@ impl Envelope {
     /// SQS FIFO deduplication id (SQS remembers it for 5 minutes only).
     pub fn deduplication_id(&self) -> String {
         match &self.payload {
+            Payload::UploadChecked(_) => self.message_id.to_string(),
             // The same file uploaded twice is loaded once.
             Payload::DatasetUploaded(m) => m.checksum.to_string(),
             Payload::DatasetLoaded(_) => self.message_id.to_string(),

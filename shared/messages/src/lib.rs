@@ -21,6 +21,6 @@ pub use newtypes::{
 pub use payloads::{
     AnalysisCompleted, AnalysisFailed, AnalysisRequested, DatasetLoaded, DatasetUploaded, FeedbackReceived,
     FeedbackSource, FeedbackTriaged, FilingRequested, FromPayload, LoadCounts, LoadStatus, Payload, PriceJobRequested,
-    PriceRefreshKind, PriceRefreshProgress, PriceRefreshSummary, TaskStep, TickerReason,
+    PriceRefreshKind, PriceRefreshProgress, PriceRefreshSummary, TaskStep, TickerReason, UploadChecked, UploadVerdict,
 };
 pub use tiers::TierPolicy;

@@ -11,6 +11,8 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data")]
 pub enum Payload {
+    /// An upload was checked: queued for loading, refused (with why), or a duplicate (events topic).
+    UploadChecked(UploadChecked),
     /// A spreadsheet passed ingest checks and waits on the ETL queue.
     DatasetUploaded(DatasetUploaded),
     /// A spreadsheet load finished (success, partial or failed).
@@ -67,6 +69,7 @@ macro_rules! from_payload {
 }
 
 from_payload!(
+    UploadChecked: "UploadChecked message",
     DatasetUploaded: "DatasetUploaded message",
     DatasetLoaded: "DatasetLoaded message",
     PriceJobRequested: "price job",
@@ -83,6 +86,7 @@ from_payload!(
 impl Payload {
     pub fn kind(&self) -> &'static str {
         match self {
+            Self::UploadChecked(_) => "UploadChecked",
             Self::DatasetUploaded(_) => "DatasetUploaded",
             Self::DatasetLoaded(_) => "DatasetLoaded",
             Self::PriceJobRequested(_) => "PriceJobRequested",
@@ -167,6 +171,48 @@ pub struct DatasetLoaded {
     /// Why a failed load failed, in words a person can act on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uploaded_by: Option<String>,
+}
+
+/// How ingest-validator's checks of an upload ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UploadVerdict {
+    /// Passed the checks: waiting on the ETL queue (loads of one dataset run one at a time).
+    Queued,
+    /// Failed a check (`reason` says which): nothing is loaded.
+    Refused,
+    /// The same bytes as the dataset's latest load (`duplicate_of`): not loaded again.
+    Duplicate,
+}
+
+impl UploadVerdict {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Refused => "refused",
+            Self::Duplicate => "duplicate",
+        }
+    }
+}
+
+/// An upload was checked, whatever the verdict: the uploader hears of a refusal as of a
+/// load (the live stream shows it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadChecked {
+    pub data_version_id: DataVersionId,
+    /// The dataset the folder names (none when it names none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<Dataset>,
+    pub bucket: String,
+    pub key: String,
+    pub verdict: UploadVerdict,
+    /// Why it was refused, in words a person can act on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<DataVersionId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uploaded_by: Option<String>,
 }

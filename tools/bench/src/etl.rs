@@ -124,6 +124,7 @@ async fn measure(cfg: &ConfigSource, db: &BenchDb, stack: &BenchStack, file: &Pa
         etag: put.e_tag().map(str::to_owned),
         version_id: put.version_id().map(str::to_owned),
         sequencer: None,
+        event_time: None,
         principal: Some("sluice-bench".into()),
     };
 
