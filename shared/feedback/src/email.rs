@@ -1,11 +1,19 @@
 //! Raw MIME e-mail (what an SES receipt rule writes under `inbound-email/`), and the
 //! stripping of quoted replies and signatures from the text used for analysis.
 
-use crate::text::{html_to_text, language_tag, normalise_text, single_line};
+use crate::text::{language_tag, normalise_text, single_line};
 use chrono::{DateTime, Utc};
 use mail_parser::{MessageParser, PartType};
 use sha2::{Digest, Sha256};
 use sluice_messages::{FeedbackReceived, FeedbackSource};
+use sluice_text::{html_to_text, HtmlOptions};
+
+/// An HTML body as its reader sees it, without what it quotes: in HTML mail, quoting is
+/// markup (`<blockquote>`, `gmail_quote`, ...), not `>` lines.
+const HTML_MAIL: HtmlOptions = HtmlOptions {
+    drop_quotes: true,
+    ..HtmlOptions::MESSAGE
+};
 
 /// Why an e-mail gives no feedback item.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,7 +65,7 @@ pub fn parse_email(raw: &[u8], s3_key: &str) -> Result<FeedbackReceived, EmailEr
         .find_map(|part| {
             let text = match &part.body {
                 PartType::Text(text) => text.to_string(),
-                PartType::Html(html) => html_to_text(html, true),
+                PartType::Html(html) => html_to_text(html, &HTML_MAIL),
                 _ => return None,
             };
             let stripped = strip_quoted_and_signature(&text);
