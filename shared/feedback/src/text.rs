@@ -38,14 +38,40 @@ pub fn single_line(raw: &str) -> Option<String> {
     (!capped.is_empty()).then_some(capped)
 }
 
-/// The text of an item: its normalised text, or, for a rating with no words, a sentence
-/// saying so (triage reads text; the rating is in `rating`). `None` when there is neither.
+/// The text of an item: its normalised text without a signature block (below `-- ` or `--`),
+/// or, for a rating with no words, a sentence saying so (triage reads text; the rating is in
+/// `rating`). `None` when there is neither.
 pub fn feedback_text(text: Option<&str>, rating: Option<u8>) -> Option<String> {
-    let text = text.map(normalise_text).unwrap_or_default();
+    let text = text
+        .map(|raw| {
+            let unified = raw.replace("\r\n", "\n").replace('\r', "\n");
+            let lines: Vec<&str> = unified.split('\n').collect();
+            normalise_text(&before_signature(&lines, is_signature_delimiter).join("\n"))
+        })
+        .unwrap_or_default();
     if !text.is_empty() {
         return Some(text);
     }
     rating.map(|stars| format!("Rated {stars} of 5 stars, with no written comment."))
+}
+
+/// The lines before the first one that `starts_signature` accepts; all of them when there
+/// is none, or when nothing but the signature would be left.
+pub(crate) fn before_signature<'l, 'a>(lines: &'l [&'a str], starts_signature: impl Fn(&str) -> bool) -> &'l [&'a str] {
+    match lines.iter().position(|line| starts_signature(line)) {
+        Some(cut) if has_text(&lines[..cut]) => &lines[..cut],
+        _ => lines,
+    }
+}
+
+pub(crate) fn has_text(lines: &[&str]) -> bool {
+    lines.iter().any(|line| !line.trim().is_empty())
+}
+
+/// The signature delimiter: `-- ` (RFC 3676), also without its trailing space as many
+/// clients and editors send it, or a lone dash.
+pub(crate) fn is_signature_delimiter(line: &str) -> bool {
+    matches!(line.trim(), "--" | "—")
 }
 
 fn collapse_spaces(line: &str) -> String {
@@ -182,6 +208,25 @@ mod tests {
         );
         assert_eq!(feedback_text(None, None), None);
         assert_eq!(feedback_text(Some(" ok "), Some(2)).as_deref(), Some("ok"));
+    }
+
+    #[test]
+    fn webhook_text_loses_its_signature_block() {
+        // RFC 3676's delimiter is "-- "; many clients and editors drop the trailing space.
+        for delimiter in ["-- ", "--", " -- "] {
+            let raw = format!("The export fails.\r\n{delimiter}\r\nJane Doe\r\nAcme Corp");
+            assert_eq!(
+                feedback_text(Some(&raw), None).as_deref(),
+                Some("The export fails."),
+                "{delimiter:?}"
+            );
+        }
+        // Nothing but a signature is still the item's text; dashes inside a line are prose.
+        assert_eq!(feedback_text(Some("--\nJane"), None).as_deref(), Some("--\nJane"));
+        assert_eq!(
+            feedback_text(Some("Fast -- really\n--x"), None).as_deref(),
+            Some("Fast -- really\n--x")
+        );
     }
 
     #[test]
