@@ -12,6 +12,7 @@ use crate::analysis::{
 };
 use futures::future::BoxFuture;
 use sluice_messages::{AnalysisKind, FilingType, ModelKey, Money};
+use sluice_text::{split_sentences, words};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
@@ -206,59 +207,18 @@ const STOPWORDS: &[&str] = &[
     "approximately",
 ];
 
-/// Abbreviations after which a period does not end a sentence.
-const ABBREVIATIONS: &[&str] = &[
-    "inc", "corp", "co", "ltd", "llc", "no", "nos", "vs", "e.g", "i.e", "etc", "mr", "ms", "mrs", "dr", "st", "jan",
-    "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "approx", "u.s", "fig", "s.a", "n.v",
-    "plc",
-];
-
-fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.len() >= 3 && w.chars().any(char::is_alphabetic))
-        .map(str::to_lowercase)
-        .filter(|w| !STOPWORDS.contains(&w.as_str()))
-}
-
-/// The sentences of a paragraph: ends at `.`, `!` or `?` followed by space and a
-/// capital, digit, quote, bracket or `$`, unless the word before is an abbreviation
-/// or an initial.
-pub fn split_sentences(paragraph: &str) -> Vec<String> {
-    let flat: String = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
-    let chars: Vec<(usize, char)> = flat.char_indices().collect();
-    let mut out = Vec::new();
-    let mut start = 0;
-    for (n, &(i, c)) in chars.iter().enumerate() {
-        if !matches!(c, '.' | '!' | '?') {
-            continue;
-        }
-        let next_is_space = chars.get(n + 1).is_some_and(|(_, c)| *c == ' ');
-        let after = chars.get(n + 2).map(|(_, c)| *c);
-        let starts_sentence =
-            after.is_some_and(|a| a.is_uppercase() || a.is_ascii_digit() || matches!(a, '"' | '“' | '(' | '$' | '•'));
-        if !next_is_space || !starts_sentence {
-            continue;
-        }
-        if c == '.' {
-            let word_start = flat[..i].rfind(' ').map_or(0, |p| p + 1);
-            let word = flat[word_start..i].trim_start_matches(['(', '"', '“']).to_lowercase();
-            let initial = word.chars().count() == 1 && word.chars().all(char::is_alphabetic);
-            if initial || ABBREVIATIONS.contains(&word.as_str()) {
-                continue;
-            }
-        }
-        let end = i + c.len_utf8();
-        let sentence = flat[start..end].trim();
-        if !sentence.is_empty() {
-            out.push(sentence.to_owned());
-        }
-        start = end;
-    }
-    let rest = flat[start..].trim();
-    if !rest.is_empty() {
-        out.push(rest.to_owned());
-    }
-    out
+/// The words a sentence is ranked by: the shared tokenizer's words, possessives folded
+/// (`company's` is `company`), without short words, numbers and stop words.
+fn terms(text: &str) -> impl Iterator<Item = String> {
+    words(text).into_iter().filter_map(|word| {
+        let word = match word.strip_suffix("'s") {
+            Some(stem) => stem.to_owned(),
+            None => word,
+        };
+        let content =
+            word.chars().count() >= 3 && word.chars().any(char::is_alphabetic) && !STOPWORDS.contains(&word.as_str());
+        content.then_some(word)
+    })
 }
 
 impl<'s> Document<'s> {
@@ -275,7 +235,7 @@ impl<'s> Document<'s> {
                         continue;
                     }
                     let mut seen = BTreeSet::new();
-                    let terms: Vec<String> = words(&text).filter(|w| seen.insert(w.clone())).collect();
+                    let terms: Vec<String> = terms(&text).filter(|w| seen.insert(w.clone())).collect();
                     in_section.push(Sentence {
                         text,
                         section: index,
@@ -288,7 +248,7 @@ impl<'s> Document<'s> {
                 // Keep something from a section of fragments: its text, flattened.
                 let flat: String = section.text.split_whitespace().collect::<Vec<_>>().join(" ");
                 if !flat.is_empty() {
-                    let terms = words(&flat).collect::<BTreeSet<_>>().into_iter().collect();
+                    let terms = terms(&flat).collect::<BTreeSet<_>>().into_iter().collect();
                     in_section.push(Sentence {
                         text: shorten(&flat, 400),
                         section: index,
@@ -315,9 +275,8 @@ impl<'s> Document<'s> {
             for t in &s.terms {
                 *df.entry(t.as_str()).or_default() += 1.0;
             }
-            for w in s.text.split(|c: char| !c.is_alphanumeric()) {
-                let lower = w.to_lowercase();
-                if let Some((key, _)) = df.get_key_value(lower.as_str()) {
+            for term in terms(&s.text) {
+                if let Some((key, _)) = df.get_key_value(term.as_str()) {
                     *tf.entry(key).or_default() += 1.0;
                 }
             }
@@ -933,24 +892,6 @@ mod tests {
             title: title.into(),
             text: text.into(),
         }
-    }
-
-    #[test]
-    fn sentences_split_but_not_at_abbreviations_or_decimals() {
-        let s = split_sentences(
-            "Apple Inc. designs phones. Net sales were $391.0 billion in the U.S. and abroad. \
-             Growth was 2.5% in 2024! Is it? Yes.",
-        );
-        assert_eq!(
-            s,
-            [
-                "Apple Inc. designs phones.",
-                "Net sales were $391.0 billion in the U.S. and abroad.",
-                "Growth was 2.5% in 2024!",
-                "Is it?",
-                "Yes."
-            ]
-        );
     }
 
     #[test]
