@@ -2,7 +2,7 @@
 //! paragraph boundaries (sentences, then words, when a paragraph alone is too big).
 //! Pure.
 
-use super::SectionInput;
+use super::section::SectionInput;
 use sluice_text::split_sentences;
 
 /// About four characters per token for English prose: cheap and close enough, and

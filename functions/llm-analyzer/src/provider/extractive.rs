@@ -6,10 +6,11 @@
 //! Deterministic: the same sections always give the same body.
 
 use super::{Completion, CompletionRequest, LanguageModel, ProviderError, EXTRACTIVE_CONTEXT_TOKENS};
-use crate::analysis::{
-    schema, AnalysisBody, KeyFigure, MdnaBody, Provenance, Risk, RiskCategory, RiskFactorsBody, SectionInput, Severity,
-    SummaryBody, EXTRACTIVE_NOTE,
+use crate::analysis::body::{
+    schema, AnalysisBody, KeyFigure, MdnaBody, Provenance, Risk, RiskCategory, RiskFactorsBody, Severity, SummaryBody,
+    EXTRACTIVE_NOTE,
 };
+use crate::analysis::section::SectionInput;
 use futures::future::BoxFuture;
 use sluice_messages::{AnalysisKind, FilingType, ModelKey, Money};
 use sluice_text::{split_sentences, words};
@@ -979,7 +980,7 @@ mod tests {
     fn every_kind_is_a_valid_body_marked_extractive_and_deterministic() {
         let sections = filing();
         for kind in AnalysisKind::ALL {
-            let selected = crate::analysis::select_sections(kind, FilingType::TenK, &sections);
+            let selected = crate::analysis::section::select_sections(kind, FilingType::TenK, &sections);
             let body = analyse(kind, "Apple Inc.", FilingType::TenK, &selected);
             body.validate().unwrap();
             let again = AnalysisBody::from_value(kind, body.to_value()).unwrap();
@@ -990,14 +991,15 @@ mod tests {
             assert_eq!(provenance.model.as_str(), "extractive:v1");
             assert_eq!(analyse(kind, "Apple Inc.", FilingType::TenK, &selected), body);
         }
-        let selected = crate::analysis::select_sections(AnalysisKind::RiskFactors, FilingType::TenK, &sections);
+        let selected =
+            crate::analysis::section::select_sections(AnalysisKind::RiskFactors, FilingType::TenK, &sections);
         let AnalysisBody::RiskFactors(risks) = analyse(AnalysisKind::RiskFactors, "Apple", FilingType::TenK, &selected)
         else {
             panic!("wrong kind")
         };
         assert!(risks.risks.len() >= 3, "{risks:?}");
         assert_eq!(risks.risks[0].severity, Severity::High);
-        let selected = crate::analysis::select_sections(AnalysisKind::Mdna, FilingType::TenK, &sections);
+        let selected = crate::analysis::section::select_sections(AnalysisKind::Mdna, FilingType::TenK, &sections);
         let AnalysisBody::Mdna(mdna) = analyse(AnalysisKind::Mdna, "Apple", FilingType::TenK, &selected) else {
             panic!("wrong kind")
         };
