@@ -5,42 +5,25 @@ use sluice_core::{ConfigError, ConfigSource};
 use std::fmt;
 use std::time::Duration;
 
-/// The vendor API key. Its `Debug` and `Display` never show it; it travels only in
-/// the `apikey` request header.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(String);
+/// The vendor API key: the shared secret type (never printed); it travels only in the
+/// `apikey` request header.
+pub use sluice_vendor_http::ApiKey;
 
-impl ApiKey {
-    pub fn new(key: impl Into<String>) -> Self {
-        Self(key.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// A Secrets Manager secret string: the bare key, or JSON with an `apikey`,
-    /// `api_key` or `key` field.
-    pub fn from_secret_string(secret: &str) -> Option<Self> {
-        let trimmed = secret.trim();
-        if trimmed.starts_with('{') {
-            let value: serde_json::Value = serde_json::from_str(trimmed).ok()?;
-            ["apikey", "api_key", "key", "FMP_API_KEY"]
-                .iter()
-                .find_map(|k| value.get(k).and_then(|v| v.as_str()))
-                .filter(|k| !k.trim().is_empty())
-                .map(|k| Self(k.trim().to_owned()))
-        } else if trimmed.is_empty() {
-            None
-        } else {
-            Some(Self(trimmed.to_owned()))
-        }
-    }
-}
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiKey(<redacted>)")
+/// A Secrets Manager secret string: the bare key, or JSON with an `apikey`, `api_key`,
+/// `key` or `FMP_API_KEY` field.
+fn api_key_from_secret_string(secret: &str) -> Option<ApiKey> {
+    let trimmed = secret.trim();
+    if trimmed.starts_with('{') {
+        let value: serde_json::Value = serde_json::from_str(trimmed).ok()?;
+        ["apikey", "api_key", "key", "FMP_API_KEY"]
+            .iter()
+            .find_map(|k| value.get(k).and_then(|v| v.as_str()))
+            .filter(|k| !k.trim().is_empty())
+            .map(|k| ApiKey::new(k.trim()))
+    } else if trimmed.is_empty() {
+        None
+    } else {
+        Some(ApiKey::new(trimmed))
     }
 }
 
@@ -177,7 +160,7 @@ impl PriceConfig {
                 let raw = sluice_core::aws::secret_string(client, arn)
                     .await
                     .map_err(|e| PriceError::Secret(e.to_string()))?;
-                ApiKey::from_secret_string(&raw)
+                api_key_from_secret_string(&raw)
                     .ok_or_else(|| PriceError::Secret("the FMP API key secret holds no key".into()))
             }
         }
@@ -218,12 +201,12 @@ mod tests {
 
     #[test]
     fn secret_strings_bare_or_json() {
-        assert_eq!(ApiKey::from_secret_string(" abc \n"), Some(ApiKey::new("abc")));
+        assert_eq!(api_key_from_secret_string(" abc \n"), Some(ApiKey::new("abc")));
         assert_eq!(
-            ApiKey::from_secret_string(r#"{"apikey":"xyz"}"#),
+            api_key_from_secret_string(r#"{"apikey":"xyz"}"#),
             Some(ApiKey::new("xyz"))
         );
-        assert_eq!(ApiKey::from_secret_string(r#"{"other":"xyz"}"#), None);
-        assert_eq!(ApiKey::from_secret_string(""), None);
+        assert_eq!(api_key_from_secret_string(r#"{"other":"xyz"}"#), None);
+        assert_eq!(api_key_from_secret_string(""), None);
     }
 }
