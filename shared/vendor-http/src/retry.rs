@@ -307,50 +307,29 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn retries_until_success_or_a_final_error_or_the_last_attempt() {
+    /// What [`with_retry`] returns when each attempt gives `outcome(number)`, and how many
+    /// attempts it made.
+    async fn run(outcome: impl Fn(u32) -> Result<u32, Flaky>) -> (Result<u32, Flaky>, u32) {
         let calls = AtomicU32::new(0);
-        let ok = with_retry(
+        let result = with_retry(
             QUICK,
             "test",
             |n| {
                 calls.fetch_add(1, Ordering::SeqCst);
-                async move {
-                    if n < 3 {
-                        Err(Flaky::Busy)
-                    } else {
-                        Ok(n)
-                    }
-                }
+                std::future::ready(outcome(n))
             },
             verdict,
         )
         .await;
-        assert_eq!((ok, calls.swap(0, Ordering::SeqCst)), (Ok(3), 3));
+        (result, calls.load(Ordering::SeqCst))
+    }
 
-        let broken: Result<u32, _> = with_retry(
-            QUICK,
-            "test",
-            |_| {
-                calls.fetch_add(1, Ordering::SeqCst);
-                async { Err(Flaky::Broken) }
-            },
-            verdict,
-        )
-        .await;
-        assert_eq!((broken, calls.swap(0, Ordering::SeqCst)), (Err(Flaky::Broken), 1));
-
-        let busy: Result<u32, _> = with_retry(
-            QUICK,
-            "test",
-            |_| {
-                calls.fetch_add(1, Ordering::SeqCst);
-                async { Err(Flaky::Busy) }
-            },
-            verdict,
-        )
-        .await;
-        assert_eq!((busy, calls.load(Ordering::SeqCst)), (Err(Flaky::Busy), 3));
+    #[tokio::test]
+    async fn retries_until_success_or_a_final_error_or_the_last_attempt() {
+        let third_time_lucky = |n| if n < 3 { Err(Flaky::Busy) } else { Ok(n) };
+        assert_eq!(run(third_time_lucky).await, (Ok(3), 3));
+        assert_eq!(run(|_| Err(Flaky::Broken)).await, (Err(Flaky::Broken), 1));
+        assert_eq!(run(|_| Err(Flaky::Busy)).await, (Err(Flaky::Busy), 3));
     }
 
     #[test]

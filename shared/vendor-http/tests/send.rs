@@ -126,6 +126,16 @@ async fn get(server: &Server, backoff: Backoff, hook: Option<&BeforeSend<'_, Str
     send_with_retry(|| http.get(&url).header("apikey", "secret-key"), backoff, hook, cap).await
 }
 
+/// A plain GET of `url` with no hook and no cap; only its error is of interest.
+async fn get_failing(url: &str, timeout: Duration, backoff: Backoff) -> SendError<String> {
+    let http = client(timeout);
+    let outcome: Outcome = send_with_retry(|| http.get(url), backoff, None, None).await;
+    match outcome {
+        Ok(body) => panic!("unexpectedly served {body:?}"),
+        Err(error) => error,
+    }
+}
+
 #[tokio::test]
 async fn throttling_is_waited_out_and_the_hook_runs_before_every_attempt() {
     let server = serve(vec![throttled(429), throttled(503), status(200, "[1,2]")]).await;
@@ -239,48 +249,35 @@ async fn unreachable_and_silent_servers_are_retried_then_reported() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let closed = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let http = client(Duration::from_secs(10));
-    let err = send_with_retry(|| http.get(&closed), QUICK, None::<&BeforeSend<'_, String>>, None)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            SendError::Exhausted {
-                attempts: 3,
-                last: Transient::Transport(_)
-            }
-        ),
-        "{err:?}"
+    let err = get_failing(&closed, Duration::from_secs(10), QUICK).await;
+    let refused = matches!(
+        err,
+        SendError::Exhausted {
+            attempts: 3,
+            last: Transient::Transport(_)
+        }
     );
+    assert!(refused, "{err:?}");
 
     let server = serve(vec![Answer::Stall]).await;
-    let http = client(Duration::from_millis(200));
     let two = Backoff {
         max_attempts: 2,
         ..QUICK
     };
-    let err = send_with_retry(|| http.get(&server.base), two, None::<&BeforeSend<'_, String>>, None)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            SendError::Exhausted {
-                attempts: 2,
-                last: Transient::Timeout
-            }
-        ),
-        "{err:?}"
+    let err = get_failing(&server.base, Duration::from_millis(200), two).await;
+    let timed_out = matches!(
+        err,
+        SendError::Exhausted {
+            attempts: 2,
+            last: Transient::Timeout
+        }
     );
+    assert!(timed_out, "{err:?}");
     assert_eq!(server.seen().len(), 2);
 }
 
 #[tokio::test]
 async fn a_request_that_cannot_be_built_is_not_sent() {
-    let http = client(Duration::from_secs(10));
-    let err = send_with_retry(|| http.get("not a url"), QUICK, None::<&BeforeSend<'_, String>>, None)
-        .await
-        .unwrap_err();
+    let err = get_failing("not a url", Duration::from_secs(10), QUICK).await;
     assert!(matches!(err, SendError::Request(_)), "{err:?}");
 }
