@@ -5,7 +5,7 @@ use std::time::Duration;
 
 /// The vendor API key: a secret (`FMP_API_KEY`, or `FMP_API_KEY_SECRET_ARN` in AWS, read
 /// by the constructor); it travels only in the `apikey` request header.
-pub use sluice_core::Secret as ApiKey;
+pub use sluice_vendor_http::ApiKey;
 
 #[derive(Debug, Clone)]
 pub struct PriceConfig {

@@ -2,18 +2,21 @@
 //! implementation (`/stable/` API over HTTPS).
 //!
 //! The port returns the vendor's rows as JSON values; [`crate::validate`] decides
-//! what is usable. Every HTTP request, retries included, first takes a permit from
-//! the shared [`RateLimiter`]. 429 waits for `Retry-After` (or backs off), 5xx and
-//! timeouts back off exponentially with jitter, up to a bounded number of attempts.
-//! The API key travels in the `apikey` header only, never in a URL or a log line.
+//! what is usable. Requests go through the shared
+//! [`sluice_vendor_http::send_with_retry`], and every one, retries included, first takes
+//! a permit from the shared [`RateLimiter`] (the pre-send hook). 429 and 503 wait for
+//! `Retry-After` (or back off), other 5xx, 408 and timeouts back off exponentially with
+//! jitter, up to a bounded number of attempts. The API key travels in the `apikey`
+//! header only, never in a URL or a log line.
 
 use crate::config::ApiKey;
 use crate::ratelimit::{now_ms, LimitError, Permit, RateLimiter};
 use chrono::NaiveDate;
 use futures::future::BoxFuture;
 use serde_json::Value;
-use sluice_core::retry::{parse_retry_after, Backoff};
+use sluice_core::retry::Backoff;
 use sluice_messages::Ticker;
+use sluice_vendor_http::{send_with_retry, BaseUrl, SendError, Transient};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -79,6 +82,9 @@ pub enum VendorError {
     Refused { status: u16, message: String },
     #[error("vendor answer is not the expected JSON: {0}")]
     Malformed(String),
+    /// The client or a request could not be set up (a bad base URL, say): permanent.
+    #[error("vendor HTTP client: {0}")]
+    Client(String),
 }
 
 impl VendorError {
@@ -88,6 +94,34 @@ impl VendorError {
             self,
             Self::Limiter(_) | Self::Throttled { .. } | Self::Unavailable { .. }
         )
+    }
+
+    /// The vendor's terms for how a request failed: 429 is throttling; 503, other 5xx,
+    /// 408, timeouts and broken connections are unavailability; 401 and 403 a refused
+    /// key; other 4xx a refusal with the vendor's message. The hook's error is the
+    /// limiter's, already in these terms.
+    fn from_send(error: SendError<VendorError>) -> Self {
+        match error {
+            SendError::Exhausted {
+                attempts,
+                last: Transient::Throttled { status: 429, .. },
+            } => Self::Throttled { attempts },
+            SendError::Exhausted { attempts, last } => Self::Unavailable {
+                attempts,
+                last: last.to_string(),
+            },
+            SendError::Refused {
+                status: status @ (401 | 403),
+                ..
+            } => Self::Unauthorized { status },
+            SendError::Refused { status, body } => Self::Refused {
+                status,
+                message: error_message(&body).unwrap_or_else(|| format!("HTTP {status}")),
+            },
+            SendError::TooLarge { limit } => Self::Malformed(format!("the answer is larger than {limit} bytes")),
+            SendError::Request(reason) => Self::Client(reason),
+            SendError::BeforeSend(error) => error,
+        }
     }
 }
 
@@ -148,7 +182,7 @@ pub struct RetryPolicy {
 #[derive(Clone)]
 pub struct FmpClient {
     http: reqwest::Client,
-    base_url: String,
+    base_url: BaseUrl,
     api_key: ApiKey,
     limiter: Arc<dyn RateLimiter>,
     policy: RetryPolicy,
@@ -176,10 +210,11 @@ impl FmpClient {
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .user_agent("sluice-price-updater")
             .build()
-            .map_err(|e| VendorError::Malformed(format!("HTTP client: {e}")))?;
+            .map_err(|e| VendorError::Client(e.to_string()))?;
+        let base_url = BaseUrl::parse(base_url).map_err(|e| VendorError::Client(format!("base URL: {e}")))?;
         Ok(Self {
             http,
-            base_url: base_url.trim_end_matches('/').to_owned(),
+            base_url,
             api_key,
             limiter,
             policy,
@@ -213,66 +248,25 @@ impl FmpClient {
         query: &[(&str, String)],
         permit: Permit,
     ) -> Result<Vec<Value>, VendorError> {
-        let url = format!("{}/stable/{endpoint}", self.base_url);
-        let mut last = String::new();
-        let mut throttled = false;
-        for attempt in 1..=self.policy.backoff.max_attempts {
-            self.fresh_permit((attempt == 1).then_some(permit)).await?;
-            let sent = self
-                .http
-                .get(&url)
-                .query(query)
-                .header("apikey", self.api_key.expose())
-                .header("accept", "application/json")
-                .send()
-                .await;
-            let mut retry_after = None;
-            match sent {
-                Err(e) => {
-                    throttled = false;
-                    last = e.without_url().to_string();
-                }
-                Ok(response) => {
-                    let status = response.status();
-                    if status.is_success() {
-                        let body = response.bytes().await.map_err(|e| VendorError::Unavailable {
-                            attempts: attempt,
-                            last: e.without_url().to_string(),
-                        })?;
-                        return rows_of(&body);
-                    }
-                    let code = status.as_u16();
-                    if code == 429 {
-                        throttled = true;
-                        retry_after =
-                            parse_retry_after(response.headers().get("retry-after").and_then(|v| v.to_str().ok()));
-                        last = "429 Too Many Requests".into();
-                    } else if status.is_server_error() {
-                        throttled = false;
-                        last = format!("{status}");
-                    } else if code == 401 || code == 403 {
-                        return Err(VendorError::Unauthorized { status: code });
-                    } else {
-                        let body = response.text().await.unwrap_or_default();
-                        return Err(VendorError::Refused {
-                            status: code,
-                            message: error_message(&body).unwrap_or_else(|| status.to_string()),
-                        });
-                    }
-                }
-            }
-            if attempt < self.policy.backoff.max_attempts {
-                let wait = self.policy.backoff.jittered_delay(attempt, retry_after);
-                tracing::warn!(endpoint, attempt, wait_ms = wait.as_millis() as u64, reason = %last, "vendor request failed; retrying");
-                tokio::time::sleep(wait).await;
-            }
-        }
-        let attempts = self.policy.backoff.max_attempts;
-        Err(if throttled {
-            VendorError::Throttled { attempts }
-        } else {
-            VendorError::Unavailable { attempts, last }
-        })
+        let url = self.base_url.join(&format!("stable/{endpoint}"));
+        let permits = |attempt: u32| -> BoxFuture<'_, Result<(), VendorError>> {
+            Box::pin(self.fresh_permit((attempt == 1).then_some(permit)))
+        };
+        let body = send_with_retry(
+            || {
+                self.http
+                    .get(&url)
+                    .query(query)
+                    .header("apikey", self.api_key.expose())
+                    .header("accept", "application/json")
+            },
+            self.policy.backoff,
+            Some(&permits),
+            None,
+        )
+        .await
+        .map_err(VendorError::from_send)?;
+        rows_of(&body)
     }
 }
 

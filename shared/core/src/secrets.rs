@@ -25,11 +25,35 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// `message` with every occurrence of the value replaced by `***` (servers echo keys
+    /// in error bodies).
+    pub fn redact(&self, message: &str) -> String {
+        if self.0.is_empty() {
+            message.to_owned()
+        } else {
+            message.replace(&self.0, "***")
+        }
+    }
 }
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Secret(redacted)")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// A secret read as a plain setting (the local stack, tests): `cfg.optional::<Secret>(..)`.
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self::new(s))
     }
 }
 
@@ -152,6 +176,9 @@ mod tests {
         let key = secrets.get(&cfg, "FMP_API_KEY").await.unwrap().unwrap();
         assert_eq!(key.expose(), "k-123");
         assert_eq!(format!("{key:?}"), "Secret(redacted)");
+        assert_eq!(key.to_string(), "<redacted>");
+        assert_eq!(key.redact("bad key k-123!"), "bad key ***!");
+        assert_eq!(Secret::new("").redact("as is"), "as is");
         assert_eq!(secrets.get(&cfg, "LLM_API_KEY").await.unwrap(), None);
         let err = secrets.required(&cfg, "LLM_API_KEY").await.unwrap_err().to_string();
         assert!(err.contains("LLM_API_KEY_SECRET_ARN"), "{err}");

@@ -1,11 +1,19 @@
 //! Raw MIME e-mail (what an SES receipt rule writes under `inbound-email/`), and the
 //! stripping of quoted replies and signatures from the text used for analysis.
 
-use crate::text::{html_to_text, language_tag, normalise_text, single_line};
+use crate::text::{before_signature, has_text, is_signature_delimiter, language_tag, normalise_text, single_line};
 use chrono::{DateTime, Utc};
 use mail_parser::{MessageParser, PartType};
 use sha2::{Digest, Sha256};
 use sluice_messages::{FeedbackReceived, FeedbackSource};
+use sluice_text::{html_to_text, HtmlOptions};
+
+/// An HTML body as its reader sees it, without what it quotes: in HTML mail, quoting is
+/// markup (`<blockquote>`, `gmail_quote`, ...), not `>` lines.
+const HTML_MAIL: HtmlOptions = HtmlOptions {
+    drop_quotes: true,
+    ..HtmlOptions::MESSAGE
+};
 
 /// Why an e-mail gives no feedback item.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,7 +65,7 @@ pub fn parse_email(raw: &[u8], s3_key: &str) -> Result<FeedbackReceived, EmailEr
         .find_map(|part| {
             let text = match &part.body {
                 PartType::Text(text) => text.to_string(),
-                PartType::Html(html) => html_to_text(html, true),
+                PartType::Html(html) => html_to_text(html, &HTML_MAIL),
                 _ => return None,
             };
             let stripped = strip_quoted_and_signature(&text);
@@ -107,8 +115,8 @@ pub fn parse_email(raw: &[u8], s3_key: &str) -> Result<FeedbackReceived, EmailEr
 ///   block (with or without the `____` rule above it), `---------- Forwarded message`
 ///   and `Begin forwarded message:`;
 /// - lines quoted with `>`;
-/// - everything from the signature separator (`-- `) or a mobile footer ("Sent from my
-///   iPhone", "Get Outlook for iOS") on;
+/// - everything from the signature delimiter (`-- `, or `--` without the space) or a mobile
+///   footer ("Sent from my iPhone", "Get Outlook for iOS") on;
 /// - a closing sign-off ("Thanks,", "Best regards,", ...) when only a few short lines (a
 ///   name, a title, a phone number) follow it.
 ///
@@ -150,22 +158,13 @@ fn finish(lines: &[&str]) -> String {
         .copied()
         .filter(|line| !line.trim_start().starts_with('>'))
         .collect();
-    let mut kept: &[&str] = &unquoted;
-    if let Some(cut) = kept.iter().position(|line| is_signature_start(line)) {
-        if has_text(&kept[..cut]) {
-            kept = &kept[..cut];
-        }
-    }
+    let mut kept = before_signature(&unquoted, |line| is_signature_delimiter(line) || is_mail_footer(line));
     if let Some(cut) = sign_off_start(kept) {
         if has_text(&kept[..cut]) {
             kept = &kept[..cut];
         }
     }
     normalise_text(&kept.join("\n"))
-}
-
-fn has_text(lines: &[&str]) -> bool {
-    lines.iter().any(|line| !line.trim().is_empty())
 }
 
 /// The first line where quoted material starts, and what kind it is.
@@ -311,13 +310,8 @@ fn forwarded_body_start(lines: &[&str], marker: usize) -> usize {
     i.min(lines.len())
 }
 
-/// The signature separator `-- ` (also without its trailing space, as some clients send
-/// it) and the footers mobile and webmail clients add.
-fn is_signature_start(line: &str) -> bool {
-    let trimmed = line.trim_end();
-    if trimmed == "--" || trimmed == "—" {
-        return true;
-    }
+/// The footers mobile and webmail clients add below a message.
+fn is_mail_footer(line: &str) -> bool {
     let lower = line.trim().to_lowercase();
     const FOOTERS: &[&str] = &[
         "sent from my ",
@@ -434,6 +428,8 @@ mod tests {
         let text = "Please add dark mode.\n\nSent from my iPhone";
         assert_eq!(strip_quoted_and_signature(text), "Please add dark mode.");
         let text = "Login loops.\n-- \nJohn\nhttps://john.example";
+        assert_eq!(strip_quoted_and_signature(text), "Login loops.");
+        let text = "Login loops.\r\n--\r\nJohn\r\nhttps://john.example";
         assert_eq!(strip_quoted_and_signature(text), "Login loops.");
         let text = "Great tool, thanks, Jane";
         assert_eq!(strip_quoted_and_signature(text), "Great tool, thanks, Jane");

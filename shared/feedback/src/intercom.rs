@@ -1,11 +1,12 @@
 //! Intercom webhook bodies: `notification_event` deliveries about conversations.
 
 use crate::json::{self, Object};
-use crate::text::{feedback_text, html_to_text, single_line};
+use crate::text::{feedback_text, single_line};
 use crate::WebhookError;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sluice_messages::{FeedbackReceived, FeedbackSource};
+use sluice_text::{html_to_text, HtmlOptions};
 
 /// Authors whose words are customer feedback (API 1.x says `user`/`lead`, 2.x `contact`).
 const CUSTOMER_AUTHORS: &[&str] = &["user", "lead", "contact"];
@@ -69,7 +70,7 @@ pub fn parse_intercom(body: &[u8], received_at: DateTime<Utc>) -> Result<Feedbac
     let subject = content
         .subject
         .as_deref()
-        .map(|s| html_to_text(s, false))
+        .map(|s| html_to_text(s, &HtmlOptions::MESSAGE))
         .as_deref()
         .and_then(single_line);
     Ok(FeedbackReceived {
@@ -116,7 +117,7 @@ impl Conversation<'_> {
         }
         let message_id = json::text(message, "id").unwrap_or_else(|| self.id.to_owned());
         Ok(Content {
-            text: json::text(message, "body").map(|html| html_to_text(&html, false)),
+            text: json::text(message, "body").map(|html| html_to_text(&html, &HtmlOptions::MESSAGE)),
             subject: json::text(message, "subject"),
             author: author.and_then(person),
             rating: None,
@@ -141,7 +142,7 @@ impl Conversation<'_> {
             .ok_or_else(|| malformed(&format!("intercom conversation {} has no customer reply", self.id)))?;
         let part_id = json::text(part, "id").unwrap_or_else(|| self.id.to_owned());
         Ok(Content {
-            text: json::text(part, "body").map(|html| html_to_text(&html, false)),
+            text: json::text(part, "body").map(|html| html_to_text(&html, &HtmlOptions::MESSAGE)),
             subject: None,
             author: json::obj(part, "author").and_then(person),
             rating: None,

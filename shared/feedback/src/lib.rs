@@ -30,7 +30,8 @@
 //! Text is whitespace-normalised (one space between words, at most one blank line, trimmed,
 //! invisible characters removed) and capped at [`MAX_TEXT_CHARS`] (20,000) characters.
 //! HTML (Intercom parts, HTML-only e-mail) is converted to text with an HTML5 parser.
-//! E-mail text loses quoted replies and signatures ([`strip_quoted_and_signature`]).
+//! Every text loses a signature block below a `-- ` delimiter (also `--`, without the space);
+//! e-mail text also loses quoted replies, mobile footers and sign-offs ([`strip_quoted_and_signature`]).
 //! `language` is a BCP 47 tag when the source gives a clear hint (a locale, Google Play's
 //! Reviewer Language, an App Store storefront with one dominant language,
 //! `Content-Language`), else `None`.

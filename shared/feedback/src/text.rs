@@ -1,8 +1,5 @@
-//! Text every source shares: whitespace normalisation and the length cap, HTML to text,
-//! language hints to BCP 47 tags.
-
-use ego_tree::iter::Edge;
-use scraper::{Html, Node};
+//! Text every source shares: whitespace normalisation and the length cap, language hints
+//! to BCP 47 tags. HTML to text is `sluice_text`'s.
 
 /// The longest text kept for triage, in characters (Unicode scalar values). Longer text is
 /// cut there (after normalisation); the original stays at the source (see `link`).
@@ -41,14 +38,40 @@ pub fn single_line(raw: &str) -> Option<String> {
     (!capped.is_empty()).then_some(capped)
 }
 
-/// The text of an item: its normalised text, or, for a rating with no words, a sentence
-/// saying so (triage reads text; the rating is in `rating`). `None` when there is neither.
+/// The text of an item: its normalised text without a signature block (below `-- ` or `--`),
+/// or, for a rating with no words, a sentence saying so (triage reads text; the rating is in
+/// `rating`). `None` when there is neither.
 pub fn feedback_text(text: Option<&str>, rating: Option<u8>) -> Option<String> {
-    let text = text.map(normalise_text).unwrap_or_default();
+    let text = text
+        .map(|raw| {
+            let unified = raw.replace("\r\n", "\n").replace('\r', "\n");
+            let lines: Vec<&str> = unified.split('\n').collect();
+            normalise_text(&before_signature(&lines, is_signature_delimiter).join("\n"))
+        })
+        .unwrap_or_default();
     if !text.is_empty() {
         return Some(text);
     }
     rating.map(|stars| format!("Rated {stars} of 5 stars, with no written comment."))
+}
+
+/// The lines before the first one that `starts_signature` accepts; all of them when there
+/// is none, or when nothing but the signature would be left.
+pub(crate) fn before_signature<'l, 'a>(lines: &'l [&'a str], starts_signature: impl Fn(&str) -> bool) -> &'l [&'a str] {
+    match lines.iter().position(|line| starts_signature(line)) {
+        Some(cut) if has_text(&lines[..cut]) => &lines[..cut],
+        _ => lines,
+    }
+}
+
+pub(crate) fn has_text(lines: &[&str]) -> bool {
+    lines.iter().any(|line| !line.trim().is_empty())
+}
+
+/// The signature delimiter: `-- ` (RFC 3676), also without its trailing space as many
+/// clients and editors send it, or a lone dash.
+pub(crate) fn is_signature_delimiter(line: &str) -> bool {
+    matches!(line.trim(), "--" | "—")
 }
 
 fn collapse_spaces(line: &str) -> String {
@@ -79,150 +102,6 @@ fn cap_chars(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         Some((cut, _)) => text[..cut].trim_end().to_owned(),
         None => text.to_owned(),
-    }
-}
-
-/// Elements whose content is never text a person wrote.
-const SKIPPED_ELEMENTS: &[&str] = &[
-    "head", "script", "style", "template", "title", "noscript", "svg", "object", "iframe", "img",
-];
-
-/// Elements that start and end a line.
-const BLOCK_ELEMENTS: &[&str] = &[
-    "address",
-    "article",
-    "aside",
-    "blockquote",
-    "dd",
-    "div",
-    "dl",
-    "dt",
-    "fieldset",
-    "figcaption",
-    "figure",
-    "footer",
-    "form",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "header",
-    "hr",
-    "li",
-    "main",
-    "nav",
-    "ol",
-    "p",
-    "pre",
-    "section",
-    "table",
-    "tr",
-    "ul",
-];
-
-/// Classes and ids mail clients put on quoted replies and signatures in HTML mail.
-const QUOTE_MARKERS: &[&str] = &[
-    "gmail_quote",
-    "gmail_signature",
-    "gmail_extra",
-    "moz-cite-prefix",
-    "moz-signature",
-    "yahoo_quoted",
-    "protonmail_quote",
-    "protonmail_signature_block",
-    "ms-outlook-mobile-signature",
-    "apple-mail-signature",
-    "zmail_extra",
-];
-
-/// HTML to plain text: text nodes with whitespace collapsed as a browser would, a line
-/// break around block elements and at `<br>`, table cells separated by a space. Scripts,
-/// styles and the head are dropped. With `drop_quotes`, `<blockquote>` and the quote and
-/// signature containers of common mail clients (`gmail_quote`, `moz-cite-prefix`, ...) are
-/// dropped too: that is what quoting looks like in HTML mail.
-pub fn html_to_text(html: &str, drop_quotes: bool) -> String {
-    let document = Html::parse_fragment(html);
-    let mut out = String::with_capacity(html.len() / 2);
-    let mut skip_depth = 0usize;
-    let mut pre_depth = 0usize;
-    for edge in document.tree.root().traverse() {
-        match edge {
-            Edge::Open(node) => match node.value() {
-                Node::Element(element) => {
-                    let name = element.name();
-                    if skip_depth > 0 || skip_element(element, drop_quotes) {
-                        skip_depth += 1;
-                        continue;
-                    }
-                    if name == "br" || BLOCK_ELEMENTS.contains(&name) {
-                        out.push('\n');
-                    } else if name == "td" || name == "th" {
-                        out.push(' ');
-                    }
-                    if name == "pre" {
-                        pre_depth += 1;
-                    }
-                }
-                Node::Text(text) if skip_depth == 0 => {
-                    if pre_depth > 0 {
-                        out.push_str(text);
-                    } else {
-                        push_collapsed(&mut out, text);
-                    }
-                }
-                _ => {}
-            },
-            Edge::Close(node) => {
-                if let Node::Element(element) = node.value() {
-                    if skip_depth > 0 {
-                        skip_depth -= 1;
-                        continue;
-                    }
-                    let name = element.name();
-                    if BLOCK_ELEMENTS.contains(&name) {
-                        out.push('\n');
-                    }
-                    if name == "p" {
-                        // A paragraph ends with a blank line, as it renders.
-                        out.push('\n');
-                    }
-                    if name == "pre" {
-                        pre_depth = pre_depth.saturating_sub(1);
-                    }
-                }
-            }
-        }
-    }
-    out
-}
-
-fn skip_element(element: &scraper::node::Element, drop_quotes: bool) -> bool {
-    let name = element.name();
-    if SKIPPED_ELEMENTS.contains(&name) {
-        return true;
-    }
-    if !drop_quotes {
-        return false;
-    }
-    if name == "blockquote" {
-        return true;
-    }
-    let marked = |value: &str| QUOTE_MARKERS.iter().any(|marker| value.eq_ignore_ascii_case(marker));
-    element.classes().any(marked) || element.id().is_some_and(marked)
-}
-
-/// Appends a text node with runs of HTML whitespace collapsed to one space.
-fn push_collapsed(out: &mut String, text: &str) {
-    for c in text.chars() {
-        if matches!(c, ' ' | '\t' | '\n' | '\r' | '\u{c}') {
-            if !out.ends_with([' ', '\n']) && !out.is_empty() {
-                out.push(' ');
-            }
-        } else {
-            out.push(c);
-        }
     }
 }
 
@@ -332,19 +211,22 @@ mod tests {
     }
 
     #[test]
-    fn html_becomes_readable_text() {
-        let html = "<p>Hi&nbsp;there,</p><p>the <b>export</b>\n   fails<br>every time.</p><script>x()</script>";
+    fn webhook_text_loses_its_signature_block() {
+        // RFC 3676's delimiter is "-- "; many clients and editors drop the trailing space.
+        for delimiter in ["-- ", "--", " -- "] {
+            let raw = format!("The export fails.\r\n{delimiter}\r\nJane Doe\r\nAcme Corp");
+            assert_eq!(
+                feedback_text(Some(&raw), None).as_deref(),
+                Some("The export fails."),
+                "{delimiter:?}"
+            );
+        }
+        // Nothing but a signature is still the item's text; dashes inside a line are prose.
+        assert_eq!(feedback_text(Some("--\nJane"), None).as_deref(), Some("--\nJane"));
         assert_eq!(
-            normalise_text(&html_to_text(html, false)),
-            "Hi there,\n\nthe export fails\nevery time."
+            feedback_text(Some("Fast -- really\n--x"), None).as_deref(),
+            Some("Fast -- really\n--x")
         );
-    }
-
-    #[test]
-    fn quotes_are_dropped_from_html_mail_only_when_asked() {
-        let html = r#"<div>New text</div><div class="gmail_quote">On Mon wrote:<blockquote>old</blockquote></div>"#;
-        assert_eq!(normalise_text(&html_to_text(html, true)), "New text");
-        assert!(html_to_text(html, false).contains("old"));
     }
 
     #[test]

@@ -6,14 +6,10 @@ use regex::Regex;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-/// A rendered document before clean-up.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Piece {
-    Line(String),
-    /// An empty line (kept, collapsed, for plain-text documents whose paragraphs are separated so).
-    Blank,
-    PageBreak,
-}
+/// A rendered document before clean-up: lines, blank lines (kept, collapsed, for plain-text
+/// documents whose paragraphs are separated so) and page breaks, as the shared HTML walker
+/// lays them out.
+pub(crate) use sluice_text::Block as Piece;
 
 /// How many lines on each side of a page break may be furniture.
 const EDGE_LINES: usize = 3;

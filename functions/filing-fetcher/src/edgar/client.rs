@@ -1,5 +1,5 @@
-//! The HTTP side: one rate-limited, retrying GET with a size cap, and the
-//! EDGAR resources on top of it.
+//! The HTTP side: one rate-limited, retrying GET with a size cap (the shared
+//! `sluice_vendor_http::send_with_retry`), and the EDGAR resources on top of it.
 
 use super::config::EdgarConfig;
 use super::limit::RequestLimiter;
@@ -8,9 +8,12 @@ use super::parse::{
     Submissions,
 };
 use super::EdgarError;
-use bytes::{Bytes, BytesMut};
-use sluice_core::retry::{parse_retry_after, Backoff};
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use sluice_core::retry::Backoff;
 use sluice_messages::{AccessionNumber, Cik, FilingSelector, FilingType, Ticker};
+use sluice_vendor_http::{send_with_retry, SendError, Transient};
+use std::convert::Infallible;
 use std::time::Duration;
 
 /// The longest wait between attempts, `Retry-After` included.
@@ -30,33 +33,6 @@ pub struct EdgarClient {
 pub struct FilingLookup {
     pub submissions: Submissions,
     pub filing: Option<FilingEntry>,
-}
-
-/// How one attempt ended when it is worth another.
-enum Failure {
-    Throttled,
-    Unavailable(String),
-    Timeout,
-    Transport(String),
-}
-
-impl Failure {
-    fn of(e: &reqwest::Error) -> Self {
-        if e.is_timeout() {
-            Self::Timeout
-        } else {
-            Self::Transport(e.to_string())
-        }
-    }
-
-    fn into_error(self, attempts: u32) -> EdgarError {
-        match self {
-            Self::Throttled => EdgarError::Throttled { attempts },
-            Self::Unavailable(last) => EdgarError::Unavailable { attempts, last },
-            Self::Timeout => EdgarError::Timeout { attempts },
-            Self::Transport(last) => EdgarError::Transport { attempts, last },
-        }
-    }
 }
 
 /// A plain file name from EDGAR's data, safe to put in a URL path: ASCII letters,
@@ -134,7 +110,7 @@ impl EdgarClient {
 
     /// Every listed company: `{www}/files/company_tickers.json`.
     pub async fn company_tickers(&self) -> Result<Vec<CompanyTicker>, EdgarError> {
-        let url = format!("{}/files/company_tickers.json", self.config.www_base_url.as_str());
+        let url = self.config.www_base_url.join("files/company_tickers.json");
         parse_company_tickers(&self.get(&url).await?)
     }
 
@@ -148,11 +124,10 @@ impl EdgarClient {
 
     /// The main submissions file only (`{data}/submissions/CIK##########.json`); older pages stay pending.
     pub async fn submissions_recent(&self, cik: &Cik) -> Result<Submissions, EdgarError> {
-        let url = format!(
-            "{}/submissions/CIK{}.json",
-            self.config.data_base_url.as_str(),
-            cik.as_str()
-        );
+        let url = self
+            .config
+            .data_base_url
+            .join(&format!("submissions/CIK{}.json", cik.as_str()));
         parse_submissions(&self.get(&url).await?)
     }
 
@@ -162,7 +137,7 @@ impl EdgarClient {
             return Ok(false);
         };
         let name = check_file_name(&page.name)?;
-        let url = format!("{}/submissions/{name}", self.config.data_base_url.as_str());
+        let url = self.config.data_base_url.join(&format!("submissions/{name}"));
         let rows = parse_submissions_page(&self.get(&url).await?)?;
         submissions.merge_page(rows);
         Ok(true)
@@ -202,94 +177,60 @@ impl EdgarClient {
     /// `{www}/Archives/edgar/data/<cik without leading zeros>/<accession, 18 digits>/<name>`.
     pub async fn document(&self, cik: &Cik, accession: &AccessionNumber, name: &str) -> Result<Bytes, EdgarError> {
         let name = check_file_name(name)?;
-        let url = format!(
-            "{}/Archives/edgar/data/{}/{}/{name}",
-            self.config.www_base_url.as_str(),
+        let url = self.config.www_base_url.join(&format!(
+            "Archives/edgar/data/{}/{}/{name}",
             cik.as_str().trim_start_matches('0'),
             accession.folder()
-        );
+        ));
         self.get(&url).await
     }
 
-    /// GET with the limiter, retries and the size cap.
+    /// GET through the shared retrying send: a slot from the limiter before every attempt,
+    /// the body capped at `max_document_bytes`.
     async fn get(&self, url: &str) -> Result<Bytes, EdgarError> {
         let what = url.split_once("://").map_or(url, |(_, rest)| rest).to_owned();
-        let max = self.backoff.max_attempts;
-        let mut last = Failure::Transport("no attempt".into());
-        for attempt in 1..=max {
-            self.limiter.acquire().await;
-            let mut retry_after = None;
-            match self.http.get(url).send().await {
-                Err(e) if e.is_builder() => return Err(EdgarError::Client(e.to_string())),
-                Err(e) => last = Failure::of(&e),
-                Ok(response) => {
-                    let status = response.status();
-                    if status.is_success() {
-                        match self.read_capped(response, &what).await? {
-                            Ok(body) => return Ok(body),
-                            Err(failure) => last = failure,
-                        }
-                    } else {
-                        retry_after =
-                            parse_retry_after(response.headers().get("retry-after").and_then(|v| v.to_str().ok()));
-                        let code = status.as_u16();
-                        if code == 429 {
-                            last = Failure::Throttled;
-                        } else if status.is_server_error() || code == 408 {
-                            last = Failure::Unavailable(status.to_string());
-                        } else {
-                            let body = response.text().await.unwrap_or_default();
-                            let message = error_summary(&body);
-                            if code == 404 || code == 410 {
-                                tracing::debug!(%what, %message, "EDGAR: not found");
-                                return Err(EdgarError::NotFound { what });
-                            }
-                            return Err(EdgarError::Refused {
-                                what,
-                                status: code,
-                                message,
-                            });
-                        }
-                    }
-                }
-            }
-            if attempt < max {
-                let wait = self.backoff.jittered_delay(attempt, retry_after);
-                tracing::warn!(%what, attempt, wait_ms = wait.as_millis() as u64, "EDGAR request failed; retrying");
-                tokio::time::sleep(wait).await;
-            }
-        }
-        Err(last.into_error(max))
-    }
-
-    /// The body, refused past the cap: first by `Content-Length`, then by counting
-    /// what arrives (a compressed body's length says nothing of its decoded size).
-    /// The inner `Err` is a failure worth retrying.
-    async fn read_capped(
-        &self,
-        mut response: reqwest::Response,
-        what: &str,
-    ) -> Result<Result<Bytes, Failure>, EdgarError> {
-        let limit = self.config.max_document_bytes;
-        let too_large = || EdgarError::TooLarge {
-            what: what.to_owned(),
-            limit,
+        let limiter = |_attempt: u32| -> BoxFuture<'_, Result<(), Infallible>> {
+            Box::pin(async {
+                self.limiter.acquire().await;
+                Ok(())
+            })
         };
-        if response.content_length().is_some_and(|n| n > limit) {
-            return Err(too_large());
-        }
-        let mut body = BytesMut::new();
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    if (body.len() + chunk.len()) as u64 > limit {
-                        return Err(too_large());
-                    }
-                    body.extend_from_slice(&chunk);
+        send_with_retry(
+            || self.http.get(url),
+            self.backoff,
+            Some(&limiter),
+            Some(self.config.max_document_bytes),
+        )
+        .await
+        .map_err(|error| EdgarError::from_send(error, what))
+    }
+}
+
+impl EdgarError {
+    /// EDGAR's terms for how a request failed: 429 is throttling; 503, other 5xx and 408
+    /// are unavailability; 404 and 410 are "not found"; other 4xx a refusal with its reason.
+    fn from_send(error: SendError<Infallible>, what: String) -> Self {
+        match error {
+            SendError::Exhausted { attempts, last } => match last {
+                Transient::Throttled { status: 429, .. } => Self::Throttled { attempts },
+                Transient::Throttled { .. } | Transient::Unavailable { .. } => Self::Unavailable {
+                    attempts,
+                    last: last.to_string(),
+                },
+                Transient::Timeout => Self::Timeout { attempts },
+                Transient::Transport(last) => Self::Transport { attempts, last },
+            },
+            SendError::Refused { status, body } => {
+                let message = error_summary(&body);
+                if status == 404 || status == 410 {
+                    tracing::debug!(%what, %message, "EDGAR: not found");
+                    return Self::NotFound { what };
                 }
-                Ok(None) => return Ok(Ok(body.freeze())),
-                Err(e) => return Ok(Err(Failure::of(&e))),
+                Self::Refused { what, status, message }
             }
+            SendError::TooLarge { limit } => Self::TooLarge { what, limit },
+            SendError::Request(reason) => Self::Client(reason),
+            SendError::BeforeSend(never) => match never {},
         }
     }
 }

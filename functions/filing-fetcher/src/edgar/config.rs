@@ -4,6 +4,7 @@
 
 use sluice_core::{ConfigError, ConfigSource};
 use sluice_messages::Email;
+pub use sluice_vendor_http::BaseUrl;
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
@@ -70,34 +71,6 @@ impl FromStr for UserAgent {
     }
 }
 
-/// An `http(s)://host[:port][/prefix]` base URL, kept without a trailing slash.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BaseUrl(String);
-
-impl BaseUrl {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let url = url::Url::parse(raw.trim()).map_err(|e| e.to_string())?;
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            return Err("expected an http(s) URL with a host".into());
-        }
-        if url.query().is_some() || url.fragment().is_some() {
-            return Err("a base URL has no query or fragment".into());
-        }
-        Ok(Self(url.as_str().trim_end_matches('/').to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl FromStr for BaseUrl {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum EdgarConfigError {
     #[error(transparent)]
@@ -126,10 +99,11 @@ pub struct EdgarConfig {
 
 impl EdgarConfig {
     pub fn new(user_agent: UserAgent) -> Self {
+        let sec = |url| BaseUrl::parse(url).unwrap_or_else(|_| unreachable!("a valid literal"));
         Self {
             user_agent,
-            www_base_url: BaseUrl(DEFAULT_WWW_BASE_URL.to_owned()),
-            data_base_url: BaseUrl(DEFAULT_DATA_BASE_URL.to_owned()),
+            www_base_url: sec(DEFAULT_WWW_BASE_URL),
+            data_base_url: sec(DEFAULT_DATA_BASE_URL),
             max_requests_per_second: MAX_REQUESTS_PER_SECOND,
             timeout: Duration::from_secs(30),
             max_attempts: 5,

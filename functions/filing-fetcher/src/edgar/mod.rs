@@ -4,9 +4,10 @@
 //! - The SEC's fair-access policy: every request declares a [`UserAgent`] (company
 //!   and contact e-mail) and accepts gzip; at most 10 requests start per second,
 //!   across all clones of a client ([`RequestLimiter`]).
-//! - 429, 5xx, timeouts and connection errors are retried with the shared
-//!   [`sluice_core::retry::Backoff`], honouring `Retry-After`; 404 is [`EdgarError::NotFound`]
-//!   (data.sec.gov answers an S3 `NoSuchKey` for an unknown CIK).
+//! - Requests go through the shared [`sluice_vendor_http::send_with_retry`]: 429, 5xx, 408,
+//!   timeouts and connection errors are retried with the shared
+//!   [`sluice_core::retry::Backoff`], honouring `Retry-After` on 429 and 503; 404 is
+//!   [`EdgarError::NotFound`] (data.sec.gov answers an S3 `NoSuchKey` for an unknown CIK).
 //! - Every body is capped at `max_document_bytes` while it streams ([`EdgarError::TooLarge`]).
 //!
 //! # Pagination

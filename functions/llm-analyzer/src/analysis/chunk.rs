@@ -2,7 +2,8 @@
 //! paragraph boundaries (sentences, then words, when a paragraph alone is too big).
 //! Pure.
 
-use super::SectionInput;
+use super::section::SectionInput;
+use sluice_text::split_sentences;
 
 /// About four characters per token for English prose: cheap and close enough, and
 /// the planner leaves a margin for text that tokenises worse (tables, numbers).
@@ -104,7 +105,7 @@ fn pieces(text: &str, max_chars: usize) -> Vec<String> {
         let mut current_len = 0;
         for unit in split_sentences(paragraph)
             .into_iter()
-            .flat_map(|s| split_words(s, max_chars))
+            .flat_map(|s| split_words(&s, max_chars))
         {
             let unit_len = unit.chars().count();
             if current_len > 0 && current_len + 1 + unit_len > max_chars {
@@ -121,28 +122,6 @@ fn pieces(text: &str, max_chars: usize) -> Vec<String> {
         if !current.is_empty() {
             out.push(current);
         }
-    }
-    out
-}
-
-/// Sentence ends: `.`, `!` or `?` followed by white space.
-fn split_sentences(paragraph: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut chars = paragraph.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        if matches!(c, '.' | '!' | '?') && chars.peek().is_some_and(|(_, n)| n.is_whitespace()) {
-            let end = i + c.len_utf8();
-            let sentence = paragraph[start..end].trim();
-            if !sentence.is_empty() {
-                out.push(sentence);
-            }
-            start = end;
-        }
-    }
-    let rest = paragraph[start..].trim();
-    if !rest.is_empty() {
-        out.push(rest);
     }
     out
 }

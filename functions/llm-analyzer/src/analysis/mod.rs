@@ -6,26 +6,19 @@
 pub mod body;
 pub mod chunk;
 pub mod prompt;
+pub mod section;
 
 pub use body::{
     extract_json_object, schema, AnalysisBody, KeyFigure, MdnaBody, Provenance, Risk, RiskCategory, RiskFactorsBody,
     Severity, SummaryBody, EXTRACTIVE_NOTE, MODEL_NOTE,
 };
 pub use chunk::{estimate_tokens, plan_chunks, Chunk};
+pub use section::{sections_for, select_sections, SectionInput};
 
 use crate::provider::{complete_with_retry, extractive, Completion, CompletionRequest, LanguageModel, ProviderError};
 use sluice_core::retry::Backoff;
 use sluice_messages::{AnalysisKind, FilingType, ModelKey, Money};
 use std::time::{Duration, Instant};
-
-/// One section of a filing as the filing fetcher split it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SectionInput {
-    /// `1A`, `7`, `II-1A`, `risk_factors`, `document`, ...
-    pub item: String,
-    pub title: String,
-    pub text: String,
-}
 
 /// A finished analysis and what it cost.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,35 +53,6 @@ impl AnalysisError {
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::Provider(e) if e.is_retryable())
     }
-}
-
-/// The section items that feed `kind` for `form`, in the order they are shown.
-pub fn sections_for(kind: AnalysisKind, form: FilingType) -> &'static [&'static str] {
-    match (kind, form) {
-        (AnalysisKind::Summary, FilingType::TenK) => &["1", "7"],
-        (AnalysisKind::Summary, FilingType::TenQ) => &["I-2"],
-        (AnalysisKind::Summary, FilingType::TwentyF) => &["4", "5"],
-        (AnalysisKind::RiskFactors, FilingType::TenK) => &["1A"],
-        (AnalysisKind::RiskFactors, FilingType::TenQ) => &["II-1A"],
-        (AnalysisKind::RiskFactors, FilingType::TwentyF) => &["3D"],
-        (AnalysisKind::RiskFactors, FilingType::S1) => &["risk_factors"],
-        (AnalysisKind::Mdna, FilingType::TenK) => &["7", "7A"],
-        (AnalysisKind::Mdna, FilingType::TenQ) => &["I-2"],
-        (AnalysisKind::Mdna, FilingType::TwentyF) => &["5"],
-        _ => &["document"],
-    }
-}
-
-/// The sections `kind` uses, in [`sections_for`] order, skipping blank ones.
-pub fn select_sections(kind: AnalysisKind, form: FilingType, sections: &[SectionInput]) -> Vec<&SectionInput> {
-    sections_for(kind, form)
-        .iter()
-        .filter_map(|item| {
-            sections
-                .iter()
-                .find(|s| s.item.trim().eq_ignore_ascii_case(item) && !s.text.trim().is_empty())
-        })
-        .collect()
 }
 
 /// Upper bound of an answer's tokens per kind (risk lists run longer).
@@ -320,43 +284,6 @@ impl Run<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn each_kind_reads_its_items() {
-        assert_eq!(sections_for(AnalysisKind::Summary, FilingType::TenK), ["1", "7"]);
-        assert_eq!(sections_for(AnalysisKind::Summary, FilingType::EightK), ["document"]);
-        assert_eq!(
-            sections_for(AnalysisKind::RiskFactors, FilingType::S1),
-            ["risk_factors"]
-        );
-        assert_eq!(sections_for(AnalysisKind::RiskFactors, FilingType::TenQ), ["II-1A"]);
-        assert_eq!(sections_for(AnalysisKind::Mdna, FilingType::TenK), ["7", "7A"]);
-        assert_eq!(sections_for(AnalysisKind::Mdna, FilingType::Def14A), ["document"]);
-        let sections = vec![
-            SectionInput {
-                item: "7".into(),
-                title: "MD&A".into(),
-                text: "x".into(),
-            },
-            SectionInput {
-                item: "1a".into(),
-                title: "Risk Factors".into(),
-                text: "y".into(),
-            },
-            SectionInput {
-                item: "1".into(),
-                title: "Business".into(),
-                text: "  ".into(),
-            },
-        ];
-        let picked = select_sections(AnalysisKind::Summary, FilingType::TenK, &sections);
-        assert_eq!(picked.iter().map(|s| s.item.as_str()).collect::<Vec<_>>(), ["7"]);
-        assert_eq!(
-            select_sections(AnalysisKind::RiskFactors, FilingType::TenK, &sections).len(),
-            1
-        );
-        assert!(select_sections(AnalysisKind::RiskFactors, FilingType::TenQ, &sections).is_empty());
-    }
 
     #[test]
     fn answers_leave_room_for_the_prompt() {

@@ -6,12 +6,14 @@
 //! Deterministic: the same sections always give the same body.
 
 use super::{Completion, CompletionRequest, LanguageModel, ProviderError, EXTRACTIVE_CONTEXT_TOKENS};
-use crate::analysis::{
-    schema, AnalysisBody, KeyFigure, MdnaBody, Provenance, Risk, RiskCategory, RiskFactorsBody, SectionInput, Severity,
-    SummaryBody, EXTRACTIVE_NOTE,
+use crate::analysis::body::{
+    schema, AnalysisBody, KeyFigure, MdnaBody, Provenance, Risk, RiskCategory, RiskFactorsBody, Severity, SummaryBody,
+    EXTRACTIVE_NOTE,
 };
+use crate::analysis::section::SectionInput;
 use futures::future::BoxFuture;
 use sluice_messages::{AnalysisKind, FilingType, ModelKey, Money};
+use sluice_text::{split_sentences, words};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
@@ -206,59 +208,18 @@ const STOPWORDS: &[&str] = &[
     "approximately",
 ];
 
-/// Abbreviations after which a period does not end a sentence.
-const ABBREVIATIONS: &[&str] = &[
-    "inc", "corp", "co", "ltd", "llc", "no", "nos", "vs", "e.g", "i.e", "etc", "mr", "ms", "mrs", "dr", "st", "jan",
-    "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "approx", "u.s", "fig", "s.a", "n.v",
-    "plc",
-];
-
-fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.len() >= 3 && w.chars().any(char::is_alphabetic))
-        .map(str::to_lowercase)
-        .filter(|w| !STOPWORDS.contains(&w.as_str()))
-}
-
-/// The sentences of a paragraph: ends at `.`, `!` or `?` followed by space and a
-/// capital, digit, quote, bracket or `$`, unless the word before is an abbreviation
-/// or an initial.
-pub fn split_sentences(paragraph: &str) -> Vec<String> {
-    let flat: String = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
-    let chars: Vec<(usize, char)> = flat.char_indices().collect();
-    let mut out = Vec::new();
-    let mut start = 0;
-    for (n, &(i, c)) in chars.iter().enumerate() {
-        if !matches!(c, '.' | '!' | '?') {
-            continue;
-        }
-        let next_is_space = chars.get(n + 1).is_some_and(|(_, c)| *c == ' ');
-        let after = chars.get(n + 2).map(|(_, c)| *c);
-        let starts_sentence =
-            after.is_some_and(|a| a.is_uppercase() || a.is_ascii_digit() || matches!(a, '"' | '“' | '(' | '$' | '•'));
-        if !next_is_space || !starts_sentence {
-            continue;
-        }
-        if c == '.' {
-            let word_start = flat[..i].rfind(' ').map_or(0, |p| p + 1);
-            let word = flat[word_start..i].trim_start_matches(['(', '"', '“']).to_lowercase();
-            let initial = word.chars().count() == 1 && word.chars().all(char::is_alphabetic);
-            if initial || ABBREVIATIONS.contains(&word.as_str()) {
-                continue;
-            }
-        }
-        let end = i + c.len_utf8();
-        let sentence = flat[start..end].trim();
-        if !sentence.is_empty() {
-            out.push(sentence.to_owned());
-        }
-        start = end;
-    }
-    let rest = flat[start..].trim();
-    if !rest.is_empty() {
-        out.push(rest.to_owned());
-    }
-    out
+/// The words a sentence is ranked by: the shared tokenizer's words, possessives folded
+/// (`company's` is `company`), without short words, numbers and stop words.
+fn terms(text: &str) -> impl Iterator<Item = String> {
+    words(text).into_iter().filter_map(|word| {
+        let word = match word.strip_suffix("'s") {
+            Some(stem) => stem.to_owned(),
+            None => word,
+        };
+        let content =
+            word.chars().count() >= 3 && word.chars().any(char::is_alphabetic) && !STOPWORDS.contains(&word.as_str());
+        content.then_some(word)
+    })
 }
 
 impl<'s> Document<'s> {
@@ -275,7 +236,7 @@ impl<'s> Document<'s> {
                         continue;
                     }
                     let mut seen = BTreeSet::new();
-                    let terms: Vec<String> = words(&text).filter(|w| seen.insert(w.clone())).collect();
+                    let terms: Vec<String> = terms(&text).filter(|w| seen.insert(w.clone())).collect();
                     in_section.push(Sentence {
                         text,
                         section: index,
@@ -288,7 +249,7 @@ impl<'s> Document<'s> {
                 // Keep something from a section of fragments: its text, flattened.
                 let flat: String = section.text.split_whitespace().collect::<Vec<_>>().join(" ");
                 if !flat.is_empty() {
-                    let terms = words(&flat).collect::<BTreeSet<_>>().into_iter().collect();
+                    let terms = terms(&flat).collect::<BTreeSet<_>>().into_iter().collect();
                     in_section.push(Sentence {
                         text: shorten(&flat, 400),
                         section: index,
@@ -315,9 +276,8 @@ impl<'s> Document<'s> {
             for t in &s.terms {
                 *df.entry(t.as_str()).or_default() += 1.0;
             }
-            for w in s.text.split(|c: char| !c.is_alphanumeric()) {
-                let lower = w.to_lowercase();
-                if let Some((key, _)) = df.get_key_value(lower.as_str()) {
+            for term in terms(&s.text) {
+                if let Some((key, _)) = df.get_key_value(term.as_str()) {
                     *tf.entry(key).or_default() += 1.0;
                 }
             }
@@ -936,24 +896,6 @@ mod tests {
     }
 
     #[test]
-    fn sentences_split_but_not_at_abbreviations_or_decimals() {
-        let s = split_sentences(
-            "Apple Inc. designs phones. Net sales were $391.0 billion in the U.S. and abroad. \
-             Growth was 2.5% in 2024! Is it? Yes.",
-        );
-        assert_eq!(
-            s,
-            [
-                "Apple Inc. designs phones.",
-                "Net sales were $391.0 billion in the U.S. and abroad.",
-                "Growth was 2.5% in 2024!",
-                "Is it?",
-                "Yes."
-            ]
-        );
-    }
-
-    #[test]
     fn figures_come_with_labels() {
         let f = figures_in(
             "Total net sales increased 2% or $7.8 billion compared to 2023, and services revenue was $96.2 billion.",
@@ -1038,7 +980,7 @@ mod tests {
     fn every_kind_is_a_valid_body_marked_extractive_and_deterministic() {
         let sections = filing();
         for kind in AnalysisKind::ALL {
-            let selected = crate::analysis::select_sections(kind, FilingType::TenK, &sections);
+            let selected = crate::analysis::section::select_sections(kind, FilingType::TenK, &sections);
             let body = analyse(kind, "Apple Inc.", FilingType::TenK, &selected);
             body.validate().unwrap();
             let again = AnalysisBody::from_value(kind, body.to_value()).unwrap();
@@ -1049,14 +991,15 @@ mod tests {
             assert_eq!(provenance.model.as_str(), "extractive:v1");
             assert_eq!(analyse(kind, "Apple Inc.", FilingType::TenK, &selected), body);
         }
-        let selected = crate::analysis::select_sections(AnalysisKind::RiskFactors, FilingType::TenK, &sections);
+        let selected =
+            crate::analysis::section::select_sections(AnalysisKind::RiskFactors, FilingType::TenK, &sections);
         let AnalysisBody::RiskFactors(risks) = analyse(AnalysisKind::RiskFactors, "Apple", FilingType::TenK, &selected)
         else {
             panic!("wrong kind")
         };
         assert!(risks.risks.len() >= 3, "{risks:?}");
         assert_eq!(risks.risks[0].severity, Severity::High);
-        let selected = crate::analysis::select_sections(AnalysisKind::Mdna, FilingType::TenK, &sections);
+        let selected = crate::analysis::section::select_sections(AnalysisKind::Mdna, FilingType::TenK, &sections);
         let AnalysisBody::Mdna(mdna) = analyse(AnalysisKind::Mdna, "Apple", FilingType::TenK, &selected) else {
             panic!("wrong kind")
         };

@@ -11,7 +11,7 @@ use futures::future::BoxFuture;
 use sluice_core::retry::Backoff;
 use sluice_core::{ConfigError, ConfigSource};
 use sluice_messages::{ModelKey, Money};
-use std::fmt;
+use sluice_vendor_http::{with_retry, BaseUrl, Verdict};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,38 +99,29 @@ pub trait LanguageModel: Send + Sync {
 }
 
 /// Calls the model, retrying only retryable errors with full-jitter exponential
-/// backoff (a server's Retry-After wins), at most `backoff.max_attempts` attempts.
+/// backoff (a server's Retry-After wins), at most `backoff.max_attempts` attempts: the
+/// shared loop of [`sluice_vendor_http::with_retry`], for every provider.
 pub async fn complete_with_retry(
     model: &dyn LanguageModel,
     request: &CompletionRequest,
     backoff: Backoff,
 ) -> Result<Completion, ProviderError> {
-    let max_attempts = backoff.max_attempts.max(1);
-    let mut attempt = 1;
-    loop {
-        match model.complete(request).await {
-            Ok(completion) => return Ok(completion),
-            Err(error) if error.is_retryable() && attempt < max_attempts => {
-                let wait = backoff.jittered_delay(attempt, error.retry_after());
-                tracing::warn!(
-                    model = %model.model(),
-                    attempt,
-                    max_attempts,
-                    wait_ms = wait.as_millis() as u64,
-                    error = %error,
-                    "model call failed; retrying"
-                );
-                tokio::time::sleep(wait).await;
-                attempt += 1;
-            }
-            Err(error) => {
-                if error.is_retryable() {
-                    tracing::warn!(model = %model.model(), attempts = attempt, error = %error, "model call failed; giving up");
+    let what = model.model().to_string();
+    with_retry(
+        backoff,
+        &what,
+        |_attempt| model.complete(request),
+        |error: &ProviderError| {
+            if error.is_retryable() {
+                Verdict::Retry {
+                    after: error.retry_after(),
                 }
-                return Err(error);
+            } else {
+                Verdict::Final
             }
-        }
-    }
+        },
+    )
+    .await
 }
 
 /// Which provider answers.
@@ -186,53 +177,8 @@ impl Pricing {
     }
 }
 
-/// An API key that never prints.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(String);
-
-impl ApiKey {
-    pub fn new(key: impl Into<String>) -> Self {
-        Self(key.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiKey(***)")
-    }
-}
-
-impl FromStr for ApiKey {
-    type Err = std::convert::Infallible;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Self(s.to_owned()))
-    }
-}
-
-/// A URL setting: http(s) only, trailing slash dropped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct BaseUrl(String);
-
-impl FromStr for BaseUrl {
-    type Err = &'static str;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let trimmed = s.trim().trim_end_matches('/');
-        let rest = trimmed
-            .strip_prefix("http://")
-            .or_else(|| trimmed.strip_prefix("https://"))
-            .ok_or("expected an http:// or https:// URL")?;
-        if rest.is_empty() || rest.chars().any(char::is_whitespace) {
-            return Err("expected an http:// or https:// URL with a host");
-        }
-        if rest.split('/').next().is_some_and(|host| host.contains('@')) {
-            return Err("credentials do not belong in the URL; use LLM_API_KEY");
-        }
-        Ok(Self(trimmed.to_owned()))
-    }
-}
+/// The model server's API key (`LLM_API_KEY`): the shared secret type, never printed.
+pub use sluice_vendor_http::ApiKey;
 
 pub const DEFAULT_BEDROCK_MODEL: &str = ModelKey::DEFAULT_BEDROCK_MODEL;
 /// Big enough that the extractive analyser never chunks.
@@ -245,9 +191,9 @@ pub struct ProviderConfig {
     kind: ProviderKind,
     model: String,
     key: ModelKey,
-    base_url: Option<String>,
+    base_url: Option<BaseUrl>,
     api_key: Option<ApiKey>,
-    bedrock_endpoint_url: Option<String>,
+    bedrock_endpoint_url: Option<BaseUrl>,
     timeout: Duration,
     max_attempts: u32,
     backoff_base: Duration,
@@ -275,7 +221,7 @@ impl ProviderConfig {
         // The one rule the API (pool look-ups) and the analyser (pool writes) share.
         let key = ModelKey::configured(kind.as_str(), Some(&model)).map_err(|e| invalid("LLM_MODEL", &e.reason))?;
         let base_url = match kind {
-            ProviderKind::OpenAi => Some(cfg.required::<BaseUrl>("LLM_BASE_URL")?.0),
+            ProviderKind::OpenAi => Some(cfg.required::<BaseUrl>("LLM_BASE_URL")?),
             _ => None,
         };
         let api_key = match kind {
@@ -283,7 +229,7 @@ impl ProviderConfig {
             _ => None,
         };
         let bedrock_endpoint_url = match kind {
-            ProviderKind::Bedrock => cfg.optional::<BaseUrl>("BEDROCK_ENDPOINT_URL")?.map(|u| u.0),
+            ProviderKind::Bedrock => cfg.optional::<BaseUrl>("BEDROCK_ENDPOINT_URL")?,
             _ => None,
         };
         let timeout_secs: u64 = cfg.or("LLM_TIMEOUT_SECS", 60)?;
@@ -350,13 +296,13 @@ impl ProviderConfig {
         self.key.clone()
     }
     pub fn base_url(&self) -> Option<&str> {
-        self.base_url.as_deref()
+        self.base_url.as_ref().map(BaseUrl::as_str)
     }
     pub fn api_key(&self) -> Option<&ApiKey> {
         self.api_key.as_ref()
     }
     pub fn bedrock_endpoint_url(&self) -> Option<&str> {
-        self.bedrock_endpoint_url.as_deref()
+        self.bedrock_endpoint_url.as_ref().map(BaseUrl::as_str)
     }
     /// The whole of one attempt, connection included.
     pub fn timeout(&self) -> Duration {
@@ -413,8 +359,8 @@ pub async fn build_model(
 /// Keeps provider error messages short and free of anything we must not echo.
 pub(crate) fn sanitise_message(message: &str, secret: Option<&ApiKey>) -> String {
     let mut out = message.trim().to_owned();
-    if let Some(key) = secret.map(ApiKey::expose).filter(|k| !k.is_empty()) {
-        out = out.replace(key, "***");
+    if let Some(key) = secret {
+        out = key.redact(&out);
     }
     if out.chars().count() > 300 {
         out = out.chars().take(300).collect::<String>() + "…";

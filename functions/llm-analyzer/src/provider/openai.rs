@@ -7,9 +7,19 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sluice_core::retry::parse_retry_after;
+use sluice_core::retry::Backoff;
 use sluice_messages::ModelKey;
-use std::time::Instant;
+use sluice_vendor_http::{send_with_retry, SendError, Transient};
+use std::convert::Infallible;
+use std::time::{Duration, Instant};
+
+/// One attempt per call: [`super::complete_with_retry`] retries every provider's calls,
+/// so attempts are counted and logged in one place.
+const ONE_ATTEMPT: Backoff = Backoff {
+    max_attempts: 1,
+    base: Duration::ZERO,
+    max: Duration::ZERO,
+};
 
 /// A chat model behind an OpenAI-compatible endpoint.
 #[derive(Debug, Clone)]
@@ -51,15 +61,18 @@ struct Usage {
 
 impl OpenAiModel {
     pub fn new(config: &ProviderConfig) -> Result<Self, BuildError> {
-        let base = config.base_url().unwrap_or("http://127.0.0.1:11434/v1");
+        let url = match &config.base_url {
+            Some(base) => base.join("chat/completions"),
+            None => "http://127.0.0.1:11434/v1/chat/completions".to_owned(),
+        };
         let http = reqwest::Client::builder()
             .timeout(config.timeout())
-            .connect_timeout(config.timeout().min(std::time::Duration::from_secs(10)))
+            .connect_timeout(config.timeout().min(Duration::from_secs(10)))
             .build()
             .map_err(|e| BuildError::HttpClient(e.to_string()))?;
         Ok(Self {
             http,
-            url: format!("{}/chat/completions", base.trim_end_matches('/')),
+            url,
             model: config.model().to_owned(),
             api_key: config.api_key().cloned(),
             key: config.model_key(),
@@ -88,21 +101,25 @@ impl OpenAiModel {
     }
 
     async fn chat(&self, request: &CompletionRequest) -> Result<Completion, ProviderError> {
-        let mut call = self.http.post(&self.url).json(&self.body(request));
-        if let Some(key) = &self.api_key {
-            call = call.bearer_auth(key.expose());
-        }
+        let body = self.body(request);
         let started = Instant::now();
-        let response = call.send().await.map_err(map_reqwest_error)?;
-        let status = response.status().as_u16();
-        let retry_after = parse_retry_after(response.headers().get("retry-after").and_then(|v| v.to_str().ok()));
-        let text = response.text().await.map_err(map_reqwest_error)?;
+        let answer = send_with_retry(
+            || {
+                let call = self.http.post(&self.url).json(&body);
+                match &self.api_key {
+                    Some(key) => call.bearer_auth(key.expose()),
+                    None => call,
+                }
+            },
+            ONE_ATTEMPT,
+            None,
+            None,
+        )
+        .await;
         let latency = started.elapsed();
-        if !(200..300).contains(&status) {
-            return Err(self.error_for(status, retry_after, &text));
-        }
-        let parsed: ChatResponse =
-            serde_json::from_str(&text).map_err(|e| ProviderError::Malformed(format!("not a chat completion: {e}")))?;
+        let text = answer.map_err(|error| self.error_for(error))?;
+        let parsed: ChatResponse = serde_json::from_slice(&text)
+            .map_err(|e| ProviderError::Malformed(format!("not a chat completion: {e}")))?;
         let choice = parsed
             .choices
             .into_iter()
@@ -129,13 +146,25 @@ impl OpenAiModel {
         })
     }
 
-    fn error_for(&self, status: u16, retry_after: Option<std::time::Duration>, body: &str) -> ProviderError {
-        match status {
-            429 => ProviderError::Throttled { retry_after },
-            408 => ProviderError::Timeout,
-            500..=599 => ProviderError::Unavailable { status },
-            _ => {
-                let message = error_message(body);
+    /// The provider's terms for how the attempt failed: 429 is throttling (with its
+    /// Retry-After), 503 and other 5xx unavailability, 408 and a silent server a timeout,
+    /// a failed connection a network error; a refusal says why, or that the input is too
+    /// long, without the key.
+    fn error_for(&self, error: SendError<Infallible>) -> ProviderError {
+        match error {
+            SendError::Exhausted { last, .. } => match last {
+                Transient::Throttled {
+                    status: 429,
+                    retry_after,
+                } => ProviderError::Throttled { retry_after },
+                Transient::Unavailable { status: 408 } | Transient::Timeout => ProviderError::Timeout,
+                Transient::Throttled { status, .. } | Transient::Unavailable { status } => {
+                    ProviderError::Unavailable { status }
+                }
+                Transient::Transport(reason) => ProviderError::Network(reason),
+            },
+            SendError::Refused { status, body } => {
+                let message = error_message(&body);
                 if is_context_error(&message) {
                     return ProviderError::ContextTooLong;
                 }
@@ -144,6 +173,13 @@ impl OpenAiModel {
                     message: super::sanitise_message(&message, self.api_key.as_ref()),
                 }
             }
+            SendError::TooLarge { limit } => {
+                ProviderError::Malformed(format!("the answer is larger than {limit} bytes"))
+            }
+            SendError::Request(reason) => {
+                ProviderError::Unsupported(format!("the request could not be built: {reason}"))
+            }
+            SendError::BeforeSend(never) => match never {},
         }
     }
 }
@@ -176,20 +212,6 @@ fn is_context_error(message: &str) -> bool {
     ]
     .iter()
     .any(|needle| lower.contains(needle))
-}
-
-/// Timeouts and connection failures are transient; reqwest's messages name the URL
-/// (which holds no secret) but never headers.
-fn map_reqwest_error(error: reqwest::Error) -> ProviderError {
-    if error.is_timeout() {
-        ProviderError::Timeout
-    } else if error.is_connect() || error.is_request() || error.is_body() {
-        ProviderError::Network(error.without_url().to_string())
-    } else if error.is_decode() {
-        ProviderError::Malformed(error.without_url().to_string())
-    } else {
-        ProviderError::Network(error.without_url().to_string())
-    }
 }
 
 impl LanguageModel for OpenAiModel {

@@ -4,7 +4,7 @@
 
 use super::schema::{language_tag, one_line, Category, Priority, TriageAnswer, MAX_SUMMARY_CHARS};
 use super::FeedbackItem;
-use crate::provider::extractive::split_sentences;
+use sluice_text::{split_sentences, words};
 
 /// What the processing log says about every rule-based triage.
 pub const RULES_NOTE: &str = "Rule-based triage without a language model: keyword lexicons for sentiment and \
@@ -313,17 +313,6 @@ pub fn triage(item: &FeedbackItem<'_>) -> RuleTriage {
     }
     .settle();
     RuleTriage { answer, matched }
-}
-
-/// Lower-case words; apostrophes kept inside words (`doesn't`), curly ones straightened.
-fn words(text: &str) -> Vec<String> {
-    text.to_lowercase()
-        .replace('’', "'")
-        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
-        .map(|w| w.trim_matches('\''))
-        .filter(|w| !w.is_empty())
-        .map(str::to_owned)
-        .collect()
 }
 
 /// Where `term` first occurs in `words` (word by word; a trailing `*` is a prefix).
