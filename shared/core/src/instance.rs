@@ -54,14 +54,10 @@ impl Instance {
         let secrets = Arc::new(Secrets::new(aws::secrets(&sdk)));
         let db = DbSettings::load(&cfg, &secrets).await?;
         let pool = db::connect(&db).await?;
+        // The secrets read while connecting stay cached for the constructor.
         Ok(Self {
-            service,
-            cfg,
-            sdk,
-            db,
-            pool,
             secrets,
-            clock: Clock::system(),
+            ..Self::new(service, cfg, sdk, db, pool)
         })
     }
 

@@ -12,6 +12,16 @@ pub struct SectionInput {
     pub text: String,
 }
 
+impl SectionInput {
+    pub fn new(item: &str, title: &str, text: &str) -> Self {
+        Self {
+            item: item.into(),
+            title: title.into(),
+            text: text.into(),
+        }
+    }
+}
+
 /// The section items that feed `kind` for `form`, in the order they are shown.
 pub fn sections_for(kind: AnalysisKind, form: FilingType) -> &'static [&'static str] {
     match (kind, form) {

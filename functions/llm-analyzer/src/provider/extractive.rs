@@ -888,11 +888,7 @@ mod tests {
     use super::*;
 
     fn section(item: &str, title: &str, text: &str) -> SectionInput {
-        SectionInput {
-            item: item.into(),
-            title: title.into(),
-            text: text.into(),
-        }
+        SectionInput::new(item, title, text)
     }
 
     #[test]
