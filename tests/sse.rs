@@ -426,7 +426,7 @@ async fn the_live_page_shows_a_published_event() {
         .expect("node could not be started");
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
-    let (mut seen, mut link) = (None, None);
+    let (mut seen, mut link, mut result) = (None, None, None);
     while let Some(line) = lines.next_line().await.expect("read node's output") {
         if line == "CONNECTED" {
             s.publish(&event).await;
@@ -435,6 +435,8 @@ async fn the_live_page_shows_a_published_event() {
             seen = Some(text.to_owned());
         } else if let Some(href) = line.strip_prefix("LINK ") {
             link = Some(href.to_owned());
+        } else if let Some(text) = line.strip_prefix("RESULT ") {
+            result = Some(text.to_owned());
         }
     }
     let status = child.wait().await.expect("node");
@@ -448,6 +450,10 @@ async fn the_live_page_shows_a_published_event() {
         link.as_deref(),
         Some("/v1/analyses/3f405162-7c8d-4e9f-a0b1-c2d3e4f50617")
     );
+    // "Open the result" is fetched with the token and shown in the page: this analysis is
+    // not one the user may read (a made-up event), so the API says so, not "unauthenticated".
+    let result = result.expect("the page's text of the result");
+    assert!(result.starts_with("Not found: no analysis"), "{result}");
 }
 
 /// The function URL sample (events/), read by lambda_http as the runtime reads it, drives

@@ -10,7 +10,7 @@
   const eventsUrl = (config.eventsUrl || "").replace(/\/$/, "");
   const apiUrl = (config.apiUrl || "").replace(/\/$/, "");
   const TYPES = [
-    "DatasetLoaded", "AnalysisCompleted", "AnalysisFailed", "FeedbackTriaged",
+    "UploadChecked", "DatasetLoaded", "AnalysisCompleted", "AnalysisFailed", "FeedbackTriaged",
     "PriceRefreshSummary", "PriceRefreshProgress", "FeedbackReceived", "DatasetUploaded", "FilingRequested", "AnalysisRequested",
   ];
   const MAX_SHOWN = 200;
@@ -44,25 +44,35 @@
     return typeof x === "number" ? x.toLocaleString() : String(x ?? "?");
   }
 
-  // What an event says, in a line a person reads (always as text, never as HTML).
+  // What an event says, in a line a person reads (always as text, never as HTML), and
+  // whether it went well (`outcome`: ok, warn or bad; the colour of its card).
   function describe(type, data) {
     switch (type) {
+      case "UploadChecked": {
+        const where = data.dataset ? `Upload to ${data.dataset}` : "Upload";
+        if (data.verdict === "refused") return { title: `${where} refused`, detail: `${data.key}: ${data.reason || ""}`, outcome: "bad" };
+        if (data.verdict === "duplicate") return { title: `${where}: same file as load #${data.duplicate_of}, not loaded again`, detail: data.key, outcome: "warn" };
+        return { title: `${where} queued`, detail: `${data.key}: loads of one dataset run one at a time`, outcome: "warn" };
+      }
       case "DatasetLoaded": {
         const c = data.counts || {};
         const parts = [`${n(c.inserted)} inserted`, `${n(c.updated)} updated`, `${n(c.unchanged)} unchanged`];
         if (c.rejected) parts.push(`${n(c.rejected)} rejected`);
         if (c.stale) parts.push(`${n(c.stale)} stale`);
         const why = data.failure_reason ? ` — ${data.failure_reason}` : "";
-        return { title: `Dataset ${data.dataset} loaded (${data.status})`, detail: `${data.key}: ${parts.join(", ")}${why}` };
+        const outcome = { success: "ok", partial: "warn" }[data.status] || "bad";
+        const title = data.status === "failed" ? `Dataset ${data.dataset}: load failed` : `Dataset ${data.dataset} loaded (${data.status})`;
+        return { title, detail: `${data.key}: ${parts.join(", ")}${why}`, outcome };
       }
       case "AnalysisCompleted":
         return {
           title: `Analysis completed: ${data.kind}`,
           detail: `Filing ${data.accession}, model ${data.model}`,
           link: { href: `${apiUrl}/v1/analyses/${encodeURIComponent(data.analysis_id)}`, label: "Open the result" },
+          outcome: "ok",
         };
       case "AnalysisFailed":
-        return { title: `Analysis failed: ${data.kind}`, detail: data.reason };
+        return { title: `Analysis failed: ${data.kind}`, detail: data.reason, outcome: "bad" };
       case "FeedbackTriaged":
         return {
           title: `Feedback triaged: ${data.category} (${data.priority})`,
@@ -89,6 +99,7 @@
     const li = document.createElement("li");
     li.dataset.eventId = String(id);
     li.dataset.type = event.type;
+    if (what.outcome) li.dataset.outcome = what.outcome;
     li.appendChild(text("span", what.title, "kind"));
     const when = text("time", new Date(event.occurred_at).toLocaleString());
     when.dateTime = event.occurred_at;
@@ -98,6 +109,11 @@
       const a = text("a", what.link.label);
       a.href = what.link.href;
       a.rel = "noopener";
+      // A plain link cannot carry the bearer token: fetch the result and show it here.
+      a.addEventListener("click", (e) => {
+        e.preventDefault();
+        openResult(a.href, li);
+      });
       const p = document.createElement("div");
       p.className = "detail";
       p.appendChild(a);
@@ -106,6 +122,32 @@
     list.prepend(li);
     while (list.children.length > MAX_SHOWN) list.lastElementChild.remove();
     $("empty").hidden = true;
+  }
+
+  async function openResult(href, li) {
+    let box = li.querySelector(".result");
+    if (!box) {
+      box = text("pre", "Loading…", "result");
+      box.tabIndex = 0;
+      li.appendChild(box);
+    }
+    try {
+      const res = await fetch(href, { headers: { Authorization: `Bearer ${token()}` }, cache: "no-store" });
+      const body = await res.json();
+      if (!res.ok) {
+        box.textContent = `${body.title || "Refused"}: ${body.detail || res.status}`;
+        return;
+      }
+      const summary = (body.body && (body.body.summary || body.body.overview)) || "";
+      const filing = body.filing || {};
+      box.textContent = [
+        `${body.kind} of ${filing.company || ""} ${filing.form || ""} (${filing.accession || ""}), model ${body.model}`,
+        summary ? `\n${typeof summary === "string" ? summary : JSON.stringify(summary, null, 2)}` : "",
+        `\n${JSON.stringify(body.body, null, 2)}`,
+      ].join("");
+    } catch (e) {
+      box.textContent = "The result could not be read; try again.";
+    }
   }
 
   function stop() {

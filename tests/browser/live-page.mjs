@@ -40,7 +40,15 @@ try {
   await item.first().waitFor({ timeout: TIMEOUT_MS });
   console.log(`SEEN ${(await item.first().innerText()).replace(/\s+/g, " ")}`);
   const link = await item.first().locator("a").first().getAttribute("href", { timeout: 1000 }).catch(() => null);
-  if (link) console.log(`LINK ${link}`);
+  if (link) {
+    console.log(`LINK ${link}`);
+    // The result opens inside the page (the request carries the token): print its first line.
+    await item.first().locator("a").first().click();
+    const result = item.first().locator(".result");
+    await result.waitFor({ timeout: TIMEOUT_MS });
+    await page.waitForFunction((el) => el.textContent !== "Loading…", await result.elementHandle(), { timeout: TIMEOUT_MS });
+    console.log(`RESULT ${(await result.innerText()).split("\n")[0]}`);
+  }
   if (SCREENSHOT) await page.screenshot({ path: SCREENSHOT, fullPage: true });
   code = 0;
 } catch (e) {
