@@ -38,7 +38,8 @@ async fn a_request_becomes_an_analysis_in_the_pool_and_a_second_user_gets_it_at_
     assert_eq!(status, 202, "{accepted}");
     let task_id = accepted["task"]["id"].as_str().unwrap().to_owned();
     assert_eq!(accepted["task"]["status"], "queued");
-    assert_eq!(accepted["task"]["quoted_micros"], 120_000);
+    assert_eq!(accepted["task"]["quoted"]["micros"], 120_000);
+    assert_eq!(accepted["task"]["quoted"]["display"], "$0.12");
     assert_eq!(headers["location"], format!("/v1/tasks/{task_id}").as_str());
     // Asking again while it is under way: the same task.
     let (status, _, again) = s.post_analysis(&ana, &slxh_10k("risk_factors")).await;
@@ -49,7 +50,7 @@ async fn a_request_becomes_an_analysis_in_the_pool_and_a_second_user_gets_it_at_
     let (status, task) = s.get(&ana, &format!("/v1/tasks/{task_id}")).await;
     assert_eq!(status, 200, "{task}");
     assert_eq!(task["status"], "completed", "{task}");
-    assert_eq!(task["charged_micros"], 120_000);
+    assert_eq!(task["charged"]["micros"], 120_000);
     let analysis_id = task["analysis_id"].as_str().unwrap().to_owned();
     let (status, analysis) = s.get(&ana, &format!("/v1/analyses/{analysis_id}")).await;
     assert_eq!(status, 200, "{analysis}");
@@ -104,12 +105,15 @@ async fn a_request_becomes_an_analysis_in_the_pool_and_a_second_user_gets_it_at_
     let (status, _, pooled) = s.post_analysis(&bob, &slxh_10k("risk_factors")).await;
     assert_eq!(status, 200, "{pooled}");
     assert_eq!(pooled["source"], "pool");
+    // The answer says what it charged: professional's filing access fee, once.
+    assert_eq!(pooled["charged"], json!({"micros": 50_000, "display": "$0.05"}));
     assert_eq!(pooled["analysis"]["id"], analysis_id.as_str());
     assert_eq!(pooled["analysis"]["body"], analysis["body"]);
     assert_eq!(llm.stats.calls(), calls, "the pool answer made a model call");
     assert_eq!(s.balance("bob").await, 25_000_000 - 50_000);
-    // Reading it again is free: access is paid once.
-    assert_eq!(s.post_analysis(&bob, &slxh_10k("risk_factors")).await.0, 200);
+    // Reading it again is free: access is paid once, and the answer says so.
+    let (status, _, again) = s.post_analysis(&bob, &slxh_10k("risk_factors")).await;
+    assert_eq!((status, &again["charged"]["display"]), (200, &json!("$0.00")));
     assert_eq!(s.balance("bob").await, 25_000_000 - 50_000);
     assert_eq!(s.count("SELECT count(*) FROM analyses").await, 1);
 

@@ -368,6 +368,12 @@ async fn the_ticket_routes_filter_page_update_and_refuse() {
         pages += 1;
         for t in page["items"].as_array().unwrap() {
             assert!(t.get("text").is_none());
+            // Sentiment to the two decimals the model means, not a float's noise.
+            let sentiment = t["sentiment"].as_f64().unwrap();
+            assert!(
+                ((sentiment * 100.0).round() - sentiment * 100.0).abs() < 1e-9 && sentiment.to_string().len() <= 5,
+                "{sentiment}"
+            );
             seen.push(t["external_id"].as_str().unwrap().to_owned());
         }
         match page["next_cursor"].as_str() {

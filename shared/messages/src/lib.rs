@@ -16,7 +16,8 @@ pub use filings::{
     AccessionNumber, AnalysisKind, CompanyRef, FilingSelector, FilingSpec, FilingType, ModelKey, TaskStatus,
 };
 pub use newtypes::{
-    Cik, CorrelationId, DataVersionId, Dataset, Email, InvalidValue, MessageId, Money, Sha256Digest, Ticker, UserTier,
+    Cik, CorrelationId, DataVersionId, Dataset, Email, InvalidValue, MessageId, Money, MoneyView, Sha256Digest, Ticker,
+    UserTier,
 };
 pub use payloads::{
     AnalysisCompleted, AnalysisFailed, AnalysisRequested, DatasetLoaded, DatasetUploaded, FeedbackReceived,

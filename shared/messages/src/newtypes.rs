@@ -280,11 +280,33 @@ impl Money {
     }
 }
 
+/// Dollars with cents, and the finer digits only where they matter: `$5.00`, `$0.12`,
+/// `$0.015`, `$1.234567`.
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sign = if self.0 < 0 { "-" } else { "" };
         let abs = self.0.unsigned_abs();
-        write!(f, "{sign}${}.{:06}", abs / 1_000_000, abs % 1_000_000)
+        let fraction = format!("{:06}", abs % 1_000_000);
+        let fraction = fraction.trim_end_matches('0');
+        let fraction = format!("{fraction:0<2}");
+        write!(f, "{sign}${}.{fraction}", abs / 1_000_000)
+    }
+}
+
+/// How money is shown in answers: exact integer micro-dollars and a display string.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MoneyView {
+    pub micros: i64,
+    pub display: String,
+}
+
+impl Money {
+    /// The one shape money takes in an answer.
+    pub fn view(&self) -> MoneyView {
+        MoneyView {
+            micros: self.0,
+            display: self.to_string(),
+        }
     }
 }
 
@@ -415,6 +437,16 @@ mod tests {
         assert!(Money::parse_dollars("0.0000001").is_err());
         assert!(Money::parse_dollars("1e3").is_err());
         assert_eq!(Money::from_micros(1_234_567).to_string(), "$1.234567");
+        assert_eq!(Money::from_micros(5_000_000).to_string(), "$5.00");
+        assert_eq!(Money::from_micros(120_000).to_string(), "$0.12");
+        assert_eq!(Money::from_micros(15_000).to_string(), "$0.015");
+        assert_eq!(Money::from_micros(100_000).to_string(), "$0.10");
+        assert_eq!(Money::ZERO.to_string(), "$0.00");
+        assert_eq!(Money::from_micros(-20_000).to_string(), "-$0.02");
+        assert_eq!(
+            serde_json::to_value(Money::from_micros(20_000).view()).unwrap(),
+            serde_json::json!({"micros": 20000, "display": "$0.02"})
+        );
         assert_eq!(
             Money::from_micros(5)
                 .checked_sub(Money::from_micros(7))

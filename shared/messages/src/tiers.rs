@@ -97,7 +97,7 @@ mod tests {
         assert_eq!(hourly, [Some(10), Some(100), Some(1000), None]);
         assert_eq!(UserTier::Demo.policy().requests_per_day, Some(50));
         assert_eq!(UserTier::Basic.policy().filing_access_fee.micros(), 100_000);
-        assert_eq!(UserTier::Professional.policy().analysis_fee.to_string(), "$0.015000");
+        assert_eq!(UserTier::Professional.policy().analysis_fee.to_string(), "$0.015");
         assert!(UserTier::Demo.policy().sp500_only);
         let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
         assert_eq!(UserTier::Demo.policy().earliest_fiscal_year(today), Some(2024));

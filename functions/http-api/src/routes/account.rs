@@ -9,7 +9,7 @@ use axum::response::Response;
 use http::StatusCode;
 use serde_json::json;
 use sluice_core::auth::Principal;
-use sluice_messages::Money;
+use sluice_messages::{Money, TierPolicy};
 use sluice_web::{json, ApiError};
 use std::sync::Arc;
 
@@ -37,6 +37,20 @@ pub async fn touch(api: &ApiState, caller: &Principal) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// A tier's limits and prices, money in the one shape answers use.
+pub fn limits_json(policy: &TierPolicy) -> serde_json::Value {
+    json!({
+        "requests_per_hour": policy.requests_per_hour,
+        "requests_per_day": policy.requests_per_day,
+        "concurrent_analyses": policy.concurrent_analyses,
+        "history_years": policy.history_years,
+        "sp500_only": policy.sp500_only,
+        "filing_access_fee": policy.filing_access_fee.view(),
+        "analysis_fee": policy.analysis_fee.view(),
+        "monthly_credits": policy.monthly_credits.view(),
+    })
+}
+
 /// `GET /v1/me`.
 pub async fn me(State(api): State<Arc<ApiState>>, Caller(caller): Caller) -> Result<Response, ApiError> {
     let client = api.pool.get().await?;
@@ -56,8 +70,8 @@ pub async fn me(State(api): State<Arc<ApiState>>, Caller(caller): Caller) -> Res
             "email": caller.email.as_ref().map(|e| e.as_str()),
             "tier": caller.tier.as_str(),
             "team_member": caller.team_member,
-            "credit_balance": {"micros": balance.micros(), "display": balance.to_string()},
-            "limits": caller.tier.policy(),
+            "credit_balance": balance.view(),
+            "limits": limits_json(&caller.tier.policy()),
             "usage": usage,
             "member_since": created,
         }),

@@ -184,18 +184,26 @@ impl ApiState {
                 data_access(&policy, &spec, in_sp500, today).map_err(ApiError::Forbidden)?;
                 let fee = policy.filing_access_fee;
                 let description = format!("access to filing {}", filing.accession);
-                match ledger::grant_filing_access(&tx, &caller.user_id, filing.id, fee, None, description).await? {
+                let charged = match ledger::grant_filing_access(&tx, &caller.user_id, filing.id, fee, None, description)
+                    .await?
+                {
                     ChargeOutcome::Insufficient { balance } => {
                         return Err(ApiError::InsufficientCredits(format!(
                             "access to this filing costs {fee}; your balance is {balance}"
                         )))
                     }
-                    ChargeOutcome::Charged { .. } | ChargeOutcome::AlreadyCharged => {}
-                }
+                    ChargeOutcome::Charged { .. } => fee,
+                    ChargeOutcome::AlreadyCharged => Money::ZERO,
+                };
                 lifecycle::count_access(&tx, analysis_id).await?;
                 tx.commit().await?;
                 let analysis = self.analysis_json(analysis_id, true).await?;
-                return Ok(json(StatusCode::OK, &json!({ "source": "pool", "analysis": analysis })));
+                // Every answer that charges says how much: here the filing access fee, the
+                // first time this user reads the filing (nothing after that).
+                return Ok(json(
+                    StatusCode::OK,
+                    &json!({ "source": "pool", "charged": charged.view(), "analysis": analysis }),
+                ));
             }
         }
 
@@ -372,7 +380,7 @@ impl ApiState {
             "usage": {
                 "input_tokens": r.get::<_, Option<i64>>(6),
                 "output_tokens": r.get::<_, Option<i64>>(7),
-                "cost_micros": r.get::<_, Option<i64>>(8),
+                "cost": r.get::<_, Option<i64>>(8).map(|m| Money::from_micros(m).view()),
                 "latency_ms": r.get::<_, Option<i64>>(9),
             },
             "completed_at": r.get::<_, Option<DateTime<Utc>>>(12),
@@ -423,8 +431,8 @@ pub async fn usage(api: &ApiState, caller: &Principal) -> Result<Value, ApiError
         "requests_last_hour": r.get::<_, i64>(0),
         "requests_last_day": r.get::<_, i64>(1),
         "active_analyses": holds.active,
-        "held_micros": holds.held.micros(),
-        "spent_last_30_days_micros": r.get::<_, i64>(2),
+        "held": holds.held.view(),
+        "spent_last_30_days": Money::from_micros(r.get::<_, i64>(2)).view(),
     }))
 }
 
@@ -443,8 +451,9 @@ fn task_json(r: &tokio_postgres::Row) -> Value {
         "status": r.get::<_, String>(1),
         "kind": r.get::<_, String>(2),
         "filing": r.get::<_, Value>(3),
-        "quoted_micros": r.get::<_, i64>(4),
-        "charged_micros": r.get::<_, Option<i64>>(5),
+        // What the task may charge (held while it runs), and what it charged when it ended.
+        "quoted": Money::from_micros(r.get::<_, i64>(4)).view(),
+        "charged": r.get::<_, Option<i64>>(5).map(|m| Money::from_micros(m).view()),
         "filing_id": r.get::<_, Option<Uuid>>(6),
         "analysis_id": analysis_id,
         "failure_reason": r.get::<_, Option<String>>(8),

@@ -197,7 +197,8 @@ const TICKET_COLUMNS: &str =
     summary, language, author, rating, subject, link, received_at, triaged_at, model, created_at, updated_at, text";
 
 fn ticket_json(r: &tokio_postgres::Row, with_text: bool) -> Value {
-    let sentiment: f32 = r.get(8);
+    // Stored as a 4-byte float; shown to the two decimals the model means.
+    let sentiment = (f64::from(r.get::<_, f32>(8)) * 100.0).round() / 100.0;
     let mut ticket = json!({
         "id": r.get::<_, Uuid>(0),
         "source": r.get::<_, String>(1),
@@ -208,7 +209,7 @@ fn ticket_json(r: &tokio_postgres::Row, with_text: bool) -> Value {
         "priority_set_by": r.get::<_, Option<String>>(6),
         "category": r.get::<_, String>(7),
         "sentiment": sentiment,
-        "sentiment_bucket": SentimentBucket::of(sentiment),
+        "sentiment_bucket": SentimentBucket::of(r.get::<_, f32>(8)),
         "summary": r.get::<_, String>(9),
         "language": r.get::<_, String>(10),
         "author": r.get::<_, Option<String>>(11),
