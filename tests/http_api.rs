@@ -103,7 +103,7 @@ async fn each_route_enforces_the_access_it_declares() {
                 assert_eq!(status, 401, "{} {}: {body}", route.method, route.path);
                 assert_eq!(body["type"], "urn:sluice:problem:unauthenticated", "{}", route.path);
             }
-            http_api::Access::Signature => {
+            http_api::Access::Signature | http_api::Access::Public => {
                 assert_ne!(
                     body["type"], "urn:sluice:problem:unauthenticated",
                     "{}: {body}",
@@ -220,6 +220,14 @@ async fn the_openapi_document_matches_the_routes_and_their_answers() {
         }
     }
     documented.sort();
+    // The document is served as it is written (JSON of the YAML), without a token.
+    {
+        let stack = TestStack::start().await;
+        let api = stack.serve_api().await;
+        let (status, content_type, served_doc) = get(&format!("{api}/v1/openapi.json"), None).await;
+        assert_eq!((status, content_type.as_str()), (200, "application/json"));
+        assert_eq!(served_doc, doc);
+    }
     let mut served: Vec<(String, String)> = http_api::ROUTES
         .iter()
         .map(|r| (r.method.to_owned(), r.path.to_owned()))

@@ -8,6 +8,7 @@ pub mod caller;
 pub mod routes;
 
 use axum::extract::Request;
+use axum::response::IntoResponse;
 use axum::routing::{on, MethodFilter};
 use axum::Router;
 use routes::analyses::AnalysisConfig;
@@ -31,6 +32,8 @@ pub enum Access {
     Team,
     /// No token: the sender signs the body (webhooks).
     Signature,
+    /// No token: public documentation.
+    Public,
 }
 
 /// One route: method, path (`{param}` segments, as in `openapi.yaml`) and who may call it.
@@ -54,6 +57,7 @@ macro_rules! routes {
 }
 
 routes! {
+    GET "/v1/openapi.json" Public => openapi,
     GET "/v1/me" User => routes::account::me,
     GET "/v1/data-versions" Team => routes::data_versions::list,
     GET "/v1/data-versions/{id}" Team => routes::data_versions::get,
@@ -136,6 +140,12 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .method_not_allowed_fallback(wrong_method)
         .layer(axum::middleware::from_fn(sluice_web::with_instance))
         .with_state(state)
+}
+
+/// `GET /v1/openapi.json`: this API's OpenAPI document (`openapi.yaml`, as JSON).
+async fn openapi() -> axum::response::Response {
+    const DOCUMENT: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
+    ([(http::header::CONTENT_TYPE, "application/json")], DOCUMENT).into_response()
 }
 
 async fn no_route(request: Request) -> ApiError {
