@@ -512,3 +512,41 @@ async fn a_task_stuck_in_a_dead_letter_queue_frees_its_slot_after_its_retries_ar
     assert!(old["failure_reason"].as_str().unwrap().contains("nothing was charged"));
     assert_eq!(s.balance("pat").await, 1_000_000);
 }
+
+/// A 10-Q is asked for by its fiscal quarter: the third quarter's report is found (and
+/// recorded as such, so the next request finds it stored); a quarter with no 10-Q fails
+/// with a reason that names it.
+#[tokio::test]
+async fn a_10q_is_requested_by_its_fiscal_quarter() {
+    let s = FilingStack::start(false).await;
+    let ana = s.user("ana", "basic").await;
+    let q = |quarter: u8| json!({"ticker": SLXH, "form": "10-Q", "fiscal_year": 2026, "fiscal_quarter": quarter, "kind": "summary"});
+    let (status, _, third) = s.post_analysis(&ana, &q(3)).await;
+    assert_eq!(status, 202, "{third}");
+    let (status, _, second) = s.post_analysis(&ana, &q(2)).await;
+    assert_eq!(status, 202, "{second}");
+    s.stack.settle().await;
+    let task = |accepted: &Value| format!("/v1/tasks/{}", accepted["task"]["id"].as_str().unwrap());
+    let (_, done) = s.get(&ana, &task(&third)).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let stored: (String, Option<i16>) = {
+        let row = &s
+            .stack
+            .query("SELECT accession, fiscal_quarter FROM filings WHERE form = '10-Q'")
+            .await[0];
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(stored, ("0009999999-26-000021".to_owned(), Some(3)));
+    let (_, failed) = s.get(&ana, &task(&second)).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert!(
+        failed["failure_reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("quarter 2"),
+        "{failed}"
+    );
+    // A fourth quarter is the 10-K's.
+    let (status, _, refused) = s.post_analysis(&ana, &q(4)).await;
+    assert_eq!(status, 400, "{refused}");
+}

@@ -1,7 +1,9 @@
 //! The handler: a `FilingRequested` becomes a stored filing with its sections and an
 //! `AnalysisRequested` on the analysis queue, or a failed task with its reason.
 
-use crate::edgar::{filing_fiscal_year, EdgarClient, EdgarConfig, EdgarError, FilingEntry, FiscalYearEnd};
+use crate::edgar::{
+    filing_fiscal_quarter, filing_fiscal_year, EdgarClient, EdgarConfig, EdgarError, FilingEntry, FiscalYearEnd,
+};
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_s3::primitives::ByteStream;
 use chrono::{Datelike, NaiveDate};
@@ -96,6 +98,8 @@ struct FilingFacts<'a> {
     ticker: Option<String>,
     form: FilingType,
     fiscal_year: i32,
+    /// A 10-Q's quarter of that year.
+    fiscal_quarter: Option<u8>,
 }
 
 /// A filing stored in the `filings` table.
@@ -173,6 +177,7 @@ impl FilingFetcher {
         let Some(entry) = lookup.filing else {
             let which = match &spec.selector {
                 FilingSelector::FiscalYear(y) => format!("for fiscal year {y}"),
+                FilingSelector::FiscalQuarter { year, quarter } => format!("for fiscal {year} quarter {quarter}"),
                 FilingSelector::Accession(a) => format!("with accession number {a}"),
             };
             return Ok(Err(Refusal(format!(
@@ -215,6 +220,10 @@ impl FilingFetcher {
             ticker,
             form: spec.form,
             fiscal_year: year,
+            fiscal_quarter: filing_fiscal_quarter(
+                &entry,
+                submissions.fiscal_year_end.unwrap_or(FiscalYearEnd::DECEMBER_31),
+            ),
         };
         self.store(&facts, &entry, bytes.to_vec()).await
     }
@@ -315,8 +324,8 @@ impl FilingFetcher {
                 "WITH inserted AS (
                      INSERT INTO filings (id, accession, cik, company_name, ticker, form, filing_date, report_date,
                          fiscal_year, primary_document, bucket, document_key, sha256, size_bytes, sections_key,
-                         section_status)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                         section_status, fiscal_quarter)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
                      ON CONFLICT (accession) DO NOTHING RETURNING id)
                  SELECT id FROM inserted UNION ALL SELECT id FROM filings WHERE accession = $2 LIMIT 1",
                 &[
@@ -336,6 +345,7 @@ impl FilingFetcher {
                     &size,
                     &sections_key,
                     &serde_json::Value::Object(status),
+                    &facts.fiscal_quarter.map(i16::from),
                 ],
             )
             .await?;

@@ -232,12 +232,25 @@ impl fmt::Display for CompanyRef {
 }
 
 /// Which filing of the company: a fiscal year's (the latest of that form for the
-/// year) or an exact accession number.
+/// year), a fiscal quarter's (a 10-Q: quarters 1 to 3; the fourth is the 10-K's), or an
+/// exact accession number.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FilingSelector {
     FiscalYear(i32),
+    FiscalQuarter { year: i32, quarter: u8 },
     Accession(AccessionNumber),
+}
+
+impl FilingSelector {
+    /// The fiscal year the filing belongs to, as far as the request says (an accession
+    /// number by the year it was assigned).
+    pub fn year(&self) -> i32 {
+        match self {
+            Self::FiscalYear(y) | Self::FiscalQuarter { year: y, .. } => *y,
+            Self::Accession(a) => a.year(),
+        }
+    }
 }
 
 /// A filing as a user names it, before EDGAR has resolved it.
@@ -250,10 +263,11 @@ pub struct FilingSpec {
 
 impl FilingSpec {
     /// A stable name of the request, for queue deduplication and task matching:
-    /// `AAPL:10-K:FY2024` or `CIK0000320193:10-K:0000320193-24-000123`.
+    /// `AAPL:10-K:FY2024`, `AAPL:10-Q:FY2025Q1` or `CIK0000320193:10-K:0000320193-24-000123`.
     pub fn key(&self) -> String {
         let which = match &self.selector {
             FilingSelector::FiscalYear(y) => format!("FY{y}"),
+            FilingSelector::FiscalQuarter { year, quarter } => format!("FY{year}Q{quarter}"),
             FilingSelector::Accession(a) => a.to_string(),
         };
         format!("{}:{}:{}", self.company, self.form.as_str().replace(' ', ""), which)

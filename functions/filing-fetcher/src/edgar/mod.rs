@@ -34,7 +34,10 @@ pub use parse::{
     find_ticker, parse_company_tickers, parse_submissions, parse_submissions_page, CompanyTicker, FilingEntry,
     FilingRows, FiscalYearEnd, Submissions, SubmissionsPageRef,
 };
-pub use select::{filing_fiscal_year, fiscal_year_of, select_filing, select_filing_for_year_end};
+pub use select::{
+    filing_fiscal_quarter, filing_fiscal_year, fiscal_quarter_of, fiscal_year_of, select_filing,
+    select_filing_for_year_end,
+};
 
 /// What went wrong talking to EDGAR, in the terms a caller acts on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

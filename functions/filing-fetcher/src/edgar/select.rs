@@ -48,6 +48,24 @@ pub fn filing_fiscal_year(entry: &FilingEntry, fye: FiscalYearEnd) -> i32 {
     }
 }
 
+/// The fiscal quarter (1 to 4) a period ending on `end` closes: the fourth ends with the
+/// fiscal year, the others three, six and nine months before it (to the nearest quarter,
+/// so 52/53-week quarters land where they belong).
+pub fn fiscal_quarter_of(end: NaiveDate, fye: FiscalYearEnd) -> u8 {
+    let year_end = year_end_in(fiscal_year_of(end, fye), fye);
+    let quarters_before = ((year_end - end).num_days().max(0) as f64 / 91.3).round() as i64;
+    u8::try_from((4 - quarters_before).clamp(1, 4)).unwrap_or(4)
+}
+
+/// The fiscal quarter a quarterly report covers; `None` for other forms, or without a
+/// report date (then only its year is known).
+pub fn filing_fiscal_quarter(entry: &FilingEntry, fye: FiscalYearEnd) -> Option<u8> {
+    match (entry.form.as_str(), entry.report_date) {
+        ("10-Q", Some(end)) => Some(fiscal_quarter_of(end, fye)),
+        _ => None,
+    }
+}
+
 /// [`select_filing_for_year_end`] for a company whose fiscal year is the calendar year.
 pub fn select_filing<'a>(
     filings: &'a [FilingEntry],
@@ -69,6 +87,9 @@ pub fn select_filing_for_year_end<'a>(
         FilingSelector::Accession(accession) => of_form.find(|f| &f.accession == accession),
         FilingSelector::FiscalYear(year) => of_form
             .filter(|f| filing_fiscal_year(f, fye) == *year)
+            .max_by_key(|f| (f.report_date, f.filing_date)),
+        FilingSelector::FiscalQuarter { year, quarter } => of_form
+            .filter(|f| filing_fiscal_year(f, fye) == *year && filing_fiscal_quarter(f, fye) == Some(*quarter))
             .max_by_key(|f| (f.report_date, f.filing_date)),
     }
 }
@@ -104,6 +125,32 @@ mod tests {
     }
 
     const SEPT: FiscalYearEnd = FiscalYearEnd { month: 9, day: 26 };
+
+    #[test]
+    fn fiscal_quarters_by_period_end() {
+        let dec = FiscalYearEnd::DECEMBER_31;
+        assert_eq!(fiscal_quarter_of(d("2026-03-31"), dec), 1);
+        assert_eq!(fiscal_quarter_of(d("2026-06-30"), dec), 2);
+        assert_eq!(fiscal_quarter_of(d("2026-09-30"), dec), 3);
+        assert_eq!(fiscal_quarter_of(d("2026-12-31"), dec), 4);
+        // Apple: a year ending late September, 13-week quarters.
+        assert_eq!(fiscal_quarter_of(d("2024-12-28"), SEPT), 1);
+        assert_eq!(fiscal_quarter_of(d("2025-03-29"), SEPT), 2);
+        assert_eq!(fiscal_quarter_of(d("2025-06-28"), SEPT), 3);
+        let q = |acc, report| entry(acc, "10-Q", "2026-05-01", Some(report));
+        let filings = [
+            q("0000000001-26-000001", "2026-03-31"),
+            q("0000000001-26-000002", "2026-06-30"),
+            q("0000000001-26-000003", "2026-09-30"),
+        ];
+        let second = FilingSelector::FiscalQuarter { year: 2026, quarter: 2 };
+        assert_eq!(
+            select_filing(&filings, FilingType::TenQ, &second).map(|f| f.accession.as_str()),
+            Some("0000000001-26-000002")
+        );
+        let none = FilingSelector::FiscalQuarter { year: 2025, quarter: 2 };
+        assert!(select_filing(&filings, FilingType::TenQ, &none).is_none());
+    }
 
     #[test]
     fn fiscal_years_by_period_end() {

@@ -49,6 +49,8 @@ pub struct AnalysisRequestBody {
     pub cik: Option<String>,
     pub form: String,
     pub fiscal_year: Option<i32>,
+    /// With `fiscal_year`, for a 10-Q: its quarter (1 to 3; the fourth is the 10-K's).
+    pub fiscal_quarter: Option<u8>,
     pub accession: Option<String>,
     pub kind: String,
 }
@@ -62,13 +64,25 @@ impl AnalysisRequestBody {
             (None, Some(c)) => CompanyRef::Cik(Cik::parse(&c).map_err(bad)?),
             _ => return Err(ApiError::invalid("give exactly one of ticker or cik")),
         };
-        let selector = match (self.fiscal_year, self.accession) {
-            (Some(y), None) if (1993..=2100).contains(&y) => FilingSelector::FiscalYear(y),
-            (Some(_), None) => return Err(ApiError::invalid("fiscal_year must be a year like 2024")),
-            (None, Some(a)) => FilingSelector::Accession(AccessionNumber::parse(&a).map_err(bad)?),
+        let form = FilingType::parse(&self.form).map_err(bad)?;
+        let selector = match (self.fiscal_year, self.fiscal_quarter, self.accession) {
+            (Some(y), _, None) if !(1993..=2100).contains(&y) => {
+                return Err(ApiError::invalid("fiscal_year must be a year like 2024"))
+            }
+            (Some(y), None, None) => FilingSelector::FiscalYear(y),
+            (Some(year), Some(quarter), None) if form == FilingType::TenQ && (1..=3).contains(&quarter) => {
+                FilingSelector::FiscalQuarter { year, quarter }
+            }
+            (Some(_), Some(_), None) if form == FilingType::TenQ => {
+                return Err(ApiError::invalid(
+                    "fiscal_quarter of a 10-Q is 1, 2 or 3 (the fourth quarter is reported in the 10-K)",
+                ))
+            }
+            (Some(_), Some(_), None) => return Err(ApiError::invalid("fiscal_quarter is for 10-Q requests")),
+            (None, None, Some(a)) => FilingSelector::Accession(AccessionNumber::parse(&a).map_err(bad)?),
+            (None, Some(_), _) => return Err(ApiError::invalid("fiscal_quarter goes with fiscal_year")),
             _ => return Err(ApiError::invalid("give exactly one of fiscal_year or accession")),
         };
-        let form = FilingType::parse(&self.form).map_err(bad)?;
         let kind = AnalysisKind::parse(&self.kind).map_err(bad)?;
         Ok((
             FilingSpec {
@@ -184,17 +198,16 @@ impl ApiState {
                 data_access(&policy, &spec, in_sp500, today).map_err(ApiError::Forbidden)?;
                 let fee = policy.filing_access_fee;
                 let description = format!("access to filing {}", filing.accession);
-                let charged = match ledger::grant_filing_access(&tx, &caller.user_id, filing.id, fee, None, description)
-                    .await?
-                {
-                    ChargeOutcome::Insufficient { balance } => {
-                        return Err(ApiError::InsufficientCredits(format!(
-                            "access to this filing costs {fee}; your balance is {balance}"
-                        )))
-                    }
-                    ChargeOutcome::Charged { .. } => fee,
-                    ChargeOutcome::AlreadyCharged => Money::ZERO,
-                };
+                let charged =
+                    match ledger::grant_filing_access(&tx, &caller.user_id, filing.id, fee, None, description).await? {
+                        ChargeOutcome::Insufficient { balance } => {
+                            return Err(ApiError::InsufficientCredits(format!(
+                                "access to this filing costs {fee}; your balance is {balance}"
+                            )))
+                        }
+                        ChargeOutcome::Charged { .. } => fee,
+                        ChargeOutcome::AlreadyCharged => Money::ZERO,
+                    };
                 lifecycle::count_access(&tx, analysis_id).await?;
                 tx.commit().await?;
                 let analysis = self.analysis_json(analysis_id, true).await?;
@@ -493,18 +506,23 @@ async fn find_filing(
             )
             .await
         }
-        (FilingSelector::FiscalYear(y), company) => {
+        (FilingSelector::FiscalYear(_) | FilingSelector::FiscalQuarter { .. }, company) => {
             let (ticker, cik) = match company {
                 CompanyRef::Ticker(t) => (Some(t.as_str()), None),
                 CompanyRef::Cik(c) => (None, Some(c.as_str())),
+            };
+            let quarter = match &spec.selector {
+                FilingSelector::FiscalQuarter { quarter, .. } => Some(i16::from(*quarter)),
+                _ => None,
             };
             tx.query_opt(
                 &format!(
                     "{cols} WHERE form = $1 AND fiscal_year = $2
                        AND (cik = $3 OR cik IN (SELECT cik FROM edgar_companies WHERE ticker = $4))
+                       AND ($5::smallint IS NULL OR fiscal_quarter = $5)
                      ORDER BY filing_date DESC LIMIT 1"
                 ),
-                &[&spec.form.as_str(), y, &cik, &ticker],
+                &[&spec.form.as_str(), &spec.selector.year(), &cik, &ticker, &quarter],
             )
             .await
         }
@@ -612,10 +630,7 @@ pub fn data_access(
         ));
     }
     if let Some(years) = policy.history_years {
-        let year = match &spec.selector {
-            FilingSelector::FiscalYear(y) => *y,
-            FilingSelector::Accession(a) => a.year(),
-        };
+        let year = spec.selector.year();
         if let Some(earliest) = policy.earliest_fiscal_year(today) {
             if year < earliest {
                 return Err(format!(
@@ -668,6 +683,10 @@ mod tests {
             body(json!({"cik": "320193", "form": "10-Q", "accession": "000032019325000073", "kind": "summary"}))
                 .unwrap();
         assert_eq!(spec.key(), "CIK0000320193:10-Q:0000320193-25-000073");
+        let (spec, _) =
+            body(json!({"ticker": "AAPL", "form": "10-Q", "fiscal_year": 2025, "fiscal_quarter": 1, "kind": "mdna"}))
+                .unwrap();
+        assert_eq!(spec.key(), "AAPL:10-Q:FY2025Q1");
         for bad in [
             json!({"ticker": "AAPL", "cik": "320193", "form": "10-K", "fiscal_year": 2024, "kind": "mdna"}),
             json!({"form": "10-K", "fiscal_year": 2024, "kind": "mdna"}),
@@ -675,6 +694,9 @@ mod tests {
             json!({"ticker": "AAPL", "form": "10-K", "fiscal_year": 24, "kind": "mdna"}),
             json!({"ticker": "AAPL", "form": "10-X", "fiscal_year": 2024, "kind": "mdna"}),
             json!({"ticker": "AAPL", "form": "10-K", "fiscal_year": 2024, "kind": "poem"}),
+            json!({"ticker": "AAPL", "form": "10-K", "fiscal_year": 2024, "fiscal_quarter": 2, "kind": "mdna"}),
+            json!({"ticker": "AAPL", "form": "10-Q", "fiscal_year": 2024, "fiscal_quarter": 4, "kind": "mdna"}),
+            json!({"ticker": "AAPL", "form": "10-Q", "fiscal_quarter": 2, "kind": "mdna"}),
             json!({"ticker": "TOOLONGX", "form": "10-K", "fiscal_year": 2024, "kind": "mdna"}),
         ] {
             assert!(matches!(body(bad.clone()), Err(ApiError::InvalidRequest(_))), "{bad}");
