@@ -10,10 +10,13 @@ STACK_ENV := $(LOCAL)/stack.env
 API_URL ?= http://127.0.0.1:8787
 # The runner is built in the dev profile: the same build `make test` reuses.
 RUNNER := $(CARGO_TARGET_DIR)/debug/sluice-local
+# `make token AS=ana`, `make events AS=ana`: make's built-in AS (the assembler) is cleared
+# so a missing AS= is noticed.
+AS :=
 # Every cargo/aws call below sees the local services.
 WITH_ENV = set -a; . $(LOCAL)/services.env; [ -f $(STACK_ENV) ] && . $(STACK_ENV); API_URL=$(API_URL); set +a;
 
-.PHONY: help setup tools services runner up down logs status token tick tickers sections test lint migrate build bench fuzz deploy fmt clean
+.PHONY: help setup tools services runner up down logs logs-aws events status token tick tickers sections test lint migrate build bench fuzz deploy fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,12 +46,18 @@ down: ## stop everything `make up` started
 	@scripts/runner.sh stop
 	@scripts/services.sh stop
 
-logs: ## follow the logs of the runner (all functions) and moto
-	@tail -n 50 -F $(LOCAL)/logs/runner.log $(LOCAL)/logs/moto.log
+logs: ## follow the logs of Sluice's functions (the runner), each line with its time
+	@tail -n 50 -F $(LOCAL)/logs/runner.log
+
+logs-aws: ## follow the AWS emulator's (moto's) access log
+	@tail -n 50 -F $(LOCAL)/logs/moto.log
+
+events: ## the latest events a user sees, one line each: make events AS=ana [TEAM=1] [N=20]
+	@test -n "$(AS)" || { echo "usage: make events AS=<user> [TEAM=1] [N=20]" >&2; exit 2; }
+	@test -x $(RUNNER) || $(MAKE) --no-print-directory runner
+	@$(WITH_ENV) $(RUNNER) events "$(AS)" $(if $(TEAM),team) $(N)
 
 TIER ?= demo
-# `make token AS=ana`: make's built-in AS (the assembler) is cleared so a missing AS= is noticed.
-AS :=
 token: ## a bearer token for the local HTTP API: make token AS=ana [TIER=demo|basic|professional|enterprise] [TEAM=1]
 	@test -n "$(AS)" || { echo "usage: make token AS=<user> [TIER=demo|basic|professional|enterprise] [TEAM=1]" >&2; exit 2; }
 	@test -x $(RUNNER) || $(MAKE) --no-print-directory runner

@@ -84,6 +84,62 @@ from_payload!(
 );
 
 impl Payload {
+    /// The message in one line a person reads (`make events`, logs).
+    pub fn summary(&self) -> String {
+        match self {
+            Self::UploadChecked(m) => match (m.verdict, &m.reason) {
+                (UploadVerdict::Refused, Some(reason)) => format!("upload {} refused: {reason}", m.key),
+                (UploadVerdict::Duplicate, _) => format!(
+                    "upload {} is the same file as load #{}: not loaded again",
+                    m.key,
+                    m.duplicate_of.map_or_else(|| "?".to_owned(), |d| d.to_string())
+                ),
+                (verdict, _) => format!("upload {} {} (load #{})", m.key, verdict.as_str(), m.data_version_id),
+            },
+            Self::DatasetUploaded(m) => format!("{} queued for loading as #{}", m.key, m.data_version_id),
+            Self::DatasetLoaded(m) => {
+                let c = &m.counts;
+                let why = m.failure_reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+                format!(
+                    "load #{} of {} {}: {} inserted, {} updated, {} unchanged, {} rejected{why}",
+                    m.data_version_id,
+                    m.dataset,
+                    m.status.as_str(),
+                    c.inserted,
+                    c.updated,
+                    c.unchanged,
+                    c.rejected
+                )
+            }
+            Self::PriceJobRequested(m) => format!("{} job for {}", m.kind.as_str(), m.ticker),
+            Self::PriceRefreshProgress(m) => format!("{} refresh: {} of {} tickers", m.kind.as_str(), m.done, m.total),
+            Self::PriceRefreshSummary(m) => format!(
+                "{} refresh done: {} updated, {} unchanged, {} failed, of {}",
+                m.kind.as_str(),
+                m.updated,
+                m.unchanged,
+                m.failed.len(),
+                m.total
+            ),
+            Self::FilingRequested(m) => format!("{} {} requested by {}", m.kind, m.spec.key(), m.user_id),
+            Self::AnalysisRequested(m) => format!("{} of {} waiting for the analyser", m.kind, m.accession),
+            Self::AnalysisCompleted(m) => format!(
+                "{} of {} completed by {} (charged {}): analysis {}",
+                m.kind, m.accession, m.model, m.charged, m.analysis_id
+            ),
+            Self::AnalysisFailed(m) => format!("{} analysis failed: {}", m.kind, m.reason),
+            Self::FeedbackReceived(m) => format!("{} {} received", m.source.as_str(), m.external_id),
+            Self::FeedbackTriaged(m) => format!(
+                "{} {} triaged {} {}: {}",
+                m.source.as_str(),
+                m.external_id,
+                m.priority,
+                m.category,
+                m.summary
+            ),
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Self::UploadChecked(_) => "UploadChecked",

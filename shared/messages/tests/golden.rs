@@ -55,3 +55,19 @@ fn a_bad_value_inside_a_message_is_refused() {
     let err = Envelope::from_json(&bad).unwrap_err().to_string();
     assert!(err.contains("prices"), "{err}");
 }
+
+#[test]
+fn every_golden_message_reads_as_one_line() {
+    for entry in fs::read_dir(golden_dir("v1")).unwrap() {
+        let raw = fs::read_to_string(entry.unwrap().path()).unwrap();
+        let envelope = Envelope::from_json(&raw).unwrap();
+        let line = envelope.payload.summary();
+        assert!(!line.is_empty() && !line.contains('\n'), "{line}");
+        if let Payload::AnalysisCompleted(m) = &envelope.payload {
+            assert!(line.contains(&m.charged.to_string()) && line.contains(m.accession.as_str()), "{line}");
+        }
+        if let Payload::UploadChecked(m) = &envelope.payload {
+            assert!(line.contains("refused") && line.contains(m.reason.as_deref().unwrap()), "{line}");
+        }
+    }
+}

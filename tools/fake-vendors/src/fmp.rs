@@ -30,6 +30,11 @@ pub struct FakeFmpConfig {
     pub fixtures_dir: Option<PathBuf>,
     /// Port on 127.0.0.1; 0 picks a free one.
     pub port: u16,
+    /// The local stack's vendor: recorded daily bars are moved forward by whole weeks so
+    /// the newest is this week's (weekdays stay weekdays), a recorded quote is stamped
+    /// now, and a window with no recorded bar gets generated ones: every example of the
+    /// README returns data, whatever today is. Tests keep the recorded dates.
+    pub as_of_today: bool,
 }
 
 impl FakeFmpConfig {
@@ -38,7 +43,13 @@ impl FakeFmpConfig {
             api_key: api_key.into(),
             fixtures_dir: None,
             port: 0,
+            as_of_today: false,
         }
+    }
+
+    pub fn as_of_today(mut self) -> Self {
+        self.as_of_today = true;
+        self
     }
 
     pub fn with_fixtures(mut self, dir: impl Into<PathBuf>) -> Self {
@@ -338,7 +349,13 @@ async fn serve(
             let mut rows = Vec::new();
             for s in &symbols {
                 match fixture_rows(fixtures, &format!("fmp4j__stable_quote__symbol-{s}.json")) {
-                    Some(recorded) => rows.extend(recorded),
+                    Some(mut recorded) => {
+                        if state.config.as_of_today {
+                            let now = chrono::Utc::now().timestamp();
+                            recorded.iter_mut().for_each(|q| q["timestamp"] = json!(now));
+                        }
+                        rows.extend(recorded)
+                    }
                     None => rows.push(generated_quote(s)),
                 }
             }
@@ -358,6 +375,21 @@ async fn serve(
                 })
                 .and_then(|name| fixture_rows(fixtures, &name));
             match recorded {
+                Some(rows) if state.config.as_of_today => {
+                    let shifted = bars_as_of(rows, chrono::Utc::now().date_naive());
+                    let within: Vec<Value> = shifted
+                        .into_iter()
+                        .filter(|row| {
+                            let day = row["date"].as_str().and_then(|d| d.parse::<NaiveDate>().ok());
+                            day.is_some_and(|d| from.is_none_or(|f| d >= f) && to.is_none_or(|t| d <= t))
+                        })
+                        .collect();
+                    if within.is_empty() {
+                        Value::Array(generated_bars(s, from, to))
+                    } else {
+                        Value::Array(within)
+                    }
+                }
                 Some(rows) => Value::Array(rows),
                 None => Value::Array(generated_bars(s, from, to)),
             }
@@ -373,6 +405,24 @@ async fn serve(
         other => return error_body(StatusCode::NOT_FOUND, &format!("unknown endpoint {other}")),
     };
     Json(body).into_response()
+}
+
+/// Recorded bars moved forward by whole weeks, so the newest falls in the week of `today`
+/// (or the week before, when today is earlier in the week than it).
+fn bars_as_of(rows: Vec<Value>, today: NaiveDate) -> Vec<Value> {
+    let date = |row: &Value| row["date"].as_str().and_then(|d| d.parse::<NaiveDate>().ok());
+    let Some(newest) = rows.iter().filter_map(date).max() else {
+        return rows;
+    };
+    let weeks = (today - newest).num_days().max(0) / 7;
+    rows.into_iter()
+        .map(|mut row| {
+            if let Some(day) = date(&row) {
+                row["date"] = json!((day + Days::days(weeks * 7)).to_string());
+            }
+            row
+        })
+        .collect()
 }
 
 fn fixture_rows(dir: Option<&std::path::Path>, name: &str) -> Option<Vec<Value>> {
@@ -430,7 +480,7 @@ fn generated_quote(symbol: &str) -> Value {
 }
 
 fn generated_bars(symbol: &str, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Vec<Value> {
-    let to = to.unwrap_or_else(|| NaiveDate::from_ymd_opt(2024, 2, 28).unwrap_or_default());
+    let to = to.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let from = from.unwrap_or(to - Days::days(7)).max(to - Days::days(366 * 5));
     let mut rows = Vec::new();
     let mut day = to;
@@ -537,6 +587,21 @@ fn generated_statements(endpoint: &str, symbol: &str, period: &str, limit: usize
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recorded_bars_move_to_this_week_by_whole_weeks() {
+        let rows = vec![json!({"date": "2024-02-27", "close": 1.0}), json!({"date": "2024-02-28", "close": 2.0})];
+        let today: NaiveDate = "2026-12-04".parse().unwrap();
+        let moved = bars_as_of(rows, today);
+        let newest: NaiveDate = moved[1]["date"].as_str().unwrap().parse().unwrap();
+        assert!((today - newest).num_days() < 7 && newest <= today, "{newest}");
+        assert_eq!(newest.weekday(), Weekday::Wed, "a Wednesday stays a Wednesday");
+        assert_eq!(moved[1]["close"], 2.0);
+        assert_eq!(
+            (newest - moved[0]["date"].as_str().unwrap().parse::<NaiveDate>().unwrap()).num_days(),
+            1
+        );
+    }
 
     fn ms(v: &[u64]) -> Vec<Duration> {
         v.iter().map(|m| Duration::from_millis(*m)).collect()

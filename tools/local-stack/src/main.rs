@@ -6,6 +6,7 @@
 //!   sluice-local token USER TIER [team]  a bearer token for the local HTTP API
 //!   sluice-local tick NAME             fire a schedule now (daily-quotes | weekly-fundamentals)
 //!   sluice-local load-tickers FILE     load index constituents (ticker,name,cik,index) into `tickers`
+//!   sluice-local events USER [team] [N]  the last N (20) events USER sees, newest last, one line each
 
 use anyhow::Context;
 use sluice_core::{db, migrate, Clock, ConfigSource, DbSettings, Secrets};
@@ -63,6 +64,14 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Some("events") => {
+            let Some(user) = args.get(1) else {
+                anyhow::bail!("usage: sluice-local events USER [team] [N]");
+            };
+            let team = args.iter().skip(2).any(|a| a == "team");
+            let limit: i64 = args.iter().skip(2).find_map(|a| a.parse().ok()).unwrap_or(20);
+            print_events(&cfg, user, team, limit).await
+        }
         Some("token") => {
             let (Some(user), Some(tier)) = (args.get(1), args.get(2)) else {
                 anyhow::bail!("usage: sluice-local token USER TIER [team]");
@@ -78,7 +87,7 @@ async fn main() -> anyhow::Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: sluice-local provision [ENV_FILE] | migrate | run | token USER TIER [team] | tick NAME | load-tickers FILE"
+                "usage: sluice-local provision [ENV_FILE] | migrate | run | token USER TIER [team] | tick NAME | load-tickers FILE | events USER [team] [N]"
             );
             std::process::exit(2);
         }
@@ -88,6 +97,33 @@ async fn main() -> anyhow::Result<()> {
 /// The local cluster's settings (`DATABASE_URL`: no secrets on the local stack).
 async fn local_db(cfg: &ConfigSource) -> anyhow::Result<DbSettings> {
     Ok(DbSettings::load(cfg, &Secrets::from_config_only()).await?)
+}
+
+/// What the live stream shows `user` (their events, and the team's when `team`), read
+/// from the events table, one line each: `#id time type: summary`.
+async fn print_events(cfg: &ConfigSource, user: &str, team: bool, limit: i64) -> anyhow::Result<()> {
+    let pool = db::connect(&local_db(cfg).await?).await?;
+    let rows = pool
+        .get()
+        .await?
+        .query(
+            "SELECT id, occurred_at, type, payload FROM events
+             WHERE user_id = $1 OR ($2 AND user_id IS NULL) ORDER BY id DESC LIMIT $3",
+            &[&user, &team, &limit.clamp(1, 1000)],
+        )
+        .await?;
+    if rows.is_empty() {
+        println!("no events for {user}{}", if team { " or the team" } else { "" });
+    }
+    for row in rows.iter().rev() {
+        let (id, at, kind, data): (i64, chrono::DateTime<chrono::Utc>, String, serde_json::Value) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        let line = serde_json::from_value::<sluice_messages::Payload>(serde_json::json!({"type": kind, "data": data}))
+            .map(|p| p.summary())
+            .unwrap_or_else(|_| "(a message this build cannot read)".into());
+        println!("#{id} {} {kind}: {line}", at.format("%Y-%m-%d %H:%M:%S"));
+    }
+    Ok(())
 }
 
 async fn run_migrations(cfg: &ConfigSource) -> anyhow::Result<Vec<i32>> {
@@ -220,7 +256,9 @@ async fn run(cfg: &ConfigSource) -> anyhow::Result<()> {
     // The vendor of the local stack: FMP's wire format from fixtures (and generated data).
     let _vendor = match cfg.optional::<String>("FMP_API_KEY")? {
         Some(key) => {
-            let mut fake = sluice_fakes::FakeFmpConfig::new(key).with_port(LOCAL_FMP_PORT);
+            let mut fake = sluice_fakes::FakeFmpConfig::new(key)
+                .with_port(LOCAL_FMP_PORT)
+                .as_of_today();
             if let Some(dir) = cfg.optional::<String>("FMP_FIXTURES_DIR")? {
                 fake = fake.with_fixtures(dir);
             }

@@ -141,6 +141,15 @@ impl Provisioner<'_> {
             .topic_arn
             .unwrap_or_default();
         let tap = self.plain_queue(&format!("{p}-events-tap"), HashMap::new()).await?;
+        // The tap is for looking, not keeping: events older than an hour drop off
+        // (`make events` and `/v1/events` read the stored events instead).
+        self.sqs
+            .set_queue_attributes()
+            .queue_url(&tap.0)
+            .attributes(QueueAttributeName::MessageRetentionPeriod, "3600")
+            .send()
+            .await
+            .map_err(fail("events tap retention"))?;
         self.sns
             .subscribe()
             .topic_arn(&topic_arn)
