@@ -397,6 +397,28 @@ mod tests {
     }
 
     #[test]
+    fn month_and_quarter_periods_become_their_last_day() {
+        let m = mapping(Dataset::Kpis, &["Empresa", "Fecha", "Indicador"]);
+        for (raw, expected) in [
+            ("marzo 2026", "2026-03-31"),
+            ("mar-26", "2026-03-31"),
+            ("03/2026", "2026-03-31"),
+            ("T1 2026", "2026-03-31"),
+            ("Q1 2026", "2026-03-31"),
+            ("1T26", "2026-03-31"),
+            ("2026-Q1", "2026-03-31"),
+            ("1Q 2026", "2026-03-31"),
+            ("31 de marzo de 2026", "2026-03-31"),
+            ("1 de marzo de 2026", "2026-03-01"),
+            ("T2 2026", "2026-06-30"),
+        ] {
+            let row = normalise_row(schema(Dataset::Kpis), &m, &["Acme", raw, "Ventas"], &DMY_COMMA)
+                .unwrap_or_else(|p| panic!("{raw}: {p:?}"));
+            assert_eq!(value(Dataset::Kpis, &row, "fecha"), Some(expected), "{raw}");
+        }
+    }
+
+    #[test]
     fn blank_records_are_detected() {
         assert!(is_blank_record(&[]));
         assert!(is_blank_record(&["", "  ", "\t"]));
