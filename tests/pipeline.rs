@@ -57,7 +57,7 @@ async fn a_messy_kpi_csv_becomes_rows_rejects_a_report_and_an_event() {
                 "2026-03-31".into(),
                 Some("Real".into()),
                 "EBITDA".into(),
-                "-120.00".into(),
+                "-120".into(),
                 1
             ),
             // The later row of the same key wins (1.300,00 over 1.234,50).
@@ -66,7 +66,7 @@ async fn a_messy_kpi_csv_becomes_rows_rejects_a_report_and_an_event() {
                 "2026-03-31".into(),
                 Some("Real".into()),
                 "Ventas".into(),
-                "1300.00".into(),
+                "1300".into(),
                 1
             ),
             (
@@ -74,7 +74,7 @@ async fn a_messy_kpi_csv_becomes_rows_rejects_a_report_and_an_event() {
                 "2026-03-15".into(),
                 Some("Presupuesto".into()),
                 "Ventas".into(),
-                "2000.00".into(),
+                "2000".into(),
                 1
             ),
             (
@@ -82,7 +82,7 @@ async fn a_messy_kpi_csv_becomes_rows_rejects_a_report_and_an_event() {
                 "2026-06-30".into(),
                 None,
                 "Margen".into(),
-                "12.50".into(),
+                "12.5".into(),
                 1
             ),
         ]
@@ -262,7 +262,7 @@ async fn an_older_file_never_overwrites_a_row_written_by_a_newer_one() {
         .await;
     assert_eq!(
         (acme[0].get::<_, String>(0), acme[0].get::<_, i32>(1)),
-        ("200.00".into(), 1)
+        ("200".into(), 1)
     );
 }
 
