@@ -6,7 +6,7 @@
 //! insert the new ones, each in one statement.
 
 use sluice_messages::Dataset;
-use sluice_tabular::schema;
+use sluice_tabular::{schema, ColumnType};
 
 pub const STAGE: &str = "stage_rows";
 
@@ -88,10 +88,19 @@ impl LoadPlan {
                 .join(", ")
         };
         let differs = format!("(({}) IS DISTINCT FROM ({}))", tuple("t"), tuple("s"));
+        // Decimals go into the change report as text: a JSON number is read as a double,
+        // which would round the digits the table keeps.
+        let is_decimal = |c: &str| matches!(s.column(c).map(|c| c.ty), Some(ColumnType::Decimal { .. }));
         let json_of = |alias: &str| {
             compared
                 .iter()
-                .map(|c| format!("'{c}', {alias}.{c}"))
+                .map(|c| {
+                    if is_decimal(c) {
+                        format!("'{c}', {alias}.{c}::text")
+                    } else {
+                        format!("'{c}', {alias}.{c}")
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -165,6 +174,33 @@ mod tests {
         assert!(p.classify.contains("t.empresa = s.empresa"));
         assert!(p.classify.contains("t.tipo IS NOT DISTINCT FROM s.tipo"));
         assert!(p.insert_new.contains("t.tipo IS NOT DISTINCT FROM s.tipo"));
+    }
+
+    #[test]
+    fn decimals_are_staged_unbounded_and_reported_as_exact_text() {
+        let p = LoadPlan::for_dataset(Dataset::Kpis);
+        assert!(p.create_stage.contains("valor numeric,"), "{}", p.create_stage);
+        assert!(
+            p.sample_changes.contains("'valor', t.valor::text"),
+            "{}",
+            p.sample_changes
+        );
+        assert!(
+            p.sample_changes.contains("'valor', s.valor::text"),
+            "{}",
+            p.sample_changes
+        );
+        assert!(p.sample_changes.contains("'unidad', s.unidad,"), "{}", p.sample_changes);
+        // Change detection compares values, not their text: 1300 is 1300.00.
+        assert!(p.classify.contains("t.valor"), "{}", p.classify);
+        assert!(!p.classify.contains("::text"), "{}", p.classify);
+        let d = LoadPlan::for_dataset(Dataset::Dealflow);
+        assert!(
+            d.create_stage.contains("algorithm_score numeric(5,4)"),
+            "{}",
+            d.create_stage
+        );
+        assert!(d.sample_changes.contains("'algorithm_score', t.algorithm_score::text"));
     }
 
     #[test]
