@@ -107,18 +107,13 @@ async fn a_stored_row_changes_only_when_a_digit_or_the_unit_differs() {
     let stack = TestStack::start().await;
     // Rows as the loader wrote them at two decimals: `2,3456` became 2.35 and an `42,5%` lost its unit.
     stack
-        .pool
-        .get()
-        .await
-        .unwrap()
-        .batch_execute(
+        .query(
             "INSERT INTO kpis (empresa, fecha, tipo, indicador, unidad, valor, source_modified_at) VALUES
              ('Acme', '2026-03-31', 'Real', 'Ventas', 'EUR', 1300.00::numeric(20, 2), now() - interval '1 day'),
              ('Acme', '2026-03-31', 'Real', 'LTV/CAC', 'x', 2.35::numeric(20, 2), now() - interval '1 day'),
              ('Acme', '2026-03-31', 'Real', 'Margen', NULL, 42.50::numeric(20, 2), now() - interval '1 day')",
         )
-        .await
-        .unwrap();
+        .await;
     let file = "empresa,fecha,tipo,indicador,unidad,valor\n\
                 Acme,2026-03-31,Real,Ventas,EUR,1300\n\
                 Acme,2026-03-31,Real,LTV/CAC,x,2.3456\n\

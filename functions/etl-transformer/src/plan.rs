@@ -178,29 +178,18 @@ mod tests {
 
     #[test]
     fn decimals_are_staged_unbounded_and_reported_as_exact_text() {
+        let has = |sql: &str, part: &str| assert!(sql.contains(part), "`{part}` not in {sql}");
         let p = LoadPlan::for_dataset(Dataset::Kpis);
-        assert!(p.create_stage.contains("valor numeric,"), "{}", p.create_stage);
-        assert!(
-            p.sample_changes.contains("'valor', t.valor::text"),
-            "{}",
-            p.sample_changes
-        );
-        assert!(
-            p.sample_changes.contains("'valor', s.valor::text"),
-            "{}",
-            p.sample_changes
-        );
-        assert!(p.sample_changes.contains("'unidad', s.unidad,"), "{}", p.sample_changes);
+        has(&p.create_stage, "valor numeric,");
+        has(&p.sample_changes, "'valor', t.valor::text");
+        has(&p.sample_changes, "'valor', s.valor::text");
+        has(&p.sample_changes, "'unidad', s.unidad,");
         // Change detection compares values, not their text: 1300 is 1300.00.
-        assert!(p.classify.contains("t.valor"), "{}", p.classify);
+        has(&p.classify, "t.valor");
         assert!(!p.classify.contains("::text"), "{}", p.classify);
         let d = LoadPlan::for_dataset(Dataset::Dealflow);
-        assert!(
-            d.create_stage.contains("algorithm_score numeric(5,4)"),
-            "{}",
-            d.create_stage
-        );
-        assert!(d.sample_changes.contains("'algorithm_score', t.algorithm_score::text"));
+        has(&d.create_stage, "algorithm_score numeric(5,4)");
+        has(&d.sample_changes, "'algorithm_score', t.algorithm_score::text");
     }
 
     #[test]

@@ -502,69 +502,77 @@ mod tests {
         (Some(unidad.to_owned()), Some(valor.to_owned()))
     }
 
+    /// (unidad, valor) as written -> (unidad, valor) stored, for rows that load.
+    fn assert_kept(cases: &[(&str, &str, &str, &str)]) {
+        for &(unidad, valor, stored_unidad, stored_valor) in cases {
+            assert_eq!(
+                kpi_unit(unidad, valor),
+                Ok(kept(stored_unidad, stored_valor)),
+                "{unidad:?} {valor:?}"
+            );
+        }
+    }
+
     #[test]
     fn a_value_s_unit_fills_an_empty_unit_column() {
-        assert_eq!(kpi_unit("", "42,5%"), Ok(kept("%", "42.5")));
-        assert_eq!(kpi_unit("", "€1.234,56"), Ok(kept("EUR", "1234.56")));
-        assert_eq!(kpi_unit("", "1.234,56 €"), Ok(kept("EUR", "1234.56")));
-        assert_eq!(kpi_unit("", "EUR 1.234,56"), Ok(kept("EUR", "1234.56")));
-        assert_eq!(kpi_unit("", "1.234,56 EUR"), Ok(kept("EUR", "1234.56")));
-        assert_eq!(kpi_unit("", "$1.000"), Ok(kept("USD", "1000")));
-        assert_eq!(kpi_unit("", "US$ 7"), Ok(kept("USD", "7")));
-        assert_eq!(kpi_unit("", "5 usd"), Ok(kept("USD", "5")));
-        assert_eq!(kpi_unit("", "£3,25"), Ok(kept("GBP", "3.25")));
-        assert_eq!(kpi_unit("", "(€120)"), Ok(kept("EUR", "-120")));
-        // An empty marker in the unit column is an empty unit.
-        assert_eq!(kpi_unit("n/a", "12%"), Ok(kept("%", "12")));
-        assert_eq!(kpi_unit(" - ", "€5"), Ok(kept("EUR", "5")));
+        assert_kept(&[
+            ("", "42,5%", "%", "42.5"),
+            ("", "€1.234,56", "EUR", "1234.56"),
+            ("", "1.234,56 €", "EUR", "1234.56"),
+            ("", "EUR 1.234,56", "EUR", "1234.56"),
+            ("", "1.234,56 EUR", "EUR", "1234.56"),
+            ("", "$1.000", "USD", "1000"),
+            ("", "US$ 7", "USD", "7"),
+            ("", "5 usd", "USD", "5"),
+            ("", "£3,25", "GBP", "3.25"),
+            ("", "(€120)", "EUR", "-120"),
+            // An empty marker in the unit column is an empty unit.
+            ("n/a", "12%", "%", "12"),
+            (" - ", "€5", "EUR", "5"),
+        ]);
     }
 
     #[test]
     fn a_value_without_a_mark_leaves_the_unit_as_given() {
+        assert_kept(&[
+            ("x", "2,5", "x", "2.5"),
+            ("EUR", "1.000", "EUR", "1000"),
+            ("%", "12,5", "%", "12.5"),
+        ]);
         assert_eq!(kpi_unit("", "2,3456"), Ok((None, Some("2.3456".to_owned()))));
-        assert_eq!(kpi_unit("x", "2,5"), Ok(kept("x", "2.5")));
-        assert_eq!(kpi_unit("EUR", "1.000"), Ok(kept("EUR", "1000")));
-        assert_eq!(kpi_unit("%", "12,5"), Ok(kept("%", "12.5")));
         assert_eq!(kpi_unit("USD", "-"), Ok((Some("USD".to_owned()), None)));
         assert_eq!(kpi_unit("", ""), Ok((None, None)));
     }
 
     #[test]
     fn a_unit_column_that_agrees_with_the_mark_is_kept_as_written() {
-        assert_eq!(kpi_unit("%", "42,5%"), Ok(kept("%", "42.5")));
-        assert_eq!(kpi_unit("EUR", "€5"), Ok(kept("EUR", "5")));
-        assert_eq!(kpi_unit("eur", "5 EUR"), Ok(kept("eur", "5")));
-        assert_eq!(kpi_unit("€", "EUR 5"), Ok(kept("€", "5")));
-        assert_eq!(kpi_unit("k€", "1.500 €"), Ok(kept("k€", "1500")));
-        assert_eq!(kpi_unit("Miles de euros", "€1.500"), Ok(kept("Miles de euros", "1500")));
-        assert_eq!(kpi_unit("MXN", "$1.500"), Ok(kept("MXN", "1500")));
-        assert_eq!(kpi_unit("USD", "$1.500"), Ok(kept("USD", "1500")));
-        assert_eq!(kpi_unit("JPY", "¥100"), Ok(kept("JPY", "100")));
-        assert_eq!(kpi_unit("CNY", "¥100"), Ok(kept("CNY", "100")));
+        assert_kept(&[
+            ("%", "42,5%", "%", "42.5"),
+            ("EUR", "€5", "EUR", "5"),
+            ("eur", "5 EUR", "eur", "5"),
+            ("€", "EUR 5", "€", "5"),
+            ("k€", "1.500 €", "k€", "1500"),
+            ("Miles de euros", "€1.500", "Miles de euros", "1500"),
+            ("MXN", "$1.500", "MXN", "1500"),
+            ("USD", "$1.500", "USD", "1500"),
+            ("JPY", "¥100", "JPY", "100"),
+            ("CNY", "¥100", "CNY", "100"),
+        ]);
     }
 
     #[test]
     fn a_unit_column_that_says_something_else_rejects_the_row() {
-        let rejected = |unidad, valor| kpi_unit(unidad, valor).unwrap_err();
-        assert_eq!(rejected("USD", "€5"), ["Valor: `€5` is in EUR but Unidad is `USD`"]);
-        assert_eq!(
-            rejected("EUR", "12%"),
-            ["Valor: `12%` is a percentage but Unidad is `EUR`"]
-        );
-        assert_eq!(rejected("%", "$5"), ["Valor: `$5` is in dollars but Unidad is `%`"]);
-        assert_eq!(
-            rejected("MXN", "USD 5"),
-            ["Valor: `USD 5` is in USD but Unidad is `MXN`"]
-        );
-        assert_eq!(rejected("FTE", "£5"), ["Valor: `£5` is in GBP but Unidad is `FTE`"]);
-        assert_eq!(
-            rejected("USD/EUR", "€5"),
-            ["Valor: `€5` is in EUR but Unidad is `USD/EUR`"]
-        );
-        assert_eq!(
-            rejected("EUR", "¥5"),
-            ["Valor: `¥5` is in yen or yuan but Unidad is `EUR`"]
-        );
+        for (unidad, valor, reason) in [
+            ("USD", "€5", "`€5` is in EUR but Unidad is `USD`"),
+            ("EUR", "12%", "`12%` is a percentage but Unidad is `EUR`"),
+            ("%", "$5", "`$5` is in dollars but Unidad is `%`"),
+            ("MXN", "USD 5", "`USD 5` is in USD but Unidad is `MXN`"),
+            ("FTE", "£5", "`£5` is in GBP but Unidad is `FTE`"),
+            ("USD/EUR", "€5", "`€5` is in EUR but Unidad is `USD/EUR`"),
+            ("EUR", "¥5", "`¥5` is in yen or yuan but Unidad is `EUR`"),
+        ] {
+            assert_eq!(kpi_unit(unidad, valor), Err(vec![format!("Valor: {reason}")]));
+        }
     }
 
     #[test]

@@ -94,34 +94,44 @@ mod tests {
             ValueError::NotANumber("abc".into()).to_string(),
             "`abc` is not a number"
         );
-        let conflict = ValueError::UnitConflict {
-            raw: "€5".into(),
-            mark: UnitMark::Euro,
-            unit_column: "Unidad".into(),
-            unit: "USD".into(),
-        };
-        assert_eq!(conflict.to_string(), "`€5` is in EUR but Unidad is `USD`");
-        let percent = ValueError::UnitConflict {
-            raw: "12%".into(),
-            mark: UnitMark::Percent,
-            unit_column: "unit".into(),
-            unit: "EUR".into(),
-        };
-        assert_eq!(percent.to_string(), "`12%` is a percentage but unit is `EUR`");
-        let currency = ValueError::NotInCurrency {
-            raw: "€5".into(),
-            mark: UnitMark::Euro,
-            currency: "USD",
-        };
-        assert_eq!(currency.to_string(), "`€5` is in EUR but this column holds USD");
-        assert_eq!(
-            ValueError::AmbiguousCurrency {
-                raw: "¥100".into(),
-                unit_column: "Unidad".into()
-            }
-            .to_string(),
-            "`¥100`: ¥ is both yen and yuan; write JPY or CNY in Unidad"
-        );
+        let unit_errors = [
+            (
+                ValueError::UnitConflict {
+                    raw: "€5".into(),
+                    mark: UnitMark::Euro,
+                    unit_column: "Unidad".into(),
+                    unit: "USD".into(),
+                },
+                "`€5` is in EUR but Unidad is `USD`",
+            ),
+            (
+                ValueError::UnitConflict {
+                    raw: "12%".into(),
+                    mark: UnitMark::Percent,
+                    unit_column: "unit".into(),
+                    unit: "EUR".into(),
+                },
+                "`12%` is a percentage but unit is `EUR`",
+            ),
+            (
+                ValueError::NotInCurrency {
+                    raw: "€5".into(),
+                    mark: UnitMark::Euro,
+                    currency: "USD",
+                },
+                "`€5` is in EUR but this column holds USD",
+            ),
+            (
+                ValueError::AmbiguousCurrency {
+                    raw: "¥100".into(),
+                    unit_column: "Unidad".into(),
+                },
+                "`¥100`: ¥ is both yen and yuan; write JPY or CNY in Unidad",
+            ),
+        ];
+        for (error, reason) in unit_errors {
+            assert_eq!(error.to_string(), reason);
+        }
         assert_eq!(
             ValueError::TooLong { max_len: 255 }.to_string(),
             "text longer than 255 characters"

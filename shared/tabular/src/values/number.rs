@@ -342,6 +342,14 @@ mod tests {
         }
     }
 
+    fn assert_not_a_number(raw: &str) {
+        assert!(
+            matches!(dec(raw, false), Err(ValueError::NotANumber(_))),
+            "{raw:?} gave {:?}",
+            dec(raw, false)
+        );
+    }
+
     fn mark(raw: &str, decimal_comma: bool) -> Option<UnitMark> {
         match parse_decimal(raw, decimal_comma, 18, None) {
             Ok(Some(cell)) => cell.mark,
@@ -366,24 +374,29 @@ mod tests {
 
     #[test]
     fn digits_are_kept_as_written_never_rounded() {
-        assert_eq!(ok("2,3456", true), "2.3456");
-        assert_eq!(ok("2.3456", false), "2.3456");
-        assert_eq!(ok("0,000123", true), "0.000123");
-        assert_eq!(ok("1.005", false), "1.005");
-        assert_eq!(ok("-1.005", false), "-1.005");
-        assert_eq!(ok("9.995", false), "9.995");
-        assert_eq!(ok("0.125", false), "0.125");
-        assert_eq!(ok("3,14159", false), "3.14159");
-        assert_eq!(ok("12,3456789", true), "12.3456789");
-        assert_eq!(ok("1.234.567,891", true), "1234567.891");
-        assert_eq!(
-            ok("0,123456789012345678901234567890", true),
-            "0.12345678901234567890123456789",
-            "trailing zeros of the fraction carry no value"
-        );
-        assert_eq!(ok("123456789012345678.5", false), "123456789012345678.5");
-        assert_eq!(ok("1,2500", true), "1.25");
-        assert_eq!(ok("-0,001", true), "-0.001");
+        for (raw, decimal_comma, expected) in [
+            ("2,3456", true, "2.3456"),
+            ("2.3456", false, "2.3456"),
+            ("0,000123", true, "0.000123"),
+            ("1.005", false, "1.005"),
+            ("-1.005", false, "-1.005"),
+            ("9.995", false, "9.995"),
+            ("0.125", false, "0.125"),
+            ("3,14159", false, "3.14159"),
+            ("12,3456789", true, "12.3456789"),
+            ("1.234.567,891", true, "1234567.891"),
+            ("123456789012345678.5", false, "123456789012345678.5"),
+            ("-0,001", true, "-0.001"),
+            // Trailing zeros of the fraction carry no value.
+            ("1,2500", true, "1.25"),
+            (
+                "0,123456789012345678901234567890",
+                true,
+                "0.12345678901234567890123456789",
+            ),
+        ] {
+            assert_eq!(ok(raw, decimal_comma), expected, "{raw:?}");
+        }
     }
 
     #[test]
@@ -466,11 +479,7 @@ mod tests {
     #[test]
     fn a_number_carries_at_most_one_mark() {
         for raw in ["€5%", "5%€", "$5 EUR", "EUR 5 USD", "€5€", "5 € €", "US$5$", "£ 5 %"] {
-            assert!(
-                matches!(dec(raw, false), Err(ValueError::NotANumber(_))),
-                "{raw:?} gave {:?}",
-                dec(raw, false)
-            );
+            assert_not_a_number(raw);
         }
     }
 
@@ -567,11 +576,7 @@ mod tests {
             "inf",
             "5k",
         ] {
-            assert!(
-                matches!(dec(raw, false), Err(ValueError::NotANumber(_))),
-                "{raw:?} gave {:?}",
-                dec(raw, false)
-            );
+            assert_not_a_number(raw);
         }
         assert_eq!(dec(" abc ", false).unwrap_err().to_string(), "`abc` is not a number");
     }
