@@ -98,7 +98,7 @@ async fn kaggle_startups_load_as_companies() {
     let first = reader.records().next().unwrap().unwrap();
     let row = &stack
         .query(&format!(
-            "SELECT founding_date::text, city, extra->>'status' FROM companies WHERE company_name = '{}'",
+            "SELECT founding_date::text, city, extra->>'status', funding_total::text FROM companies WHERE company_name = '{}'",
             first[col("name")].replace('\'', "''")
         ))
         .await[0];
@@ -107,6 +107,8 @@ async fn kaggle_startups_load_as_companies() {
     assert_eq!(row.get::<_, String>(0), format!("{year}-{month:0>2}-{day:0>2}"));
     assert_eq!(row.get::<_, String>(1), &first[col("city")]);
     assert_eq!(row.get::<_, String>(2), &first[col("status")]);
+    // The amount as written: no scale added, no digit lost.
+    assert_eq!(row.get::<_, String>(3), &first[col("funding_total_usd")]);
 }
 
 #[tokio::test]

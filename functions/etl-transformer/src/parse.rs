@@ -280,6 +280,20 @@ mod tests {
     }
 
     #[test]
+    fn staged_rows_carry_exact_values_their_units_and_period_ends() {
+        let file = "Empresa;Fecha;Indicador;Valor\nAcme;T1 2026;Margen;42,5%\nAcme;marzo 2026;LTV/CAC;2,3456\n";
+        let (summary, copied, _) = parse(Dataset::Kpis, file.as_bytes());
+        assert_eq!(summary.unwrap().staged_rows, 2);
+        let lines: Vec<&str> = copied.lines().collect();
+        // row_no, fondo, empresa, fecha, cuarto, tipo, indicador, unidad, valor, data_source, extra
+        assert_eq!(lines[0], "2\t\\N\tAcme\t2026-03-31\t\\N\t\\N\tMargen\t%\t42.5\t\\N\t{}");
+        assert_eq!(
+            lines[1],
+            "3\t\\N\tAcme\t2026-03-31\t\\N\t\\N\tLTV/CAC\t\\N\t2.3456\t\\N\t{}"
+        );
+    }
+
+    #[test]
     fn windows_1252_file_decodes() {
         let file = b"empresa,fecha,indicador,valor\nCompa\xf1\xeda,2026-01-31,Ventas,10\n";
         let (summary, copied, _) = parse(Dataset::Kpis, file);

@@ -6,7 +6,7 @@
 //! insert the new ones, each in one statement.
 
 use sluice_messages::Dataset;
-use sluice_tabular::schema;
+use sluice_tabular::{schema, ColumnType};
 
 pub const STAGE: &str = "stage_rows";
 
@@ -88,10 +88,19 @@ impl LoadPlan {
                 .join(", ")
         };
         let differs = format!("(({}) IS DISTINCT FROM ({}))", tuple("t"), tuple("s"));
+        // Decimals go into the change report as text: a JSON number is read as a double,
+        // which would round the digits the table keeps.
+        let is_decimal = |c: &str| matches!(s.column(c).map(|c| c.ty), Some(ColumnType::Decimal { .. }));
         let json_of = |alias: &str| {
             compared
                 .iter()
-                .map(|c| format!("'{c}', {alias}.{c}"))
+                .map(|c| {
+                    if is_decimal(c) {
+                        format!("'{c}', {alias}.{c}::text")
+                    } else {
+                        format!("'{c}', {alias}.{c}")
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -165,6 +174,22 @@ mod tests {
         assert!(p.classify.contains("t.empresa = s.empresa"));
         assert!(p.classify.contains("t.tipo IS NOT DISTINCT FROM s.tipo"));
         assert!(p.insert_new.contains("t.tipo IS NOT DISTINCT FROM s.tipo"));
+    }
+
+    #[test]
+    fn decimals_are_staged_unbounded_and_reported_as_exact_text() {
+        let has = |sql: &str, part: &str| assert!(sql.contains(part), "`{part}` not in {sql}");
+        let p = LoadPlan::for_dataset(Dataset::Kpis);
+        has(&p.create_stage, "valor numeric,");
+        has(&p.sample_changes, "'valor', t.valor::text");
+        has(&p.sample_changes, "'valor', s.valor::text");
+        has(&p.sample_changes, "'unidad', s.unidad,");
+        // Change detection compares values, not their text: 1300 is 1300.00.
+        has(&p.classify, "t.valor");
+        assert!(!p.classify.contains("::text"), "{}", p.classify);
+        let d = LoadPlan::for_dataset(Dataset::Dealflow);
+        has(&d.create_stage, "algorithm_score numeric(5,4)");
+        has(&d.sample_changes, "'algorithm_score', t.algorithm_score::text");
     }
 
     #[test]

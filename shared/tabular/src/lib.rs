@@ -16,7 +16,10 @@ pub use company::company_key;
 pub use encoding::{check_readable, decode_field, sniff_delimiter, strip_bom, EncodingError, TextEncoding};
 pub use header::{map_header, normalise_header, HeaderError, HeaderMapping};
 pub use row::{is_blank_record, normalise_row, normalise_value, FieldProblem, NormaliseSettings, NormalisedRow};
-pub use schema::{schema, ColumnSpec, ColumnType, DatasetSchema};
-pub use values::{is_empty_marker, parse_date, parse_decimal, parse_integer, DateOrder, InvalidDateOrder, ValueError};
+pub use schema::{schema, ColumnSpec, ColumnType, DatasetSchema, UnitRule};
+pub use values::{
+    is_empty_marker, parse_date, parse_decimal, parse_integer, DateOrder, Decimal, InvalidDateOrder, NumberCell,
+    UnitMark, ValueError,
+};
 
 pub use sluice_messages::Dataset;

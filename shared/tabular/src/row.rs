@@ -1,8 +1,8 @@
 //! Normalising one record into canonical text for PostgreSQL `COPY`.
 
 use crate::header::HeaderMapping;
-use crate::schema::{ColumnType, DatasetSchema};
-use crate::values::{normalise_text, parse_date, parse_decimal, parse_integer, DateOrder, ValueError};
+use crate::schema::{ColumnType, DatasetSchema, UnitRule};
+use crate::values::{normalise_text, parse_date, parse_decimal, parse_integer, DateOrder, UnitMark, ValueError};
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -54,14 +54,50 @@ impl fmt::Display for FieldProblem {
     }
 }
 
-/// Normalises one value for a column of type `ty`; empty markers are `None`.
+/// Normalises one value for a column of type `ty`; empty markers are `None`. A unit mark that
+/// belongs in another column ([`UnitRule::Column`]) is only kept or checked by
+/// [`normalise_row`].
 pub fn normalise_value(ty: ColumnType, raw: &str, settings: &NormaliseSettings) -> Result<Option<String>, ValueError> {
-    match ty {
-        ColumnType::Text { max_len } => normalise_text(raw, max_len),
-        ColumnType::Date => Ok(parse_date(raw, settings.date_order)?.map(|d| d.format("%Y-%m-%d").to_string())),
-        ColumnType::Integer => Ok(parse_integer(raw, settings.decimal_comma)?.map(|n| n.to_string())),
-        ColumnType::Decimal { precision, scale } => parse_decimal(raw, settings.decimal_comma, precision, scale),
-    }
+    normalise_cell(ty, raw, settings).map(|cell| cell.text)
+}
+
+/// A normalised cell, and the unit mark it carried with the column that mark goes to.
+struct Cell {
+    text: Option<String>,
+    mark: Option<(UnitMark, &'static str)>,
+}
+
+fn normalise_cell(ty: ColumnType, raw: &str, settings: &NormaliseSettings) -> Result<Cell, ValueError> {
+    let text = match ty {
+        ColumnType::Text { max_len } => normalise_text(raw, max_len)?,
+        ColumnType::Date => parse_date(raw, settings.date_order)?.map(|d| d.format("%Y-%m-%d").to_string()),
+        ColumnType::Integer => parse_integer(raw, settings.decimal_comma)?.map(|n| n.to_string()),
+        ColumnType::Decimal {
+            integer_digits,
+            scale,
+            unit,
+        } => {
+            let Some(number) = parse_decimal(raw, settings.decimal_comma, integer_digits, scale)? else {
+                return Ok(Cell { text: None, mark: None });
+            };
+            let mark = match (unit, number.mark) {
+                (UnitRule::Currency(currency), Some(mark)) if !mark.agrees_with(currency) => {
+                    return Err(ValueError::NotInCurrency {
+                        raw: raw.trim().to_owned(),
+                        mark,
+                        currency,
+                    });
+                }
+                (UnitRule::Column(unit_column), Some(mark)) => Some((mark, unit_column)),
+                _ => None,
+            };
+            return Ok(Cell {
+                text: Some(number.value.into_text()),
+                mark,
+            });
+        }
+    };
+    Ok(Cell { text, mark: None })
 }
 
 /// Is the record blank (all fields empty after trim)? Such records are skipped, not rejected.
@@ -96,6 +132,8 @@ pub fn normalise_row(
     };
     let mut values: Vec<Option<String>> = vec![None; schema.columns.len()];
     let mut seen = vec![false; schema.columns.len()];
+    // (schema column, file column, mark, unit column) of values whose unit goes to a unit column.
+    let mut marked: Vec<(usize, usize, UnitMark, &'static str)> = Vec::new();
     for (file_col, target) in mapping.columns.iter().enumerate() {
         let Some((index, spec)) = target.and_then(|i| schema.columns.get(i).map(|spec| (i, spec))) else {
             continue;
@@ -107,10 +145,53 @@ pub fn normalise_row(
             raw: raw.to_owned(),
             reason,
         };
-        match normalise_value(spec.ty, raw, settings) {
-            Ok(None) if spec.required => problems.push(problem("required value missing".to_owned())),
-            Ok(value) => values[index] = value,
+        match normalise_cell(spec.ty, raw, settings) {
+            Ok(Cell { text: None, .. }) if spec.required => problems.push(problem("required value missing".to_owned())),
+            Ok(cell) => {
+                values[index] = cell.text;
+                if let Some((mark, unit_name)) = cell.mark {
+                    marked.push((index, file_col, mark, unit_name));
+                }
+            }
             Err(e) => problems.push(problem(e.to_string())),
+        }
+    }
+    // After every column, as the unit column may come after the value in the file.
+    for (index, file_col, mark, unit_name) in marked {
+        // A schema test checks that every unit column exists.
+        let Some(unit_index) = schema.column_index(unit_name) else {
+            continue;
+        };
+        // Names are only built for a problem: this runs for many rows of a large file.
+        let unit_column = || {
+            mapping
+                .file_column(unit_index)
+                .map_or_else(|| unit_name.to_owned(), |c| header_of(c, unit_name))
+        };
+        let raw = fields.get(file_col).copied().unwrap_or("");
+        let error = match (values[unit_index].as_deref(), mark.unit()) {
+            (Some(unit), _) if mark.agrees_with(unit) => None,
+            (Some(unit), _) => Some(ValueError::UnitConflict {
+                raw: raw.trim().to_owned(),
+                mark,
+                unit_column: unit_column(),
+                unit: unit.to_owned(),
+            }),
+            (None, Some(unit)) => {
+                values[unit_index] = Some(unit.to_owned());
+                None
+            }
+            (None, None) => Some(ValueError::AmbiguousCurrency {
+                raw: raw.trim().to_owned(),
+                unit_column: unit_column(),
+            }),
+        };
+        if let Some(error) = error {
+            problems.push(FieldProblem {
+                column: header_of(file_col, schema.columns[index].name),
+                raw: raw.to_owned(),
+                reason: error.to_string(),
+            });
         }
     }
     // Only reachable with a mapping that skipped `map_header`'s required-column check.
@@ -215,7 +296,7 @@ mod tests {
                 Some("actual".to_owned()),
                 Some("Ingresos".to_owned()),
                 None,
-                Some("1234567.89".to_owned()),
+                Some("1234567.891".to_owned()),
                 None,
             ]
         );
@@ -325,7 +406,7 @@ mod tests {
             [
                 "row has 3 fields, header has 2",
                 "required value missing",
-                "10 does not fit NUMERIC(5,4)"
+                "`10` has too many digits before the decimal point (at most 1)"
             ]
         );
     }
@@ -371,8 +452,16 @@ mod tests {
             Ok(Some("2024-02-01".into()))
         );
         assert_eq!(normalise_value(ColumnType::Integer, "-12", &s), Ok(Some("-12".into())));
-        let decimal = ColumnType::Decimal { precision: 5, scale: 4 };
-        assert_eq!(normalise_value(decimal, "0.12345", &s), Ok(Some("0.1235".into())));
+        let decimal = ColumnType::Decimal {
+            integer_digits: 1,
+            scale: Some(4),
+            unit: UnitRule::Dropped,
+        };
+        assert_eq!(normalise_value(decimal, "0.1234", &s), Ok(Some("0.1234".into())));
+        assert!(matches!(
+            normalise_value(decimal, "0.12345", &s),
+            Err(ValueError::TooManyDecimals { max: 4, .. })
+        ));
         for ty in [
             ColumnType::Text { max_len: 5 },
             ColumnType::Date,
@@ -394,6 +483,231 @@ mod tests {
         let problems = normalise_row(schema(Dataset::Kpis), &m, &fields, &DMY_COMMA).unwrap_err();
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].reason, "text longer than 10 characters");
+    }
+
+    /// (unidad, valor) of a `;` KPI row with these two cells, or the reasons it is rejected.
+    fn kpi_unit(unidad: &str, valor: &str) -> Result<(Option<String>, Option<String>), Vec<String>> {
+        let m = mapping(Dataset::Kpis, &["Empresa", "Fecha", "Indicador", "Unidad", "Valor"]);
+        let fields = ["Acme", "31/03/2026", "Ventas", unidad, valor];
+        match normalise_row(schema(Dataset::Kpis), &m, &fields, &DMY_COMMA) {
+            Ok(row) => Ok((
+                value(Dataset::Kpis, &row, "unidad").map(str::to_owned),
+                value(Dataset::Kpis, &row, "valor").map(str::to_owned),
+            )),
+            Err(problems) => Err(problems.iter().map(ToString::to_string).collect()),
+        }
+    }
+
+    fn kept(unidad: &str, valor: &str) -> (Option<String>, Option<String>) {
+        (Some(unidad.to_owned()), Some(valor.to_owned()))
+    }
+
+    /// (unidad, valor) as written -> (unidad, valor) stored, for rows that load.
+    fn assert_kept(cases: &[(&str, &str, &str, &str)]) {
+        for &(unidad, valor, stored_unidad, stored_valor) in cases {
+            assert_eq!(
+                kpi_unit(unidad, valor),
+                Ok(kept(stored_unidad, stored_valor)),
+                "{unidad:?} {valor:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_value_s_unit_fills_an_empty_unit_column() {
+        assert_kept(&[
+            ("", "42,5%", "%", "42.5"),
+            ("", "€1.234,56", "EUR", "1234.56"),
+            ("", "1.234,56 €", "EUR", "1234.56"),
+            ("", "EUR 1.234,56", "EUR", "1234.56"),
+            ("", "1.234,56 EUR", "EUR", "1234.56"),
+            ("", "$1.000", "USD", "1000"),
+            ("", "US$ 7", "USD", "7"),
+            ("", "5 usd", "USD", "5"),
+            ("", "£3,25", "GBP", "3.25"),
+            ("", "(€120)", "EUR", "-120"),
+            // An empty marker in the unit column is an empty unit.
+            ("n/a", "12%", "%", "12"),
+            (" - ", "€5", "EUR", "5"),
+        ]);
+    }
+
+    #[test]
+    fn a_value_without_a_mark_leaves_the_unit_as_given() {
+        assert_kept(&[
+            ("x", "2,5", "x", "2.5"),
+            ("EUR", "1.000", "EUR", "1000"),
+            ("%", "12,5", "%", "12.5"),
+        ]);
+        assert_eq!(kpi_unit("", "2,3456"), Ok((None, Some("2.3456".to_owned()))));
+        assert_eq!(kpi_unit("USD", "-"), Ok((Some("USD".to_owned()), None)));
+        assert_eq!(kpi_unit("", ""), Ok((None, None)));
+    }
+
+    #[test]
+    fn a_unit_column_that_agrees_with_the_mark_is_kept_as_written() {
+        assert_kept(&[
+            ("%", "42,5%", "%", "42.5"),
+            ("EUR", "€5", "EUR", "5"),
+            ("eur", "5 EUR", "eur", "5"),
+            ("€", "EUR 5", "€", "5"),
+            ("k€", "1.500 €", "k€", "1500"),
+            ("Miles de euros", "€1.500", "Miles de euros", "1500"),
+            ("MXN", "$1.500", "MXN", "1500"),
+            ("USD", "$1.500", "USD", "1500"),
+            ("JPY", "¥100", "JPY", "100"),
+            ("CNY", "¥100", "CNY", "100"),
+        ]);
+    }
+
+    #[test]
+    fn a_unit_column_that_says_something_else_rejects_the_row() {
+        for (unidad, valor, reason) in [
+            ("USD", "€5", "`€5` is in EUR but Unidad is `USD`"),
+            ("EUR", "12%", "`12%` is a percentage but Unidad is `EUR`"),
+            ("%", "$5", "`$5` is in dollars but Unidad is `%`"),
+            ("MXN", "USD 5", "`USD 5` is in USD but Unidad is `MXN`"),
+            ("FTE", "£5", "`£5` is in GBP but Unidad is `FTE`"),
+            ("USD/EUR", "€5", "`€5` is in EUR but Unidad is `USD/EUR`"),
+            ("EUR", "¥5", "`¥5` is in yen or yuan but Unidad is `EUR`"),
+        ] {
+            assert_eq!(kpi_unit(unidad, valor), Err(vec![format!("Valor: {reason}")]));
+        }
+    }
+
+    #[test]
+    fn a_yen_sign_without_a_unit_is_rejected_rather_than_guessed() {
+        assert_eq!(
+            kpi_unit("", "¥100"),
+            Err(vec![
+                "Valor: `¥100`: ¥ is both yen and yuan; write JPY or CNY in Unidad".to_owned()
+            ])
+        );
+        // Without a unit column in the file the message names the column to add.
+        let m = mapping(Dataset::Kpis, &["Empresa", "Fecha", "Indicador", "Valor"]);
+        let problems = normalise_row(
+            schema(Dataset::Kpis),
+            &m,
+            &["Acme", "31/03/2026", "Ventas", "¥100"],
+            &DMY_COMMA,
+        )
+        .unwrap_err();
+        assert_eq!(
+            problems[0].reason,
+            "`¥100`: ¥ is both yen and yuan; write JPY or CNY in unidad"
+        );
+    }
+
+    #[test]
+    fn the_unit_column_may_come_after_the_value_or_not_at_all() {
+        let m = mapping(Dataset::Kpis, &["Valor", "Empresa", "Fecha", "Indicador", "Unidad"]);
+        let row = normalise_row(
+            schema(Dataset::Kpis),
+            &m,
+            &["42,5%", "Acme", "31/03/2026", "Margen", ""],
+            &DMY_COMMA,
+        )
+        .unwrap();
+        assert_eq!(value(Dataset::Kpis, &row, "unidad"), Some("%"));
+        let problems = normalise_row(
+            schema(Dataset::Kpis),
+            &m,
+            &["€5", "Acme", "31/03/2026", "Margen", "USD"],
+            &DMY_COMMA,
+        )
+        .unwrap_err();
+        assert_eq!(problems[0].column, "Valor");
+        assert_eq!(problems[0].raw, "€5");
+
+        let m = mapping(Dataset::Kpis, &["Empresa", "Fecha", "Indicador", "Valor"]);
+        let row = normalise_row(
+            schema(Dataset::Kpis),
+            &m,
+            &["Acme", "31/03/2026", "Ventas", "€1.234,56"],
+            &DMY_COMMA,
+        )
+        .unwrap();
+        assert_eq!(value(Dataset::Kpis, &row, "unidad"), Some("EUR"));
+    }
+
+    #[test]
+    fn a_unit_problem_is_reported_with_the_row_s_other_problems() {
+        let m = mapping(Dataset::Kpis, &["Empresa", "Fecha", "Indicador", "Unidad", "Valor"]);
+        let problems = normalise_row(
+            schema(Dataset::Kpis),
+            &m,
+            &["Acme", "31/02/2026", "Ventas", "USD", "€5"],
+            &DMY_COMMA,
+        )
+        .unwrap_err();
+        let reasons: Vec<&str> = problems.iter().map(|p| p.reason.as_str()).collect();
+        assert_eq!(
+            reasons,
+            [
+                "31/02/2026 is not a calendar date",
+                "`€5` is in EUR but Unidad is `USD`"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_usd_column_rejects_other_currencies_and_percentages() {
+        let m = mapping(Dataset::Dealflow, &["Company", "Deal size"]);
+        let deal = |raw: &str| {
+            normalise_row(schema(Dataset::Dealflow), &m, &["Acme", raw], &MDY_DOT)
+                .map(|row| value(Dataset::Dealflow, &row, "deal_size_usd").map(str::to_owned))
+        };
+        assert_eq!(deal("$1,500,000.5"), Ok(Some("1500000.5".to_owned())));
+        assert_eq!(deal("USD 2,000"), Ok(Some("2000".to_owned())));
+        assert_eq!(deal("2000"), Ok(Some("2000".to_owned())));
+        let reason = |raw: &str| deal(raw).unwrap_err()[0].to_string();
+        assert_eq!(reason("€5"), "Deal size: `€5` is in EUR but this column holds USD");
+        assert_eq!(
+            reason("5%"),
+            "Deal size: `5%` is a percentage but this column holds USD"
+        );
+        assert_eq!(reason("£5"), "Deal size: `£5` is in GBP but this column holds USD");
+    }
+
+    #[test]
+    fn amounts_without_a_unit_column_keep_their_digits_and_drop_the_mark() {
+        let m = mapping(Dataset::Companies, &["name", "funding_total_usd"]);
+        let row = normalise_row(schema(Dataset::Companies), &m, &["Acme", "€1,375,000.125"], &MDY_DOT).unwrap();
+        assert_eq!(value(Dataset::Companies, &row, "funding_total"), Some("1375000.125"));
+    }
+
+    #[test]
+    fn a_score_with_a_fifth_decimal_is_rejected_not_rounded() {
+        let m = mapping(Dataset::Dealflow, &["Company", "Score"]);
+        let score = |raw: &str| normalise_row(schema(Dataset::Dealflow), &m, &["Acme", raw], &MDY_DOT);
+        let row = score("0.8765").unwrap();
+        assert_eq!(value(Dataset::Dealflow, &row, "algorithm_score"), Some("0.8765"));
+        assert_eq!(
+            score("0.87654").unwrap_err()[0].reason,
+            "`0.87654` has too many decimals (at most 4; values are never rounded)"
+        );
+    }
+
+    #[test]
+    fn month_and_quarter_periods_become_their_last_day() {
+        let m = mapping(Dataset::Kpis, &["Empresa", "Fecha", "Indicador"]);
+        for (raw, expected) in [
+            ("marzo 2026", "2026-03-31"),
+            ("mar-26", "2026-03-31"),
+            ("03/2026", "2026-03-31"),
+            ("T1 2026", "2026-03-31"),
+            ("Q1 2026", "2026-03-31"),
+            ("1T26", "2026-03-31"),
+            ("2026-Q1", "2026-03-31"),
+            ("1Q 2026", "2026-03-31"),
+            ("31 de marzo de 2026", "2026-03-31"),
+            ("1 de marzo de 2026", "2026-03-01"),
+            ("T2 2026", "2026-06-30"),
+        ] {
+            let row = normalise_row(schema(Dataset::Kpis), &m, &["Acme", raw, "Ventas"], &DMY_COMMA)
+                .unwrap_or_else(|p| panic!("{raw}: {p:?}"));
+            assert_eq!(value(Dataset::Kpis, &row, "fecha"), Some(expected), "{raw}");
+        }
     }
 
     #[test]

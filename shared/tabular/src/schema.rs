@@ -6,20 +6,47 @@ use sluice_messages::Dataset;
 /// The type of a column, which decides how its values are normalised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ColumnType {
-    Text { max_len: usize },
+    Text {
+        max_len: usize,
+    },
     Date,
     Integer,
-    Decimal { precision: u8, scale: u8 },
+    /// An exact decimal, never rounded: at most `integer_digits` before the point (a bound
+    /// against typos such as `1e40`) and, with a `scale`, at most that many after it (more is
+    /// rejected). Without a scale every digit written is stored (`numeric`).
+    Decimal {
+        integer_digits: u8,
+        scale: Option<u8>,
+        unit: UnitRule,
+    },
+}
+
+/// What happens to the unit a decimal value carries (`42,5%`, `€1.234,56`, `5 EUR`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnitRule {
+    /// The dataset has nowhere to keep it: the mark is read past.
+    Dropped,
+    /// Kept in this column of the same row when that is empty, else checked against it: a
+    /// row whose unit says something else is rejected.
+    Column(&'static str),
+    /// The column holds amounts in this currency: a value marked otherwise is rejected.
+    Currency(&'static str),
 }
 
 impl ColumnType {
-    /// The PostgreSQL type of a column of this type, e.g. `varchar(255)` or `numeric(15,2)`.
+    /// The PostgreSQL type of a column of this type, e.g. `varchar(255)`, `numeric` or
+    /// `numeric(5,4)`.
     pub fn sql_type(&self) -> String {
         match self {
             Self::Text { max_len } => format!("varchar({max_len})"),
             Self::Date => "date".to_owned(),
             Self::Integer => "integer".to_owned(),
-            Self::Decimal { precision, scale } => format!("numeric({precision},{scale})"),
+            Self::Decimal { scale: None, .. } => "numeric".to_owned(),
+            Self::Decimal {
+                integer_digits,
+                scale: Some(scale),
+                ..
+            } => format!("numeric({},{scale})", u16::from(*integer_digits) + u16::from(*scale)),
         }
     }
 }
@@ -73,8 +100,22 @@ const fn text(max_len: usize) -> ColumnType {
     ColumnType::Text { max_len }
 }
 
-const fn decimal(precision: u8, scale: u8) -> ColumnType {
-    ColumnType::Decimal { precision, scale }
+/// A decimal stored with every digit written (`numeric`).
+const fn exact(integer_digits: u8, unit: UnitRule) -> ColumnType {
+    ColumnType::Decimal {
+        integer_digits,
+        scale: None,
+        unit,
+    }
+}
+
+/// A decimal with a fixed number of decimals (`numeric(p,s)`); more are rejected.
+const fn fixed(integer_digits: u8, scale: u8) -> ColumnType {
+    ColumnType::Decimal {
+        integer_digits,
+        scale: Some(scale),
+        unit: UnitRule::Dropped,
+    }
 }
 
 const fn col(name: &'static str, ty: ColumnType, aliases: &'static [&'static str]) -> ColumnSpec {
@@ -158,7 +199,7 @@ static COMPANIES: DatasetSchema = DatasetSchema {
         ),
         col(
             "funding_total",
-            decimal(15, 2),
+            exact(13, UnitRule::Dropped),
             &[
                 "funding_total_usd",
                 "total funding",
@@ -240,7 +281,7 @@ static KPIS: DatasetSchema = DatasetSchema {
         col("unidad", text(50), &["unit", "units", "unidades", "currency", "moneda"]),
         col(
             "valor",
-            decimal(20, 2),
+            exact(18, UnitRule::Column("unidad")),
             &["value", "amount", "importe", "cantidad", "valor kpi"],
         ),
         DATA_SOURCE,
@@ -266,7 +307,7 @@ static DEALFLOW: DatasetSchema = DatasetSchema {
         ),
         col(
             "deal_size_usd",
-            decimal(15, 2),
+            exact(13, UnitRule::Currency("USD")),
             &[
                 "deal size",
                 "deal_size",
@@ -278,7 +319,7 @@ static DEALFLOW: DatasetSchema = DatasetSchema {
         ),
         col(
             "valuation",
-            decimal(15, 2),
+            exact(13, UnitRule::Dropped),
             &["valoracion", "pre money", "post money valuation"],
         ),
         col(
@@ -327,7 +368,7 @@ static DEALFLOW: DatasetSchema = DatasetSchema {
             text(2000),
             &["rejection reason", "reason", "motivo rechazo", "motivo de rechazo"],
         ),
-        col("algorithm_score", decimal(5, 4), &["score", "scoring", "puntuacion"]),
+        col("algorithm_score", fixed(1, 4), &["score", "scoring", "puntuacion"]),
         DATA_SOURCE,
     ],
 };
@@ -407,12 +448,52 @@ mod tests {
     }
 
     #[test]
+    fn unit_columns_are_text_columns_of_the_same_dataset() {
+        for dataset in Dataset::ALL {
+            let s = schema(dataset);
+            for c in s.columns {
+                if let ColumnType::Decimal {
+                    unit: UnitRule::Column(unit),
+                    ..
+                } = c.ty
+                {
+                    let target = s.column(unit).map(|u| u.ty);
+                    assert!(
+                        matches!(target, Some(ColumnType::Text { max_len }) if max_len >= 3),
+                        "{dataset}: {} keeps its unit in {unit}, which is {target:?}",
+                        c.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn value_columns_keep_every_digit_and_a_score_keeps_four_decimals() {
+        let ty = |d, c| schema(d).column(c).map(|c| c.ty.sql_type());
+        assert_eq!(ty(Dataset::Kpis, "valor").as_deref(), Some("numeric"));
+        assert_eq!(ty(Dataset::Companies, "funding_total").as_deref(), Some("numeric"));
+        assert_eq!(ty(Dataset::Dealflow, "deal_size_usd").as_deref(), Some("numeric"));
+        assert_eq!(ty(Dataset::Dealflow, "valuation").as_deref(), Some("numeric"));
+        assert_eq!(
+            ty(Dataset::Dealflow, "algorithm_score").as_deref(),
+            Some("numeric(5,4)")
+        );
+    }
+
+    #[test]
     fn sql_types_render_for_postgres() {
         let s = schema(Dataset::Dealflow);
         assert_eq!(
             s.column("algorithm_score").map(|c| c.ty.sql_type()).as_deref(),
             Some("numeric(5,4)")
         );
+        let wide = ColumnType::Decimal {
+            integer_digits: 250,
+            scale: Some(10),
+            unit: UnitRule::Dropped,
+        };
+        assert_eq!(wide.sql_type(), "numeric(260,10)", "no u8 overflow");
         assert_eq!(
             s.column("company").map(|c| c.ty.sql_type()).as_deref(),
             Some("varchar(255)")

@@ -58,7 +58,12 @@ fn a_spanish_excel_kpi_file_in_windows_1252() {
     let fecha = s.column_index("fecha").unwrap();
     assert_eq!(loaded[0].values[valor].as_deref(), Some("1234.5"));
     assert_eq!(loaded[1].values[valor].as_deref(), Some("-12.5"));
-    assert_eq!(loaded[1].values[fecha].as_deref(), Some("2024-03-01"));
+    // A month without a day is the month's last day.
+    assert_eq!(loaded[1].values[fecha].as_deref(), Some("2024-03-31"));
+    // The file has no unit column: the euro sign (0x80 in Windows-1252) gives the unit.
+    let unidad = s.column_index("unidad").unwrap();
+    assert_eq!(loaded[0].values[unidad].as_deref(), Some("EUR"));
+    assert_eq!(loaded[1].values[unidad].as_deref(), None);
     assert_eq!(loaded[1].extras.get("Notas").and_then(|v| v.as_str()), Some("revisar"));
     assert_eq!(rejected.len(), 1);
     let reasons: Vec<&str> = rejected[0].iter().map(|p| p.reason.as_str()).collect();

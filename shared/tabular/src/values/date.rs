@@ -1,5 +1,6 @@
 //! Dates as people type them: ISO, day-first or month-first numbers, Spanish and English
-//! month names, month-only periods.
+//! month names, and month-only or quarter-only periods (`marzo 2026`, `T1 2026`), which mean
+//! the period's last day.
 
 use super::{is_empty_marker, ValueError};
 use crate::fold::fold;
@@ -47,9 +48,10 @@ impl FromStr for DateOrder {
 }
 
 /// Parses a date; empty markers are `None`. A time after the date is checked for shape and
-/// dropped (the date is taken as written, whatever the zone). Month-only values such as
-/// `marzo 2024` or `2024-03` mean the first day of the month. Years must be 1900..=2100;
-/// two-digit years below 70 are 20yy, others 19yy.
+/// dropped (the date is taken as written, whatever the zone). A month or a quarter without a
+/// day (`marzo 2024`, `2024-03`, `T1 2024`, `Q1 2024`, `1T24`, `2024-Q1`) means the period's
+/// last day, the date KPIs are reported at, so `marzo 2024` and `31/03/2024` are one period.
+/// Years must be 1900..=2100; two-digit years below 70 are 20yy, others 19yy.
 pub fn parse_date(raw: &str, order: DateOrder) -> Result<Option<NaiveDate>, ValueError> {
     let trimmed = raw.trim();
     if is_empty_marker(trimmed) {
@@ -58,7 +60,8 @@ pub fn parse_date(raw: &str, order: DateOrder) -> Result<Option<NaiveDate>, Valu
     let not_a_date = || ValueError::NotADate(trimmed.to_owned());
     let date_part = strip_time(trimmed).ok_or_else(not_a_date)?;
     let tokens = tokenize(date_part).ok_or_else(not_a_date)?;
-    let (year, month, day) = interpret(&tokens, order).ok_or_else(not_a_date)?;
+    let written = interpret(&tokens, order).ok_or_else(not_a_date)?;
+    let year = written.year();
     if !(1900..=2100).contains(&year) {
         return Err(ValueError::YearOutOfRange {
             raw: trimmed.to_owned(),
@@ -66,9 +69,20 @@ pub fn parse_date(raw: &str, order: DateOrder) -> Result<Option<NaiveDate>, Valu
         });
     }
     let year = i32::try_from(year).map_err(|_| not_a_date())?;
-    NaiveDate::from_ymd_opt(year, month, day)
-        .map(Some)
+    let date = match written {
+        Written::Day { month, day, .. } => NaiveDate::from_ymd_opt(year, month, day),
+        Written::Month { month, .. } => last_day_of_month(year, month),
+        Written::Quarter { quarter, .. } => last_day_of_month(year, quarter * 3),
+    };
+    date.map(Some)
         .ok_or_else(|| ValueError::NotACalendarDate(trimmed.to_owned()))
+}
+
+/// `None` for a month outside 1..=12.
+fn last_day_of_month(year: i32, month: u32) -> Option<NaiveDate> {
+    let first = NaiveDate::from_ymd_opt(year, month, 1)?;
+    let next = first.checked_add_months(chrono::Months::new(1))?;
+    next.pred_opt()
 }
 
 /// Removes a trailing time (`T00:00:00Z`, ` 14:30`, ` 9:05 PM`); `None` if it is malformed.
@@ -252,38 +266,91 @@ fn month_word(t: &Token) -> Option<u32> {
     }
 }
 
-/// (year, month, day) from the tokens, without checking that they form a calendar date.
-fn interpret(tokens: &[Token], order: DateOrder) -> Option<(u32, u32, u32)> {
+/// What a date cell names: a day, or a whole month or quarter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Written {
+    Day {
+        year: u32,
+        month: u32,
+        day: u32,
+    },
+    Month {
+        year: u32,
+        month: u32,
+    },
+    /// `quarter` is 1..=4.
+    Quarter {
+        year: u32,
+        quarter: u32,
+    },
+}
+
+impl Written {
+    fn year(&self) -> u32 {
+        match *self {
+            Self::Day { year, .. } | Self::Month { year, .. } | Self::Quarter { year, .. } => year,
+        }
+    }
+}
+
+/// The letter or word that makes a number a quarter: `T1` (trimestre), `Q1`, `1er trimestre`.
+fn is_quarter_word(t: &Token) -> bool {
+    !t.numeric && matches!(t.text.as_str(), "t" | "q" | "trimestre" | "quarter" | "qtr")
+}
+
+/// A quarter number, 1 to 4.
+fn quarter(t: &Token) -> Option<u32> {
+    small(t).filter(|q| (1..=4).contains(q))
+}
+
+/// What the tokens name, without checking that a day or month exists.
+fn interpret(tokens: &[Token], order: DateOrder) -> Option<Written> {
     let numeric = tokens.iter().all(|t| t.numeric);
+    let day = |year, month, day| Some(Written::Day { year, month, day });
+    let month = |year, month| Some(Written::Month { year, month });
+    // The quarter number and the year are checked in the guards: `2026-Q1` would otherwise
+    // stop at the arm for `1Q26`, with 2026 as its quarter.
+    let is_quarter = |w: &Token, q: &Token, y: Option<u32>| is_quarter_word(w) && quarter(q).is_some() && y.is_some();
+    let quarter_of = |year: Option<u32>, q: &Token| {
+        Some(Written::Quarter {
+            year: year?,
+            quarter: quarter(q)?,
+        })
+    };
     match tokens {
         // yyyymmdd
         [t] if numeric && t.text.len() == 8 => {
             let part = |range: std::ops::Range<usize>| t.text.get(range).and_then(|p| p.parse().ok());
-            Some((part(0..4)?, part(4..6)?, part(6..8)?))
+            day(part(0..4)?, part(4..6)?, part(6..8)?)
         }
+        // 2024-03, 03/2024
         [a, b] if numeric => match (long_year(a), long_year(b)) {
-            (Some(y), None) => Some((y, small(b)?, 1)),
-            (None, Some(y)) => Some((y, small(a)?, 1)),
+            (Some(y), None) => month(y, small(b)?),
+            (None, Some(y)) => month(y, small(a)?),
             _ => None,
         },
         [a, b, c] if numeric => match long_year(a) {
-            Some(y) => Some((y, small(b)?, small(c)?)),
+            Some(y) => day(y, small(b)?, small(c)?),
             None => {
                 let (first, second) = (small(a)?, small(b)?);
                 match order {
-                    DateOrder::DayFirst => Some((year(c)?, second, first)),
-                    DateOrder::MonthFirst => Some((year(c)?, first, second)),
+                    DateOrder::DayFirst => day(year(c)?, second, first),
+                    DateOrder::MonthFirst => day(year(c)?, first, second),
                 }
             }
         },
+        // T1 2024, Q1-24, 1T24, 1Q 2024, 1er trimestre 2024
+        [w, q, y] | [q, w, y] if is_quarter(w, q, year(y)) => quarter_of(year(y), q),
+        // 2024-Q1, 2024 1T
+        [y, w, q] | [y, q, w] if is_quarter(w, q, long_year(y)) => quarter_of(long_year(y), q),
         // marzo 2024, mar-24
-        [m, y] => Some((year(y)?, month_word(m)?, 1)),
+        [m, y] => month(year(y)?, month_word(m)?),
         // 2024-Mar-15
-        [y, m, d] if long_year(y).is_some() => Some((long_year(y)?, month_word(m)?, small(d)?)),
+        [y, m, d] if long_year(y).is_some() => day(long_year(y)?, month_word(m)?, small(d)?),
         // 15 de marzo de 2024, 15-Mar-24
-        [d, m, y] if month_word(m).is_some() => Some((year(y)?, month_word(m)?, small(d)?)),
+        [d, m, y] if month_word(m).is_some() => day(year(y)?, month_word(m)?, small(d)?),
         // March 15, 2024
-        [m, d, y] if month_word(m).is_some() => Some((year(y)?, month_word(m)?, small(d)?)),
+        [m, d, y] if month_word(m).is_some() => day(year(y)?, month_word(m)?, small(d)?),
         _ => None,
     }
 }
@@ -302,6 +369,14 @@ mod tests {
 
     fn assert_date(raw: &str, order: DateOrder, expected: NaiveDate) {
         assert_eq!(parse_date(raw, order), Ok(Some(expected)), "{raw:?} ({order:?})");
+    }
+
+    fn assert_not_a_date(raw: &str) {
+        assert!(
+            matches!(dmy(raw), Err(ValueError::NotADate(_))),
+            "{raw:?} gave {:?}",
+            dmy(raw)
+        );
     }
 
     #[test]
@@ -349,11 +424,7 @@ mod tests {
             "10:00",
             "2024-03-31:",
         ] {
-            assert!(
-                matches!(dmy(raw), Err(ValueError::NotADate(_))),
-                "{raw:?} gave {:?}",
-                dmy(raw)
-            );
+            assert_not_a_date(raw);
         }
     }
 
@@ -475,8 +546,8 @@ mod tests {
     }
 
     #[test]
-    fn month_level_values_are_the_first_of_the_month() {
-        let d = ymd(2024, 3, 1);
+    fn month_level_values_are_the_last_day_of_the_month() {
+        let d = ymd(2024, 3, 31);
         for raw in [
             "marzo 2024",
             "Marzo de 2024",
@@ -486,12 +557,109 @@ mod tests {
             "2024-03",
             "03/2024",
             "3/2024",
+            "3.2024",
         ] {
             assert_date(raw, DateOrder::DayFirst, d);
             assert_date(raw, DateOrder::MonthFirst, d);
         }
         // A number after a month name is a year, as in "mar-24".
-        assert_date("mar 15", DateOrder::DayFirst, ymd(2015, 3, 1));
+        assert_date("mar 15", DateOrder::DayFirst, ymd(2015, 3, 31));
+    }
+
+    #[test]
+    fn every_month_ends_on_its_own_last_day() {
+        let ends = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+        for (i, end) in ends.into_iter().enumerate() {
+            let month = u32::try_from(i + 1).unwrap();
+            assert_date(&format!("{month:02}/2023"), DateOrder::DayFirst, ymd(2023, month, end));
+            assert_date(
+                &format!("2023-{month:02}"),
+                DateOrder::MonthFirst,
+                ymd(2023, month, end),
+            );
+        }
+        assert_date("febrero 2024", DateOrder::DayFirst, ymd(2024, 2, 29));
+        assert_date("feb-00", DateOrder::DayFirst, ymd(2000, 2, 29));
+        assert_date("February 1900", DateOrder::DayFirst, ymd(1900, 2, 28));
+        assert_date("diciembre 2100", DateOrder::DayFirst, ymd(2100, 12, 31));
+    }
+
+    #[test]
+    fn a_month_and_its_last_day_are_the_same_date() {
+        for order in [DateOrder::DayFirst, DateOrder::MonthFirst] {
+            assert_eq!(
+                parse_date("marzo 2026", order),
+                parse_date("31 de marzo de 2026", order)
+            );
+            assert_eq!(parse_date("Q1 2026", order), parse_date("2026-03-31", order));
+        }
+    }
+
+    #[test]
+    fn quarter_level_values_are_the_last_day_of_the_quarter() {
+        let cases = [
+            ("T1 2026", ymd(2026, 3, 31)),
+            ("t1 2026", ymd(2026, 3, 31)),
+            ("Q1 2026", ymd(2026, 3, 31)),
+            ("q1-2026", ymd(2026, 3, 31)),
+            ("Q1/26", ymd(2026, 3, 31)),
+            ("T1-26", ymd(2026, 3, 31)),
+            ("1T26", ymd(2026, 3, 31)),
+            ("1T 2026", ymd(2026, 3, 31)),
+            ("1Q 2026", ymd(2026, 3, 31)),
+            ("1Q26", ymd(2026, 3, 31)),
+            ("2026-Q1", ymd(2026, 3, 31)),
+            ("2026Q1", ymd(2026, 3, 31)),
+            ("2026 1T", ymd(2026, 3, 31)),
+            ("1er trimestre 2026", ymd(2026, 3, 31)),
+            ("1er trimestre de 2026", ymd(2026, 3, 31)),
+            ("T2 2026", ymd(2026, 6, 30)),
+            ("Q2 2026", ymd(2026, 6, 30)),
+            ("3T26", ymd(2026, 9, 30)),
+            ("2026-Q3", ymd(2026, 9, 30)),
+            ("Q4 2026", ymd(2026, 12, 31)),
+            ("4Q 2026", ymd(2026, 12, 31)),
+            ("quarter 4 2026", ymd(2026, 12, 31)),
+            ("Q1 99", ymd(1999, 3, 31)),
+        ];
+        for (raw, expected) in cases {
+            assert_date(raw, DateOrder::DayFirst, expected);
+            assert_date(raw, DateOrder::MonthFirst, expected);
+        }
+    }
+
+    #[test]
+    fn quarters_outside_one_to_four_or_without_a_year_are_not_dates() {
+        for raw in [
+            "Q0 2026",
+            "Q5 2026",
+            "T5 2026",
+            "5T26",
+            "2026-Q0",
+            "Q 2026",
+            "Q1",
+            "T1",
+            "2026 Q",
+            "Q1 Q2 2026",
+            "Q1 2026 T",
+            "X1 2026",
+            "Q1 126",
+        ] {
+            assert_not_a_date(raw);
+        }
+        assert!(matches!(
+            dmy("Q1 1899"),
+            Err(ValueError::YearOutOfRange { year: 1899, .. })
+        ));
+        assert_eq!(dmy("13/2024"), Err(ValueError::NotACalendarDate("13/2024".into())));
+        assert_eq!(dmy("0/2024"), Err(ValueError::NotACalendarDate("0/2024".into())));
+    }
+
+    #[test]
+    fn full_dates_stay_as_written() {
+        for raw in ["1/3/2026", "2026-03-01", "1 de marzo de 2026", "01.03.2026"] {
+            assert_date(raw, DateOrder::DayFirst, ymd(2026, 3, 1));
+        }
     }
 
     #[test]
@@ -565,13 +733,9 @@ mod tests {
             "45382",
             "15 mar abr 2024",
             "2024-03-31#",
-            "Q1 2024",
+            "H1 2024",
         ] {
-            assert!(
-                matches!(dmy(raw), Err(ValueError::NotADate(_))),
-                "{raw:?} gave {:?}",
-                dmy(raw)
-            );
+            assert_not_a_date(raw);
         }
         assert_eq!(dmy(" abc ").unwrap_err().to_string(), "`abc` is not a date");
     }

@@ -3,10 +3,12 @@
 mod date;
 mod number;
 mod text;
+mod unit;
 
 pub use date::{parse_date, DateOrder, InvalidDateOrder};
-pub use number::{parse_decimal, parse_integer};
+pub use number::{parse_decimal, parse_integer, Decimal, NumberCell};
 pub(crate) use text::normalise_text;
+pub use unit::UnitMark;
 
 /// Why a cell value cannot be loaded; the Display is a short reason for a person.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -21,8 +23,27 @@ pub enum ValueError {
     NotANumber(String),
     #[error("`{0}` is out of range")]
     OutOfRange(String),
-    #[error("{raw} does not fit NUMERIC({precision},{scale})")]
-    DoesNotFit { raw: String, precision: u8, scale: u8 },
+    #[error("`{raw}` has too many digits before the decimal point (at most {max})")]
+    TooManyDigits { raw: String, max: u8 },
+    #[error("`{raw}` has too many decimals (at most {max}; values are never rounded)")]
+    TooManyDecimals { raw: String, max: u8 },
+    /// The value's own mark and the unit given for it disagree (`€5` with unit `USD`).
+    #[error("`{raw}` is {} but {unit_column} is `{unit}`", mark.meaning())]
+    UnitConflict {
+        raw: String,
+        mark: UnitMark,
+        unit_column: String,
+        unit: String,
+    },
+    /// A column that holds one currency got a value marked as something else.
+    #[error("`{raw}` is {} but this column holds {currency}", mark.meaning())]
+    NotInCurrency {
+        raw: String,
+        mark: UnitMark,
+        currency: &'static str,
+    },
+    #[error("`{raw}`: ¥ is both yen and yuan; write JPY or CNY in {unit_column}")]
+    AmbiguousCurrency { raw: String, unit_column: String },
     #[error("`{0}` is not a whole number")]
     NotAWholeNumber(String),
     #[error("{0} does not fit a 32-bit integer")]
@@ -73,12 +94,44 @@ mod tests {
             ValueError::NotANumber("abc".into()).to_string(),
             "`abc` is not a number"
         );
-        let fit = ValueError::DoesNotFit {
-            raw: "1e40".into(),
-            precision: 20,
-            scale: 2,
-        };
-        assert_eq!(fit.to_string(), "1e40 does not fit NUMERIC(20,2)");
+        let unit_errors = [
+            (
+                ValueError::UnitConflict {
+                    raw: "€5".into(),
+                    mark: UnitMark::Euro,
+                    unit_column: "Unidad".into(),
+                    unit: "USD".into(),
+                },
+                "`€5` is in EUR but Unidad is `USD`",
+            ),
+            (
+                ValueError::UnitConflict {
+                    raw: "12%".into(),
+                    mark: UnitMark::Percent,
+                    unit_column: "unit".into(),
+                    unit: "EUR".into(),
+                },
+                "`12%` is a percentage but unit is `EUR`",
+            ),
+            (
+                ValueError::NotInCurrency {
+                    raw: "€5".into(),
+                    mark: UnitMark::Euro,
+                    currency: "USD",
+                },
+                "`€5` is in EUR but this column holds USD",
+            ),
+            (
+                ValueError::AmbiguousCurrency {
+                    raw: "¥100".into(),
+                    unit_column: "Unidad".into(),
+                },
+                "`¥100`: ¥ is both yen and yuan; write JPY or CNY in Unidad",
+            ),
+        ];
+        for (error, reason) in unit_errors {
+            assert_eq!(error.to_string(), reason);
+        }
         assert_eq!(
             ValueError::TooLong { max_len: 255 }.to_string(),
             "text longer than 255 characters"

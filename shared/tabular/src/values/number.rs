@@ -1,68 +1,114 @@
 //! Numbers as people type them in Spanish and English spreadsheets, kept exact: digits are
 //! handled as text, never as `f64`.
 
+use super::unit::{UnitMark, MARKS};
 use super::{is_empty_marker, ValueError};
-
-/// Currency marks stripped from either end; `US$` before `$` so it goes whole.
-const CURRENCIES: [&str; 8] = ["US$", "USD", "EUR", "GBP", "$", "€", "£", "¥"];
+use std::fmt;
 
 /// Exponents beyond this are a typo, not a value any column can hold.
 const MAX_EXPONENT: i64 = 1000;
 
-/// An exact number: `int` has no leading zeros and `frac` no trailing zeros (zero is "" / "").
-#[derive(Debug, PartialEq, Eq)]
-struct Number {
+/// An exact decimal number with every digit it was written with; it never passes through a
+/// float and is never rounded. Canonical: no leading zeros in the integer part, no trailing
+/// zeros in the fraction, no negative zero (`-0,50` is `-0.5`, `1.300,00` is `1300`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decimal {
     negative: bool,
     int: String,
     frac: String,
 }
 
-impl Number {
+impl Decimal {
     fn new(negative: bool, int: &str, frac: &str) -> Self {
+        let int = int.trim_start_matches('0');
+        let frac = frac.trim_end_matches('0');
         Self {
-            negative,
-            int: int.trim_start_matches('0').to_owned(),
-            frac: frac.trim_end_matches('0').to_owned(),
+            negative: negative && !(int.is_empty() && frac.is_empty()),
+            int: int.to_owned(),
+            frac: frac.to_owned(),
         }
     }
+
+    /// Digits before the decimal point (0 for `0.5`).
+    pub fn integer_digits(&self) -> usize {
+        self.int.len()
+    }
+
+    /// Digits after the decimal point (0 for `12`).
+    pub fn fraction_digits(&self) -> usize {
+        self.frac.len()
+    }
+
+    /// The text PostgreSQL `numeric` reads back as the same value: `-1234.5`, `0.000123`, `0`.
+    /// Built directly rather than through `fmt`: it runs once per value of a million-row load.
+    pub fn into_text(self) -> String {
+        if !self.negative && self.frac.is_empty() && !self.int.is_empty() {
+            return self.int;
+        }
+        let mut out = String::with_capacity(self.int.len() + self.frac.len() + 3);
+        if self.negative {
+            out.push('-');
+        }
+        out.push_str(if self.int.is_empty() { "0" } else { &self.int });
+        if !self.frac.is_empty() {
+            out.push('.');
+            out.push_str(&self.frac);
+        }
+        out
+    }
 }
 
-/// Parses a decimal to the canonical text PostgreSQL `NUMERIC(precision, scale)` accepts,
-/// rounding half away from zero to `scale` digits. Empty markers are `None`.
+impl fmt::Display for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.clone().into_text())
+    }
+}
+
+/// A number cell: its value, and the unit written with it (`42,5%`, `€1.234,56`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberCell {
+    pub value: Decimal,
+    pub mark: Option<UnitMark>,
+}
+
+/// Parses a decimal exactly, for a column that keeps `integer_digits` digits before the point
+/// and, when `scale` is set, at most that many after it. A value that does not fit is an
+/// error, never rounded. Empty markers are `None`.
 ///
-/// Accepts currency marks ($ € £ ¥ USD EUR GBP US$), spaces, a sign or accounting parentheses,
-/// a trailing `%` (the points are kept: `12,5%` -> `12.5`) and `1.5e3` (without commas).
-/// Separators: with both `.` and `,` the last is the decimal; one kind repeated groups
-/// thousands; one occurring once is the decimal if it is the file's (`decimal_comma`), else
-/// thousands when followed by exactly three digits (`1,234` -> `1234`), else the decimal.
-pub fn parse_decimal(raw: &str, decimal_comma: bool, precision: u8, scale: u8) -> Result<Option<String>, ValueError> {
-    let Some(number) = parse_number(raw, decimal_comma)? else {
+/// Accepts one unit mark at either end ($ € £ ¥ USD EUR GBP US$) or a trailing `%` (the points
+/// are kept: `12,5%` -> `12.5`, marked [`UnitMark::Percent`]), spaces, a sign or accounting
+/// parentheses, and `1.5e3` (without commas). Separators: with both `.` and `,` the last is the
+/// decimal; one kind repeated groups thousands; one occurring once is the decimal if it is the
+/// file's (`decimal_comma`), else thousands when followed by exactly three digits
+/// (`1,234` -> `1234`), else the decimal.
+pub fn parse_decimal(
+    raw: &str,
+    decimal_comma: bool,
+    integer_digits: u8,
+    scale: Option<u8>,
+) -> Result<Option<NumberCell>, ValueError> {
+    let Some(cell) = parse_number(raw, decimal_comma)? else {
         return Ok(None);
     };
-    let (int, frac) = round_fraction(&number.int, &number.frac, usize::from(scale));
-    let (int, frac) = (int.trim_start_matches('0'), frac.trim_end_matches('0'));
-    if int.len() > usize::from(precision.saturating_sub(scale)) {
-        return Err(ValueError::DoesNotFit {
+    if cell.value.integer_digits() > usize::from(integer_digits) {
+        return Err(ValueError::TooManyDigits {
             raw: raw.trim().to_owned(),
-            precision,
-            scale,
+            max: integer_digits,
         });
     }
-    let mut out = String::with_capacity(int.len() + frac.len() + 3);
-    if number.negative && !(int.is_empty() && frac.is_empty()) {
-        out.push('-');
+    if let Some(scale) = scale.filter(|s| cell.value.fraction_digits() > usize::from(*s)) {
+        return Err(ValueError::TooManyDecimals {
+            raw: raw.trim().to_owned(),
+            max: scale,
+        });
     }
-    out.push_str(if int.is_empty() { "0" } else { int });
-    if !frac.is_empty() {
-        out.push('.');
-        out.push_str(frac);
-    }
-    Ok(Some(out))
+    Ok(Some(cell))
 }
 
-/// Parses a whole number that fits PostgreSQL `integer`; same syntax as [`parse_decimal`].
+/// Parses a whole number that fits PostgreSQL `integer`; same syntax as [`parse_decimal`]
+/// (a unit mark is read past: a count has no unit column).
 pub fn parse_integer(raw: &str, decimal_comma: bool) -> Result<Option<i32>, ValueError> {
-    let Some(number) = parse_number(raw, decimal_comma)? else {
+    let Some(NumberCell { value: number, .. }) = parse_number(raw, decimal_comma)? else {
         return Ok(None);
     };
     let trimmed = raw.trim();
@@ -83,15 +129,15 @@ pub fn parse_integer(raw: &str, decimal_comma: bool) -> Result<Option<i32>, Valu
     i32::try_from(value).map(Some).map_err(|_| overflow())
 }
 
-fn parse_number(raw: &str, decimal_comma: bool) -> Result<Option<Number>, ValueError> {
+fn parse_number(raw: &str, decimal_comma: bool) -> Result<Option<NumberCell>, ValueError> {
     let trimmed = raw.trim();
     if is_empty_marker(trimmed) {
         return Ok(None);
     }
     let not_a_number = || ValueError::NotANumber(trimmed.to_owned());
     let compact: String = trimmed.chars().filter(|c| !c.is_whitespace()).collect();
-    let (negative, body) = strip_decorations(&compact).ok_or_else(not_a_number)?;
-    let number = match body.find(['e', 'E']) {
+    let (negative, body, mark) = strip_decorations(&compact).ok_or_else(not_a_number)?;
+    let value = match body.find(['e', 'E']) {
         Some(pos) => {
             let exponent = parse_exponent(&body[pos + 1..]).ok_or_else(not_a_number)?;
             if exponent.abs() > MAX_EXPONENT {
@@ -101,25 +147,25 @@ fn parse_number(raw: &str, decimal_comma: bool) -> Result<Option<Number>, ValueE
         }
         None => {
             let (int, frac) = split_separators(body, decimal_comma).ok_or_else(not_a_number)?;
-            Number::new(negative, &int, frac)
+            Decimal::new(negative, &int, frac)
         }
     };
-    Ok(Some(number))
+    Ok(Some(NumberCell { value, mark }))
 }
 
-/// Strips currency marks, one sign, one `%` and one pair of accounting parentheses, in any
-/// order. Returns (negative, the bare number), or `None` for a sign inside parentheses.
-fn strip_decorations(compact: &str) -> Option<(bool, &str)> {
+/// Strips one unit mark, one sign and one pair of accounting parentheses, in any order.
+/// Returns (negative, the bare number, the mark), or `None` for a sign inside parentheses.
+/// A second mark (`€5%`, `$5 EUR`) is left in place, so the number does not parse.
+fn strip_decorations(compact: &str) -> Option<(bool, &str, Option<UnitMark>)> {
     let mut s = compact;
     let mut minus: Option<bool> = None;
     let mut parens = false;
-    let mut percent = false;
+    let mut mark: Option<UnitMark> = None;
     loop {
         let before = s.len();
-        s = strip_currency(s);
-        if !percent {
-            if let Some(rest) = s.strip_suffix('%') {
-                (s, percent) = (rest, true);
+        if mark.is_none() {
+            if let Some((rest, found)) = strip_mark(s) {
+                (s, mark) = (rest, Some(found));
             }
         }
         if !parens {
@@ -141,20 +187,24 @@ fn strip_decorations(compact: &str) -> Option<(bool, &str)> {
     if parens && minus.is_some() {
         return None;
     }
-    Some((parens || minus == Some(true), s))
+    Some((parens || minus == Some(true), s, mark))
 }
 
-fn strip_currency(s: &str) -> &str {
-    for code in CURRENCIES {
-        if let Some(rest) = s.get(..code.len()).filter(|head| head.eq_ignore_ascii_case(code)) {
-            return &s[rest.len()..];
+/// A currency mark at either end, or `%` at the end.
+fn strip_mark(s: &str) -> Option<(&str, UnitMark)> {
+    for (text, mark) in MARKS {
+        let is_text = |part: &str| part.eq_ignore_ascii_case(text);
+        if mark != UnitMark::Percent {
+            if let Some(head) = s.get(..text.len()).filter(|head| is_text(head)) {
+                return Some((&s[head.len()..], mark));
+            }
         }
-        let tail_start = s.len().saturating_sub(code.len());
-        if s.len() >= code.len() && s.get(tail_start..).is_some_and(|tail| tail.eq_ignore_ascii_case(code)) {
-            return &s[..tail_start];
+        let tail_start = s.len().saturating_sub(text.len());
+        if s.len() >= text.len() && s.get(tail_start..).is_some_and(is_text) {
+            return Some((&s[..tail_start], mark));
         }
     }
-    s
+    None
 }
 
 fn all_digits(s: &str) -> bool {
@@ -175,7 +225,7 @@ fn parse_exponent(raw: &str) -> Option<i64> {
 }
 
 /// `1.5e3`: the mantissa may have one `.` as its decimal point and no commas.
-fn scientific(negative: bool, mantissa: &str, exponent: i64) -> Option<Number> {
+fn scientific(negative: bool, mantissa: &str, exponent: i64) -> Option<Decimal> {
     let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     if (int.is_empty() && frac.is_empty()) || !all_digits(int) || !all_digits(frac) {
         return None;
@@ -185,13 +235,13 @@ fn scientific(negative: bool, mantissa: &str, exponent: i64) -> Option<Number> {
     let point = i64::try_from(int.len()).ok()? + exponent;
     let number = if point <= 0 {
         let zeros = "0".repeat(usize::try_from(-point).ok()?);
-        Number::new(negative, "", &format!("{zeros}{digits}"))
+        Decimal::new(negative, "", &format!("{zeros}{digits}"))
     } else if point >= len {
         let zeros = "0".repeat(usize::try_from(point - len).ok()?);
-        Number::new(negative, &format!("{digits}{zeros}"), "")
+        Decimal::new(negative, &format!("{digits}{zeros}"), "")
     } else {
         let (i, f) = digits.split_at(usize::try_from(point).ok()?);
-        Number::new(negative, i, f)
+        Decimal::new(negative, i, f)
     };
     Some(number)
 }
@@ -276,47 +326,34 @@ fn ungroup(int: &str, sep: char) -> Option<String> {
     Some(out)
 }
 
-/// Rounds `int.frac` half away from zero to `scale` fraction digits (on the magnitude, so
-/// rounding up moves away from zero for negatives too).
-fn round_fraction(int: &str, frac: &str, scale: usize) -> (String, String) {
-    if frac.len() <= scale {
-        return (int.to_owned(), frac.to_owned());
-    }
-    let round_up = frac.as_bytes()[scale] >= b'5';
-    let mut digits: Vec<u8> = int.bytes().chain(frac.bytes().take(scale)).collect();
-    if round_up {
-        let mut i = digits.len();
-        loop {
-            if i == 0 {
-                digits.insert(0, b'1');
-                break;
-            }
-            i -= 1;
-            if digits[i] == b'9' {
-                digits[i] = b'0';
-            } else {
-                digits[i] += 1;
-                break;
-            }
-        }
-    }
-    let text: String = digits.iter().map(|&b| char::from(b)).collect();
-    let (i, f) = text.split_at(text.len() - scale);
-    (i.to_owned(), f.to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The canonical text of a value in a column with room for 18 integer digits, any scale.
     fn dec(raw: &str, decimal_comma: bool) -> Result<Option<String>, ValueError> {
-        parse_decimal(raw, decimal_comma, 20, 4)
+        parse_decimal(raw, decimal_comma, 18, None).map(|cell| cell.map(|c| c.value.into_text()))
     }
 
     fn ok(raw: &str, decimal_comma: bool) -> String {
         match dec(raw, decimal_comma) {
             Ok(Some(v)) => v,
             other => panic!("{raw:?} (decimal_comma={decimal_comma}) gave {other:?}"),
+        }
+    }
+
+    fn assert_not_a_number(raw: &str) {
+        assert!(
+            matches!(dec(raw, false), Err(ValueError::NotANumber(_))),
+            "{raw:?} gave {:?}",
+            dec(raw, false)
+        );
+    }
+
+    fn mark(raw: &str, decimal_comma: bool) -> Option<UnitMark> {
+        match parse_decimal(raw, decimal_comma, 18, None) {
+            Ok(Some(cell)) => cell.mark,
+            other => panic!("{raw:?} gave {other:?}"),
         }
     }
 
@@ -332,6 +369,34 @@ mod tests {
         assert_eq!(ok(".5", false), "0.5");
         assert_eq!(ok("5.", false), "5");
         assert_eq!(ok("  7  ", false), "7");
+        assert_eq!(mark("42", false), None);
+    }
+
+    #[test]
+    fn digits_are_kept_as_written_never_rounded() {
+        for (raw, decimal_comma, expected) in [
+            ("2,3456", true, "2.3456"),
+            ("2.3456", false, "2.3456"),
+            ("0,000123", true, "0.000123"),
+            ("1.005", false, "1.005"),
+            ("-1.005", false, "-1.005"),
+            ("9.995", false, "9.995"),
+            ("0.125", false, "0.125"),
+            ("3,14159", false, "3.14159"),
+            ("12,3456789", true, "12.3456789"),
+            ("1.234.567,891", true, "1234567.891"),
+            ("123456789012345678.5", false, "123456789012345678.5"),
+            ("-0,001", true, "-0.001"),
+            // Trailing zeros of the fraction carry no value.
+            ("1,2500", true, "1.25"),
+            (
+                "0,123456789012345678901234567890",
+                true,
+                "0.12345678901234567890123456789",
+            ),
+        ] {
+            assert_eq!(ok(raw, decimal_comma), expected, "{raw:?}");
+        }
     }
 
     #[test]
@@ -343,6 +408,7 @@ mod tests {
         assert_eq!(ok("(1,234.50)", false), "-1234.5");
         assert_eq!(ok("-0", false), "0");
         assert_eq!(ok("-0.00", false), "0");
+        assert_eq!(ok("(0)", false), "0", "no negative zero");
         assert!(matches!(dec("(-5)", false), Err(ValueError::NotANumber(_))));
         assert!(matches!(dec("--5", false), Err(ValueError::NotANumber(_))));
         assert!(matches!(dec("5-", false), Err(ValueError::NotANumber(_))));
@@ -350,36 +416,71 @@ mod tests {
     }
 
     #[test]
-    fn currency_marks_and_spaces_are_stripped() {
-        assert_eq!(ok("$1,234.50", false), "1234.5");
-        assert_eq!(ok("1.234,50 €", true), "1234.5");
-        assert_eq!(ok("€ 12", false), "12");
-        assert_eq!(ok("£3", false), "3");
-        assert_eq!(ok("¥1000", false), "1000");
-        assert_eq!(ok("USD 1,000,000", false), "1000000");
-        assert_eq!(ok("1000000 usd", false), "1000000");
-        assert_eq!(ok("EUR 5,5", true), "5.5");
-        assert_eq!(ok("5 GBP", false), "5");
-        assert_eq!(ok("US$ 2.5", false), "2.5");
-        assert_eq!(ok("-$1,234", false), "-1234");
-        assert_eq!(ok("$-1,234", false), "-1234");
-        assert_eq!(ok("$(1,234)", false), "-1234");
-        assert_eq!(ok("(€1.234)", true), "-1234");
+    fn currency_marks_are_stripped_and_reported() {
+        let cases = [
+            ("$1,234.50", false, "1234.5", UnitMark::Dollar),
+            ("1.234,50 €", true, "1234.5", UnitMark::Euro),
+            ("€1.234,56", true, "1234.56", UnitMark::Euro),
+            ("€ 12", false, "12", UnitMark::Euro),
+            ("£3", false, "3", UnitMark::Pound),
+            ("¥1000", false, "1000", UnitMark::Yen),
+            ("USD 1,000,000", false, "1000000", UnitMark::UsDollar),
+            ("1000000 usd", false, "1000000", UnitMark::UsDollar),
+            ("EUR 5,5", true, "5.5", UnitMark::Euro),
+            ("EUR 1.234,56", true, "1234.56", UnitMark::Euro),
+            ("1.234,56 EUR", true, "1234.56", UnitMark::Euro),
+            ("1.234,56EUR", true, "1234.56", UnitMark::Euro),
+            ("eur 5", false, "5", UnitMark::Euro),
+            ("5 GBP", false, "5", UnitMark::Pound),
+            ("US$ 2.5", false, "2.5", UnitMark::UsDollar),
+            ("2.5 US$", false, "2.5", UnitMark::UsDollar),
+            ("-$1,234", false, "-1234", UnitMark::Dollar),
+            ("$-1,234", false, "-1234", UnitMark::Dollar),
+            ("$(1,234)", false, "-1234", UnitMark::Dollar),
+            ("(€1.234)", true, "-1234", UnitMark::Euro),
+            ("-1.234,56 €", true, "-1234.56", UnitMark::Euro),
+            ("EUR1e3", false, "1000", UnitMark::Euro),
+        ];
+        for (raw, comma, value, expected) in cases {
+            assert_eq!(ok(raw, comma), value, "{raw:?}");
+            assert_eq!(mark(raw, comma), Some(expected), "{raw:?}");
+        }
         assert_eq!(ok("1 234 567,89", true), "1234567.89");
         assert_eq!(ok("1\u{a0}234\u{a0}567,89", true), "1234567.89");
         assert_eq!(ok("1\u{202f}234", false), "1234");
         assert!(matches!(dec("$", false), Err(ValueError::NotANumber(_))));
+        assert!(matches!(dec("EUR", false), Err(ValueError::NotANumber(_))));
         assert!(matches!(dec("5 CHF", false), Err(ValueError::NotANumber(_))));
     }
 
     #[test]
-    fn percentages_keep_the_points_as_written() {
-        assert_eq!(ok("12,5%", true), "12.5");
-        assert_eq!(ok("12,5 %", false), "12.5");
-        assert_eq!(ok("-3%", false), "-3");
-        assert_eq!(ok("0.5%", false), "0.5");
+    fn percentages_keep_the_points_as_written_and_the_mark() {
+        for (raw, comma, value) in [
+            ("42,5%", true, "42.5"),
+            ("12,5 %", false, "12.5"),
+            ("12,50 %", true, "12.5"),
+            ("-3%", false, "-3"),
+            ("0.5%", false, "0.5"),
+            ("(2,5%)", true, "-2.5"),
+            ("(2,5)%", true, "-2.5"),
+            ("0,0123%", true, "0.0123"),
+        ] {
+            assert_eq!(ok(raw, comma), value, "{raw:?}");
+            assert_eq!(mark(raw, comma), Some(UnitMark::Percent), "{raw:?}");
+        }
         assert!(matches!(dec("%", false), Err(ValueError::NotANumber(_))));
         assert!(matches!(dec("5%%", false), Err(ValueError::NotANumber(_))));
+        assert!(
+            matches!(dec("%5", false), Err(ValueError::NotANumber(_))),
+            "% only after the number"
+        );
+    }
+
+    #[test]
+    fn a_number_carries_at_most_one_mark() {
+        for raw in ["€5%", "5%€", "$5 EUR", "EUR 5 USD", "€5€", "5 € €", "US$5$", "£ 5 %"] {
+            assert_not_a_number(raw);
+        }
     }
 
     #[test]
@@ -425,7 +526,7 @@ mod tests {
         // ... otherwise it is a decimal.
         assert_eq!(ok("3,5", false), "3.5");
         assert_eq!(ok("3.5", true), "3.5");
-        assert_eq!(ok("3,14159", false), "3.1416");
+        assert_eq!(ok("3,14159", false), "3.14159");
         assert_eq!(ok("0,125", false), "0.125");
         assert_eq!(ok("1234,567", false), "1234.567");
         assert_eq!(ok(",5", false), "0.5");
@@ -441,8 +542,8 @@ mod tests {
         assert_eq!(ok("-2.5e-3", false), "-0.0025");
         assert_eq!(ok("1.23456e2", false), "123.456");
         assert_eq!(ok("12345e-2", false), "123.45");
-        assert_eq!(ok("1e-5", false), "0", "rounds to scale 4");
-        assert_eq!(ok("5e-5", false), "0.0001", "rounds half away from zero");
+        assert_eq!(ok("1e-5", false), "0.00001");
+        assert_eq!(ok("5e-5", false), "0.00005");
         assert_eq!(ok(".5e1", false), "5");
         assert!(
             matches!(dec("1,5e3", true), Err(ValueError::NotANumber(_))),
@@ -475,11 +576,7 @@ mod tests {
             "inf",
             "5k",
         ] {
-            assert!(
-                matches!(dec(raw, false), Err(ValueError::NotANumber(_))),
-                "{raw:?} gave {:?}",
-                dec(raw, false)
-            );
+            assert_not_a_number(raw);
         }
         assert_eq!(dec(" abc ", false).unwrap_err().to_string(), "`abc` is not a number");
     }
@@ -493,68 +590,79 @@ mod tests {
     }
 
     #[test]
-    fn rounding_is_half_away_from_zero() {
-        let d = |raw| parse_decimal(raw, false, 15, 2);
-        assert_eq!(d("1.005"), Ok(Some("1.01".into())));
-        assert_eq!(d("1.004999"), Ok(Some("1".into())));
-        assert_eq!(d("-1.005"), Ok(Some("-1.01".into())));
-        assert_eq!(d("-1.004"), Ok(Some("-1".into())));
-        assert_eq!(d("9.995"), Ok(Some("10".into())));
-        assert_eq!(d("99.999"), Ok(Some("100".into())));
-        assert_eq!(d("0.001"), Ok(Some("0".into())));
-        assert_eq!(d("-0.001"), Ok(Some("0".into())), "no negative zero");
-        assert_eq!(d("0.125"), Ok(Some("0.13".into())));
-        assert_eq!(parse_decimal("2.5", false, 5, 0), Ok(Some("3".into())));
-        assert_eq!(parse_decimal("-2.5", false, 5, 0), Ok(Some("-3".into())));
-    }
-
-    #[test]
-    fn precision_is_enforced_on_the_integer_part() {
+    fn integer_digits_are_bounded() {
         assert_eq!(
-            parse_decimal("1e40", false, 20, 2),
-            Err(ValueError::DoesNotFit {
+            parse_decimal("1e40", false, 18, None),
+            Err(ValueError::TooManyDigits {
                 raw: "1e40".into(),
-                precision: 20,
-                scale: 2
+                max: 18
             })
         );
         assert_eq!(
-            parse_decimal("1e40", false, 20, 2).unwrap_err().to_string(),
-            "1e40 does not fit NUMERIC(20,2)"
+            parse_decimal(" 1e40 ", false, 18, None).unwrap_err().to_string(),
+            "`1e40` has too many digits before the decimal point (at most 18)"
         );
-        assert_eq!(
-            parse_decimal("9999999999999.99", false, 15, 2),
-            Ok(Some("9999999999999.99".into()))
-        );
+        assert_eq!(ok("999999999999999999.999", false), "999999999999999999.999");
         assert!(matches!(
-            parse_decimal("10000000000000", false, 15, 2),
-            Err(ValueError::DoesNotFit { .. })
+            dec("1000000000000000000", false),
+            Err(ValueError::TooManyDigits { max: 18, .. })
         ));
         assert!(matches!(
-            parse_decimal("-10000000000000", false, 15, 2),
-            Err(ValueError::DoesNotFit { .. })
-        ));
-        // NUMERIC(5,4): one integer digit, and rounding can push a value over.
-        assert_eq!(parse_decimal("0.87654", false, 5, 4), Ok(Some("0.8765".into())));
-        assert_eq!(parse_decimal("9.99994", false, 5, 4), Ok(Some("9.9999".into())));
-        assert!(matches!(
-            parse_decimal("9.99995", false, 5, 4),
-            Err(ValueError::DoesNotFit { .. })
+            dec("-1000000000000000000", false),
+            Err(ValueError::TooManyDigits { .. })
         ));
         assert!(matches!(
-            parse_decimal("12", false, 5, 4),
-            Err(ValueError::DoesNotFit { .. })
+            parse_decimal("12", false, 1, Some(4)),
+            Err(ValueError::TooManyDigits { max: 1, .. })
         ));
-        assert_eq!(
-            parse_decimal("0000.5", false, 5, 4),
-            Ok(Some("0.5".into())),
+        assert!(
+            parse_decimal("0000.5", false, 1, Some(4)).is_ok(),
             "leading zeros do not count"
         );
-        assert_eq!(parse_decimal("0.5", false, 4, 4), Ok(Some("0.5".into())));
-        assert!(matches!(
-            parse_decimal("1", false, 4, 4),
-            Err(ValueError::DoesNotFit { .. })
-        ));
+        assert!(parse_decimal("0.5", false, 0, Some(4)).is_ok());
+        assert!(parse_decimal("1", false, 0, Some(4)).is_err());
+    }
+
+    #[test]
+    fn a_fixed_scale_rejects_more_decimals_instead_of_rounding() {
+        let score = |raw| parse_decimal(raw, false, 1, Some(4)).map(|c| c.map(|c| c.value.into_text()));
+        assert_eq!(score("0.8765"), Ok(Some("0.8765".into())));
+        assert_eq!(
+            score("0.87650"),
+            Ok(Some("0.8765".into())),
+            "trailing zeros are not digits"
+        );
+        assert_eq!(score("9.9999"), Ok(Some("9.9999".into())));
+        assert_eq!(
+            score("0.87654"),
+            Err(ValueError::TooManyDecimals {
+                raw: "0.87654".into(),
+                max: 4
+            })
+        );
+        assert_eq!(
+            score("0.87654").unwrap_err().to_string(),
+            "`0.87654` has too many decimals (at most 4; values are never rounded)"
+        );
+        assert!(matches!(score("9.99995"), Err(ValueError::TooManyDecimals { .. })));
+        assert!(matches!(score("1e-5"), Err(ValueError::TooManyDecimals { .. })));
+    }
+
+    #[test]
+    fn decimals_print_as_postgres_reads_them() {
+        assert_eq!(Decimal::new(true, "0012", "500").into_text(), "-12.5");
+        assert_eq!(Decimal::new(true, "000", "000").into_text(), "0");
+        assert_eq!(Decimal::new(false, "", "05").into_text(), "0.05");
+        assert_eq!(Decimal::new(false, "7", "").into_text(), "7");
+        assert_eq!(Decimal::new(true, "7", "").into_text(), "-7");
+        assert_eq!(Decimal::new(false, "", "").into_text(), "0");
+        assert_eq!(
+            Decimal::new(true, "1", "25").to_string(),
+            "-1.25",
+            "Display is the same text"
+        );
+        let d = Decimal::new(false, "0123", "4560");
+        assert_eq!((d.integer_digits(), d.fraction_digits()), (3, 3));
     }
 
     #[test]
@@ -619,13 +727,5 @@ mod tests {
             Ok(Some(42)),
             "leading zeros do not count"
         );
-    }
-
-    #[test]
-    fn round_fraction_carries() {
-        assert_eq!(round_fraction("9", "99", 1), ("10".to_owned(), "0".to_owned()));
-        assert_eq!(round_fraction("", "95", 1), ("1".to_owned(), "0".to_owned()));
-        assert_eq!(round_fraction("1", "2", 4), ("1".to_owned(), "2".to_owned()));
-        assert_eq!(round_fraction("12", "345", 0), ("12".to_owned(), String::new()));
     }
 }
