@@ -8,19 +8,35 @@ mkdir -p "$LOCAL/logs"
 
 running() { [ -f "$PID" ] && kill -0 "$(cat "$PID")" 2>/dev/null; }
 
+# Stops the runner and waits until it has let go of its ports (it finishes the batch
+# in hand first); a runner that will not stop within 30 s is killed.
+stop_runner() {
+  running || { rm -f "$PID"; return 0; }
+  local pid; pid="$(cat "$PID")"
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+  rm -f "$PID"
+  echo "[runner] stopped" >&2
+}
+
 case "${1:-}" in
   start)
     runner="$2"; api_url="$3"
-    if running; then kill "$(cat "$PID")" 2>/dev/null || true; sleep 1; fi
+    stop_runner
     set -a; . "$LOCAL/services.env"; . "$LOCAL/stack.env"; API_URL="$api_url"; RUST_LOG_TIME=1; set +a
     nohup "$runner" run >>"$LOCAL/logs/runner.log" 2>&1 &
-    echo $! > "$PID"
-    for _ in $(seq 1 60); do curl -fsS "$api_url/health" >/dev/null 2>&1 && exit 0; sleep 0.5; done
+    pid=$!
+    echo "$pid" > "$PID"
+    for _ in $(seq 1 120); do
+      kill -0 "$pid" 2>/dev/null || break
+      curl -fsS "$api_url/health" >/dev/null 2>&1 && exit 0
+      sleep 0.5
+    done
     echo "the runner did not come up; see .local/logs/runner.log" >&2; tail -20 "$LOCAL/logs/runner.log" >&2; exit 1
     ;;
   stop)
-    if running; then kill "$(cat "$PID")"; echo "[runner] stopped"; fi
-    rm -f "$PID"
+    stop_runner
     ;;
   status)
     running && echo "runner: up (pid $(cat "$PID"))" || echo "runner: down"
