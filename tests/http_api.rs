@@ -203,7 +203,13 @@ async fn uploads_are_visible_to_the_team_only() {
     assert_eq!((status, body["detail"].as_str()), (404, Some("no route GET /v1/nope")));
     let (status, _, body) = get(&format!("{api}/v1/quotes/ZZZZ"), Some(&member)).await;
     assert_eq!(status, 404);
-    assert!(body["detail"].as_str().unwrap_or_default().starts_with("no quote for ZZZZ"), "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("no quote for ZZZZ"),
+        "{body}"
+    );
     let response = reqwest::Client::new()
         .delete(format!("{api}/v1/me"))
         .bearer_auth(&member)

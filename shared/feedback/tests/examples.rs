@@ -9,7 +9,9 @@ use sluice_feedback::{
 use std::path::PathBuf;
 
 fn example(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/examples/feedback").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data/examples/feedback")
+        .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -17,12 +19,18 @@ fn example(name: &str) -> Vec<u8> {
 fn every_example_is_read_as_one_item() {
     let now = Utc.with_ymd_and_hms(2026, 11, 22, 7, 1, 0).unwrap();
     let zendesk = parse_zendesk(&example("zendesk-trigger.json"), now).unwrap();
-    assert_eq!((zendesk.source, zendesk.external_id.as_str()), (FeedbackSource::Zendesk, "5158"));
+    assert_eq!(
+        (zendesk.source, zendesk.external_id.as_str()),
+        (FeedbackSource::Zendesk, "5158")
+    );
     assert!(zendesk.text.contains("crashes"), "{}", zendesk.text);
 
     let intercom = parse_intercom(&example("intercom-conversation.json"), now).unwrap();
     assert_eq!(intercom.external_id, "184929");
-    assert_eq!(intercom.text, "The portfolio dashboard takes forever to load since Monday.");
+    assert_eq!(
+        intercom.text,
+        "The portfolio dashboard takes forever to load since Monday."
+    );
 
     let standard = parse_standard("msg_1", &example("standard-feedback.json"), now).unwrap();
     assert_eq!((standard.external_id.as_str(), standard.rating), ("fb-1", Some(2)));
@@ -37,5 +45,9 @@ fn every_example_is_read_as_one_item() {
 
     let email = parse_email(&example("support-message.eml"), "inbound-email/support-message").unwrap();
     assert_eq!(email.subject.as_deref(), Some("Wrong totals in the Q3 report"));
-    assert!(email.text.contains("do not match") && !email.text.contains("Portfolio operations"), "{}", email.text);
+    assert!(
+        email.text.contains("do not match") && !email.text.contains("Portfolio operations"),
+        "{}",
+        email.text
+    );
 }

@@ -99,7 +99,11 @@ impl Payload {
             Self::DatasetUploaded(m) => format!("{} queued for loading as #{}", m.key, m.data_version_id),
             Self::DatasetLoaded(m) => {
                 let c = &m.counts;
-                let why = m.failure_reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+                let why = m
+                    .failure_reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default();
                 format!(
                     "load #{} of {} {}: {} inserted, {} updated, {} unchanged, {} rejected{why}",
                     m.data_version_id,

@@ -64,10 +64,16 @@ fn every_golden_message_reads_as_one_line() {
         let line = envelope.payload.summary();
         assert!(!line.is_empty() && !line.contains('\n'), "{line}");
         if let Payload::AnalysisCompleted(m) = &envelope.payload {
-            assert!(line.contains(&m.charged.to_string()) && line.contains(m.accession.as_str()), "{line}");
+            assert!(
+                line.contains(&m.charged.to_string()) && line.contains(m.accession.as_str()),
+                "{line}"
+            );
         }
         if let Payload::UploadChecked(m) = &envelope.payload {
-            assert!(line.contains("refused") && line.contains(m.reason.as_deref().unwrap()), "{line}");
+            assert!(
+                line.contains("refused") && line.contains(m.reason.as_deref().unwrap()),
+                "{line}"
+            );
         }
     }
 }

@@ -590,7 +590,10 @@ mod tests {
 
     #[test]
     fn recorded_bars_move_to_this_week_by_whole_weeks() {
-        let rows = vec![json!({"date": "2024-02-27", "close": 1.0}), json!({"date": "2024-02-28", "close": 2.0})];
+        let rows = vec![
+            json!({"date": "2024-02-27", "close": 1.0}),
+            json!({"date": "2024-02-28", "close": 2.0}),
+        ];
         let today: NaiveDate = "2026-12-04".parse().unwrap();
         let moved = bars_as_of(rows, today);
         let newest: NaiveDate = moved[1]["date"].as_str().unwrap().parse().unwrap();
