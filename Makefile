@@ -82,7 +82,7 @@ status: ## what is running
 test: tools services ## formatting, clippy, unit and integration tests, template lint
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
-	@$(WITH_ENV) cargo test --workspace --locked
+	@$(WITH_ENV) cargo test --workspace --locked --no-fail-fast
 	@$(MAKE) --no-print-directory lint
 
 lint: tools ## cfn-lint and sam validate --lint on template.yaml

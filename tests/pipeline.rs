@@ -4,7 +4,7 @@
 //! hop is the real handler against moto and PostgreSQL through the real SDK.
 
 use sluice_core::ConfigSource;
-use sluice_messages::{LoadStatus, Payload};
+use sluice_messages::{Envelope, LoadStatus, Payload, UploadVerdict};
 use sluice_tests::TestStack;
 
 const MESSY_KPIS: &str = "\u{feff}Fondo;Empresa;Fecha;Cuarto;Tipo;Indicador;Unidad;Valor\r\n\
@@ -118,9 +118,15 @@ async fn a_messy_kpi_csv_becomes_rows_rejects_a_report_and_an_event() {
     assert_eq!(report["counts"]["inserted"], 4);
     assert_eq!(report["superseded_rows"], serde_json::json!([2]));
 
+    // Two announcements: the upload was checked and queued, then it loaded.
     let events = stack.published().await;
-    assert_eq!(events.len(), 1, "{events:?}");
-    let Payload::DatasetLoaded(loaded) = &events[0].payload else {
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(verdicts(&events), [UploadVerdict::Queued], "{events:?}");
+    let Some(Payload::DatasetLoaded(loaded)) = events
+        .iter()
+        .map(|e| &e.payload)
+        .find(|p| matches!(p, Payload::DatasetLoaded(_)))
+    else {
         panic!("{events:?}")
     };
     assert_eq!(loaded.status, LoadStatus::Partial);
@@ -140,7 +146,7 @@ async fn the_same_file_again_changes_nothing_and_a_redelivery_changes_nothing() 
     let before = stack
         .query("SELECT kpi_id, version, updated_at::text FROM kpis ORDER BY kpi_id")
         .await;
-    assert_eq!(stack.published().await.len(), 1);
+    assert_eq!(stack.published().await.len(), 2, "checked, then loaded");
 
     // The same bytes under another name: recorded as a duplicate, not loaded again.
     stack.upload("uploads/kpis/q1 (copy).csv", MESSY_KPIS, &[]).await;
@@ -189,7 +195,10 @@ async fn the_same_file_again_changes_nothing_and_a_redelivery_changes_nothing() 
         rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect()
     };
     assert_eq!(snapshot(&before), snapshot(&after));
-    assert!(stack.published().await.is_empty(), "nothing new is announced");
+    // The only news is the copy's verdict: a duplicate; nothing loaded again.
+    let events = stack.published().await;
+    assert_eq!(verdicts(&events), [UploadVerdict::Duplicate], "{events:?}");
+    assert_eq!(events.len(), 1, "{events:?}");
 }
 
 #[tokio::test]
@@ -317,11 +326,14 @@ async fn a_load_that_fails_midway_leaves_the_tables_as_they_were() {
         .query("SELECT status FROM data_versions ORDER BY version_id DESC LIMIT 1")
         .await;
     assert_eq!(status[0].get::<_, &str>(0), "pending");
-    assert!(stack
-        .published()
-        .await
-        .iter()
-        .all(|e| matches!(&e.payload, Payload::DatasetLoaded(l) if l.data_version_id.0 == 1)));
+    assert!(
+        stack
+            .published()
+            .await
+            .iter()
+            .all(|e| !matches!(&e.payload, Payload::DatasetLoaded(l) if l.data_version_id.0 != 1)),
+        "the failed load announces nothing"
+    );
 
     // Fixed, the retried message loads the whole file once.
     stack
@@ -396,7 +408,10 @@ async fn a_refused_file_is_recorded_with_its_reason_and_nothing_is_queued() {
     );
     assert_eq!(stack.queue_depth(&stack.resources.etl.url).await, 0);
     assert_eq!(stack.query("SELECT count(*) FROM kpis").await[0].get::<_, i64>(0), 0);
-    assert!(stack.published().await.is_empty());
+    // Each refusal is announced (the uploader sees why); nothing is loaded.
+    let events = stack.published().await;
+    assert_eq!(verdicts(&events), [UploadVerdict::Refused; 4], "{events:?}");
+    assert_eq!(events.len(), 4, "{events:?}");
 }
 
 #[tokio::test]
@@ -427,4 +442,15 @@ async fn a_poison_message_ends_in_the_dlq_with_its_reason() {
         dead[0].body(),
         Some("{\"schema_version\": 1, \"not\": \"an envelope\"}")
     );
+}
+
+/// The verdicts among announced events, in order.
+fn verdicts(events: &[Envelope]) -> Vec<UploadVerdict> {
+    events
+        .iter()
+        .filter_map(|e| match &e.payload {
+            Payload::UploadChecked(c) => Some(c.verdict),
+            _ => None,
+        })
+        .collect()
 }
