@@ -550,3 +550,96 @@ async fn a_10q_is_requested_by_its_fiscal_quarter() {
     let (status, _, refused) = s.post_analysis(&ana, &q(4)).await;
     assert_eq!(status, 400, "{refused}");
 }
+
+/// A crash after the pool entry is recorded and before the task is charged: the
+/// redelivery still charges the analysis fee, once (the entry names its task).
+#[tokio::test]
+async fn a_failure_between_making_and_charging_still_charges_the_analysis_fee_once() {
+    let s = FilingStack::start(false).await;
+    let ana = s.user("ana", "basic").await;
+    assert_eq!(s.post_analysis(&ana, &slxh_10k("summary")).await.0, 202);
+    s.drain("filing-fetcher").await;
+    // The charge fails once the analysis is made (the process "dies" there).
+    s.sql(
+        "CREATE FUNCTION refuse_charge() RETURNS trigger LANGUAGE plpgsql AS
+             $$ BEGIN RAISE EXCEPTION 'injected: the worker died before charging'; END $$;
+         CREATE TRIGGER refuse_charge BEFORE INSERT ON usage_transactions
+             FOR EACH ROW EXECUTE FUNCTION refuse_charge();",
+    )
+    .await;
+    let res = &s.stack.resources;
+    let taken = s.stack.take_messages(&res.analyses.url).await;
+    assert_eq!(taken.len(), 1);
+    let record = as_record(&taken[0], &res.analyses.arn);
+    let analyzer = &s.stack.functions.llm.analyzer;
+    let failed = analyzer.handle_batch(batch_of(&record)).await.batch_item_failures;
+    assert_eq!(failed.len(), 1, "the charge failed: the record is retried");
+    assert_eq!(
+        s.count("SELECT count(*) FROM analyses WHERE status = 'completed'")
+            .await,
+        1,
+        "the pool entry was recorded before the failure"
+    );
+    assert_eq!(s.balance("ana").await, 5_000_000, "nothing charged yet");
+
+    s.sql("DROP TRIGGER refuse_charge ON usage_transactions").await;
+    for _ in 0..2 {
+        assert!(analyzer
+            .handle_batch(batch_of(&record))
+            .await
+            .batch_item_failures
+            .is_empty());
+    }
+    assert_eq!(
+        s.count("SELECT count(*) FROM usage_transactions WHERE kind = 'analysis' AND amount_micros < 0")
+            .await,
+        1,
+        "the analysis fee, once"
+    );
+    assert_eq!(s.balance("ana").await, 5_000_000 - 120_000);
+}
+
+/// Credits promised to a running task are not spent on a pool read.
+#[tokio::test]
+async fn a_pool_read_cannot_spend_what_running_tasks_hold() {
+    let s = FilingStack::start(false).await;
+    let bob = s.user("bob", "basic").await;
+    assert_eq!(s.post_analysis(&bob, &slxh_10k("summary")).await.0, 202);
+    s.stack.settle().await;
+
+    // Ana can pay for exactly one new analysis; she asks for one, which now holds it all.
+    let ana = s.user("ana", "basic").await;
+    s.sql("UPDATE user_accounts SET credit_balance_micros = 120000 WHERE user_id = 'ana'")
+        .await;
+    let (status, _, accepted) = s.post_analysis(&ana, &slxh_10k("mdna")).await;
+    assert_eq!(status, 202, "{accepted}");
+    // The summary is in the pool, but its access fee would come out of the held credits.
+    let (status, _, refused) = s.post_analysis(&ana, &slxh_10k("summary")).await;
+    assert_eq!(status, 402, "{refused}");
+    assert_eq!(s.balance("ana").await, 120_000, "nothing charged");
+    assert_eq!(
+        s.count("SELECT count(*) FROM usage_transactions WHERE user_id = 'ana'")
+            .await,
+        0
+    );
+}
+
+/// The fees quoted at acceptance are what the task charges, whatever the tier is when it
+/// completes.
+#[tokio::test]
+async fn a_task_is_charged_what_it_was_quoted() {
+    let s = FilingStack::start(false).await;
+    let ana = s.user("ana", "basic").await;
+    let (status, _, accepted) = s.post_analysis(&ana, &slxh_10k("summary")).await;
+    assert_eq!(status, 202, "{accepted}");
+    assert_eq!(accepted["task"]["quoted"]["micros"], 120_000);
+    s.sql("UPDATE user_accounts SET tier = 'enterprise' WHERE user_id = 'ana'")
+        .await;
+    s.stack.settle().await;
+    let (_, task) = s
+        .get(&ana, &format!("/v1/tasks/{}", accepted["task"]["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(task["status"], "completed", "{task}");
+    assert_eq!(task["charged"]["micros"], 120_000, "{task}");
+    assert_eq!(s.balance("ana").await, 5_000_000 - 120_000);
+}

@@ -412,14 +412,17 @@ async fn the_ticket_routes_filter_page_update_and_refuse() {
         assert_eq!(body["type"], "urn:sluice:problem:invalid-request");
     }
 
-    // Team only: a team claim or the enterprise tier.
-    let outsider = token("bob", "professional", false);
-    for path in ["/v1/tickets", "/v1/metrics/feedback"] {
-        let (status, body) = get(&format!("{api}{path}"), &outsider).await;
-        assert_eq!(status, 403, "{path}: {body}");
+    // Team only: the `team` group, whatever the tier. A paying enterprise customer is not
+    // the team and reads neither the tickets (authors, their words) nor the metrics.
+    for outsider in [token("bob", "professional", false), token("eve", "enterprise", false)] {
+        for path in ["/v1/tickets", "/v1/metrics/feedback", "/v1/data-versions"] {
+            let (status, body) = get(&format!("{api}{path}"), &outsider).await;
+            assert_eq!(status, 403, "{path}: {body}");
+        }
     }
-    let (status, _) = get(&format!("{api}/v1/tickets"), &token("eve", "enterprise", false)).await;
+    let (status, _) = get(&format!("{api}/v1/tickets"), &token("tess", "demo", true)).await;
     assert_eq!(status, 200);
+    let outsider = token("eve", "enterprise", false);
 
     // One ticket, its text and log; unknown ids are 404.
     let id = seen[6].clone();

@@ -150,6 +150,29 @@ async fn an_account_is_created_on_first_use_from_the_claims() {
     );
 }
 
+/// The tier of record is the account's: an access token (no tier claim) is served at the
+/// stored tier and never lowers it, and the tier's prices follow.
+#[tokio::test]
+async fn a_token_without_a_tier_claim_keeps_the_account_s_tier() {
+    let stack = TestStack::start().await;
+    let api = stack.serve_api().await;
+    let (_, _, me) = get(&format!("{api}/v1/me"), Some(&token("ana", "basic", false))).await;
+    assert_eq!(me["tier"], "basic");
+    let access_token = token("ana", "", false);
+    let (status, _, me) = get(&format!("{api}/v1/me"), Some(&access_token)).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["tier"], "basic", "served at the stored tier: {me}");
+    assert_eq!(me["limits"]["requests_per_hour"], 100);
+    let stored: String = stack
+        .query("SELECT tier FROM user_accounts WHERE user_id = 'ana'")
+        .await[0]
+        .get(0);
+    assert_eq!(stored, "basic", "the stored tier is untouched");
+    // A first visit without a claim opens a demo account.
+    let (_, _, me) = get(&format!("{api}/v1/me"), Some(&token("new", "", false))).await;
+    assert_eq!(me["tier"], "demo");
+}
+
 #[tokio::test]
 async fn uploads_are_visible_to_the_team_only() {
     let stack = TestStack::start().await;

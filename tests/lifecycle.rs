@@ -4,7 +4,7 @@
 //! outbox flush policy: what a consumer staged is on its queue when the batch returns.
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
-use sluice_core::lifecycle::{self, NewTask, PoolClaim, PoolKey};
+use sluice_core::lifecycle::{self, NewTask, PoolClaim, PoolKey, QuotedFees};
 use sluice_core::{Delivery, Destination, EventPublisher, RecordError};
 use sluice_messages::{
     AnalysisKind, CompanyRef, CorrelationId, Envelope, FilingSelector, FilingSpec, FilingType, ModelKey, Money,
@@ -59,7 +59,10 @@ async fn accepted(stack: &TestStack) -> (Uuid, Uuid) {
             user_id: "ana",
             spec: &spec,
             kind: AnalysisKind::Mdna,
-            quoted: Money::from_micros(120_000),
+            fees: QuotedFees {
+                filing_access: Money::from_micros(20_000),
+                analysis: Money::from_micros(100_000),
+            },
             filing_id: None,
         },
     )
@@ -101,7 +104,10 @@ async fn a_task_moves_forward_only() {
 
     // Completing names the pool entry the task ends with: make one, then complete once.
     let key = PoolKey::new(filing, AnalysisKind::Mdna, ModelKey::parse("extractive:v1").unwrap());
-    let PoolClaim::Claimed(entry) = lifecycle::claim(&client, &key, Duration::from_secs(60)).await.unwrap() else {
+    let PoolClaim::Claimed(entry) = lifecycle::claim(&client, &key, Duration::from_secs(60), task)
+        .await
+        .unwrap()
+    else {
         panic!("the first claim gets the lease")
     };
     let tx = client.transaction().await.unwrap();
@@ -164,7 +170,10 @@ async fn a_failed_or_given_up_task_is_never_completed_and_announces_its_failure_
     assert_eq!(staged, 1, "announced once");
     let mut client = stack.pool.get().await.unwrap();
     let key = PoolKey::new(filing, AnalysisKind::Mdna, ModelKey::parse("extractive:v1").unwrap());
-    let PoolClaim::Claimed(entry) = lifecycle::claim(&client, &key, Duration::from_secs(60)).await.unwrap() else {
+    let PoolClaim::Claimed(entry) = lifecycle::claim(&client, &key, Duration::from_secs(60), task)
+        .await
+        .unwrap()
+    else {
         panic!("the first claim gets the lease")
     };
     let tx = client.transaction().await.unwrap();
@@ -196,12 +205,12 @@ async fn a_failed_or_given_up_task_is_never_completed_and_announces_its_failure_
 #[tokio::test]
 async fn racing_workers_get_one_lease_and_a_failed_attempt_hands_the_key_back() {
     let stack = TestStack::start().await;
-    let (_, filing) = accepted(&stack).await;
+    let (task, filing) = accepted(&stack).await;
     let key = PoolKey::new(filing, AnalysisKind::Summary, ModelKey::parse("extractive:v1").unwrap());
     let (a, b) = (stack.pool.get().await.unwrap(), stack.pool.get().await.unwrap());
     let (ra, rb) = tokio::join!(
-        lifecycle::claim(&a, &key, Duration::from_secs(60)),
-        lifecycle::claim(&b, &key, Duration::from_secs(60))
+        lifecycle::claim(&a, &key, Duration::from_secs(60), task),
+        lifecycle::claim(&b, &key, Duration::from_secs(60), task)
     );
     let claims = [ra.unwrap(), rb.unwrap()];
     let leased: Vec<Uuid> = claims
@@ -219,7 +228,7 @@ async fn racing_workers_get_one_lease_and_a_failed_attempt_hands_the_key_back() 
         .await
         .unwrap();
     assert_eq!(
-        lifecycle::claim(&b, &key, Duration::from_secs(60)).await.unwrap(),
+        lifecycle::claim(&b, &key, Duration::from_secs(60), task).await.unwrap(),
         PoolClaim::Claimed(entry)
     );
     let made = lifecycle::Made {
@@ -238,8 +247,12 @@ async fn racing_workers_get_one_lease_and_a_failed_attempt_hands_the_key_back() 
         "completed once"
     );
     assert_eq!(
-        lifecycle::claim(&a, &key, Duration::from_secs(60)).await.unwrap(),
-        PoolClaim::Completed(entry)
+        lifecycle::claim(&a, &key, Duration::from_secs(60), task).await.unwrap(),
+        PoolClaim::Completed {
+            id: entry,
+            made_for_task: Some(task)
+        },
+        "the entry remembers the task it was made for (which pays its analysis fee)"
     );
     assert_eq!(lifecycle::pooled(&a, &key).await.unwrap(), Some(entry));
 }

@@ -8,7 +8,6 @@ use crate::ApiState;
 use axum::extract::FromRequestParts;
 use http::request::Parts;
 use sluice_core::auth::Principal;
-use sluice_messages::UserTier;
 use sluice_web::ApiError;
 use std::sync::Arc;
 
@@ -20,8 +19,9 @@ impl FromRequestParts<Arc<ApiState>> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, api: &Arc<ApiState>) -> Result<Self, Self::Rejection> {
-        let principal = api.auth.principal(parts)?;
-        account::touch(api, &principal).await?;
+        let mut principal = api.auth.principal(parts)?;
+        // Served at the account's tier of record, not at whatever the token says.
+        principal.tier = account::touch(api, &principal).await?;
         Ok(Self(principal))
     }
 }
@@ -35,7 +35,8 @@ impl FromRequestParts<Arc<ApiState>> for Team {
 
     async fn from_request_parts(parts: &mut Parts, api: &Arc<ApiState>) -> Result<Self, Self::Rejection> {
         let Caller(principal) = Caller::from_request_parts(parts, api).await?;
-        if principal.team_member || principal.tier == UserTier::Enterprise {
+        // The `team` group only, whatever the tier: a paying customer is not the team.
+        if principal.team_member {
             Ok(Self(principal))
         } else {
             Err(ApiError::Forbidden(

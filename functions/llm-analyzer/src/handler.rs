@@ -8,7 +8,7 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_s3::primitives::ByteStream;
 use sluice_core::idempotency::{self, Claim};
 use sluice_core::ledger::{self, Charge, ChargeKind, ChargeOutcome};
-use sluice_core::lifecycle::{self, LifecycleError, Made, PoolClaim, PoolKey};
+use sluice_core::lifecycle::{self, LifecycleError, Made, PoolClaim, PoolKey, QuotedFees};
 use sluice_core::retry::Backoff;
 use sluice_core::{
     db, BatchProcessor, ConfigError, ConfigSource, Delivery, Destination, EventPublisher, Pool, RecordError,
@@ -76,6 +76,8 @@ pub enum AnalyzeError {
     Pool(#[from] deadpool_postgres::PoolError),
     #[error(transparent)]
     Lifecycle(#[from] LifecycleError),
+    #[error(transparent)]
+    Ledger(#[from] ledger::LedgerError),
 }
 
 impl RecordError for AnalyzeError {
@@ -84,6 +86,7 @@ impl RecordError for AnalyzeError {
             Self::Malformed(_) => false,
             Self::Database(e) => !db::is_permanent(e),
             Self::Lifecycle(e) => e.is_retryable(),
+            Self::Ledger(e) => e.is_retryable(),
             Self::Model(_) | Self::PeerBusy | Self::Storage(_) | Self::Pool(_) => true,
         }
     }
@@ -97,10 +100,12 @@ struct TaskFiling {
     tier: UserTier,
 }
 
-/// The pool entry a task ends with, and whether this task paid for the model call.
+/// The pool entry a task ends with, and whether it was made for this task (which then
+/// pays the analysis fee; a redelivery after a crash between making and charging still
+/// knows, because the entry records the task it was made for).
 struct PoolEntry {
     id: Uuid,
-    made_here: bool,
+    made_for_this_task: bool,
 }
 
 enum Outcome {
@@ -163,11 +168,16 @@ impl Analyzer {
         loop {
             let claim = {
                 let client = self.pool.get().await?;
-                lifecycle::claim(&client, &key, self.config.lease).await?
+                lifecycle::claim(&client, &key, self.config.lease, request.task_id).await?
             };
             match claim {
                 PoolClaim::Claimed(id) => return self.make(id, request, filing).await,
-                PoolClaim::Completed(id) => return Ok(Outcome::Ready(PoolEntry { id, made_here: false })),
+                PoolClaim::Completed { id, made_for_task } => {
+                    return Ok(Outcome::Ready(PoolEntry {
+                        id,
+                        made_for_this_task: made_for_task == Some(request.task_id),
+                    }))
+                }
                 PoolClaim::Busy if started.elapsed() >= self.config.peer_wait => return Err(AnalyzeError::PeerBusy),
                 PoolClaim::Busy => tokio::time::sleep(Duration::from_millis(250)).await,
             }
@@ -226,7 +236,10 @@ impl Analyzer {
                 }
                 tracing::info!(analysis_id = %id, calls = output.model_calls, cost = output.cost.micros(),
                     input_tokens = output.input_tokens, output_tokens = output.output_tokens, "analysis made");
-                Ok(Outcome::Ready(PoolEntry { id, made_here: true }))
+                Ok(Outcome::Ready(PoolEntry {
+                    id,
+                    made_for_this_task: true,
+                }))
             }
             Err(e) => {
                 // Hand the key back at once so the retry (or a peer) can take it.
@@ -267,23 +280,34 @@ impl Analyzer {
         entry: &PoolEntry,
     ) -> Result<(), AnalyzeError> {
         let request = &delivery.payload;
-        let policy = filing.tier.policy();
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         if idempotency::claim(&tx, SERVICE, &delivery.message_id.to_string()).await? == Claim::Repeat {
             return Ok(());
         }
+        // The fees quoted when the task was accepted (older tasks: the tier's).
+        let fees = match lifecycle::quoted_fees(&tx, request.task_id).await? {
+            Some(fees) => fees,
+            None => {
+                let policy = filing.tier.policy();
+                QuotedFees {
+                    filing_access: policy.filing_access_fee,
+                    analysis: policy.analysis_fee,
+                }
+            }
+        };
+        let access_fee = fees.filing_access;
         let access = ledger::grant_filing_access(
             &tx,
             &request.user_id,
             request.filing_id,
-            policy.filing_access_fee,
+            access_fee,
             Some(request.task_id),
             format!("access to filing {}", request.accession),
         )
         .await?;
-        let analysis_fee = if entry.made_here {
-            policy.analysis_fee
+        let analysis_fee = if entry.made_for_this_task {
+            fees.analysis
         } else {
             Money::ZERO
         };
@@ -307,7 +331,7 @@ impl Analyzer {
                 let reason = format!("your balance ({balance}) no longer covers this analysis's fees");
                 return self.fail(delivery, &reason).await;
             }
-            (a, b) => charged_amount(a, policy.filing_access_fee)
+            (a, b) => charged_amount(a, access_fee)
                 .checked_add(charged_amount(b, analysis_fee))
                 .unwrap_or(Money::from_micros(i64::MAX)),
         };
@@ -338,7 +362,7 @@ impl Analyzer {
             .map_err(|e| AnalyzeError::Storage(e.to_string()))?;
         tx.commit().await?;
         tracing::info!(task_id = %request.task_id, analysis_id = %entry.id, charged = charged.micros(),
-            pooled = !entry.made_here, "task completed");
+            pooled = !entry.made_for_this_task, "task completed");
         Ok(())
     }
 

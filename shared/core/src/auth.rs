@@ -225,7 +225,13 @@ pub mod local {
 pub struct Principal {
     pub user_id: String,
     pub email: Option<Email>,
+    /// The tier this request is served at: the account's tier of record once the HTTP
+    /// API has read it (the claim's, or demo, before).
     pub tier: UserTier,
+    /// The tier the token claims (`custom:tier`/`tier`), when it claims one: an access
+    /// token carries none, and then never lowers the account's tier.
+    #[serde(skip)]
+    pub claimed_tier: Option<UserTier>,
     /// Members of the research team (may read team-wide data).
     pub team_member: bool,
 }
@@ -239,11 +245,10 @@ impl Principal {
             .get("sub")
             .map(|s| s.trim())
             .filter(|s| !s.is_empty() && s.len() <= 128)?;
-        let tier = claims
+        let claimed_tier = claims
             .get("custom:tier")
             .or_else(|| claims.get("tier"))
-            .and_then(|t| UserTier::parse(t).ok())
-            .unwrap_or(UserTier::Demo);
+            .and_then(|t| UserTier::parse(t).ok());
         let groups = claims
             .get("cognito:groups")
             .or_else(|| claims.get("groups"))
@@ -255,7 +260,8 @@ impl Principal {
         Some(Self {
             user_id: user_id.to_owned(),
             email: claims.get("email").and_then(|e| Email::parse(e).ok()),
-            tier,
+            tier: claimed_tier.unwrap_or(UserTier::Demo),
+            claimed_tier,
             team_member,
         })
     }

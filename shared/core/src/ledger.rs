@@ -2,6 +2,12 @@
 //! idempotency key, written in the caller's transaction together with the balance
 //! change. A retried charge finds its key and changes nothing; a balance never goes
 //! below zero (the update is conditional, and the table has a CHECK as a backstop).
+//!
+//! Credits held by a user's active analysis tasks (what they were quoted) count
+//! everywhere: a charge succeeds only if the balance covers it *besides* what other
+//! tasks hold, so money promised to running work cannot be spent twice. A task's own
+//! charge does not count its own hold. Charges, and the acceptance of new tasks, take
+//! the account's lock ([`lock_account`]), so they apply one after another.
 
 use deadpool_postgres::Transaction;
 use sluice_messages::Money;
@@ -42,15 +48,42 @@ pub enum ChargeOutcome {
     },
     /// The key was charged before: nothing changed.
     AlreadyCharged,
-    /// The balance does not cover the amount: nothing changed.
+    /// The balance, besides what other active tasks hold, does not cover the amount:
+    /// nothing changed. `balance` is what was available.
     Insufficient {
         balance: Money,
     },
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("database: {0}")]
+    Database(#[from] tokio_postgres::Error),
+    #[error(transparent)]
+    Lifecycle(#[from] crate::lifecycle::LifecycleError),
+}
+
+impl LedgerError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Database(e) => !crate::db::is_permanent(e),
+            Self::Lifecycle(e) => e.is_retryable(),
+        }
+    }
+}
+
+/// Serialises everything that spends or promises one user's credits (charges, the
+/// acceptance of a task) until `tx` ends.
+pub async fn lock_account(tx: &Transaction<'_>, user_id: &str) -> Result<(), tokio_postgres::Error> {
+    tx.execute("SELECT pg_advisory_xact_lock(hashtext('account:' || $1))", &[&user_id])
+        .await?;
+    Ok(())
+}
+
 /// Applies `charge` in `tx`. Zero-amount charges are recorded too (the row says the
 /// access was granted free), so the key still guards against a later double charge.
-pub async fn charge(tx: &Transaction<'_>, charge: &Charge<'_>) -> Result<ChargeOutcome, tokio_postgres::Error> {
+pub async fn charge(tx: &Transaction<'_>, charge: &Charge<'_>) -> Result<ChargeOutcome, LedgerError> {
+    lock_account(tx, charge.user_id).await?;
     let seen = tx
         .query_opt(
             "SELECT 1 FROM usage_transactions WHERE idempotency_key = $1",
@@ -61,13 +94,17 @@ pub async fn charge(tx: &Transaction<'_>, charge: &Charge<'_>) -> Result<ChargeO
         return Ok(ChargeOutcome::AlreadyCharged);
     }
     let amount = charge.amount.micros();
-    // Row lock on the account: concurrent charges of one user apply one after another.
+    // What other active tasks of this user were promised is not this charge's to spend.
+    let held = crate::lifecycle::holds_besides(tx, charge.user_id, charge.task_id)
+        .await?
+        .held
+        .micros();
     let Some(row) = tx
         .query_opt(
             "UPDATE user_accounts SET credit_balance_micros = credit_balance_micros - $2, updated_at = now()
-             WHERE user_id = $1 AND credit_balance_micros >= $2
+             WHERE user_id = $1 AND credit_balance_micros - $3 >= $2
              RETURNING credit_balance_micros",
-            &[&charge.user_id, &amount],
+            &[&charge.user_id, &amount, &held],
         )
         .await?
     else {
@@ -79,7 +116,7 @@ pub async fn charge(tx: &Transaction<'_>, charge: &Charge<'_>) -> Result<ChargeO
             .await?
             .map(|r| r.get(0));
         return Ok(ChargeOutcome::Insufficient {
-            balance: Money::from_micros(balance.unwrap_or(0)),
+            balance: Money::from_micros(balance.unwrap_or(0) - held),
         });
     };
     let balance_after: i64 = row.get(0);
@@ -130,7 +167,7 @@ pub async fn grant_filing_access(
     fee: Money,
     task_id: Option<Uuid>,
     description: String,
-) -> Result<ChargeOutcome, tokio_postgres::Error> {
+) -> Result<ChargeOutcome, LedgerError> {
     let outcome = charge(
         tx,
         &Charge {

@@ -58,18 +58,38 @@ pub struct NewTask<'a> {
     pub user_id: &'a str,
     pub spec: &'a FilingSpec,
     pub kind: AnalysisKind,
-    /// The fees it may charge, held against the balance while it is active.
-    pub quoted: Money,
+    /// What it was quoted: held while it is active, charged (no more) when it completes.
+    pub fees: QuotedFees,
     /// The stored filing, when it was fetched before.
     pub filing_id: Option<Uuid>,
+}
+
+/// The fees a task is quoted when it is accepted. A tier change afterwards does not
+/// change them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotedFees {
+    /// Zero when the user already has access to the filing.
+    pub filing_access: Money,
+    /// Charged only when this task's worker makes the analysis (not for a pool answer).
+    pub analysis: Money,
+}
+
+impl QuotedFees {
+    /// The most the task may charge: what it holds while it is active.
+    pub fn total(&self) -> Money {
+        self.filing_access
+            .checked_add(self.analysis)
+            .unwrap_or(Money::from_micros(i64::MAX))
+    }
 }
 
 /// accept: a new task, `queued`.
 pub async fn accept(tx: &Transaction<'_>, task: &NewTask<'_>) -> Result<(), LifecycleError> {
     let spec = serde_json::to_value(task.spec).unwrap_or(serde_json::Value::Null);
     tx.execute(
-        "INSERT INTO tasks (id, user_id, spec, spec_key, kind, status, quoted_micros, filing_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO tasks (id, user_id, spec, spec_key, kind, status, quoted_micros, filing_id,
+             access_fee_micros, analysis_fee_micros)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         &[
             &task.id,
             &task.user_id,
@@ -77,12 +97,34 @@ pub async fn accept(tx: &Transaction<'_>, task: &NewTask<'_>) -> Result<(), Life
             &task.spec.key(),
             &task.kind.as_str(),
             &TaskStatus::Queued.as_str(),
-            &task.quoted.micros(),
+            &task.fees.total().micros(),
             &task.filing_id,
+            &task.fees.filing_access.micros(),
+            &task.fees.analysis.micros(),
         ],
     )
     .await?;
     Ok(())
+}
+
+/// The fees a task was quoted when it was accepted. `None` for a task accepted before
+/// fees were recorded (its tier's fees apply).
+pub async fn quoted_fees<C: GenericClient>(client: &C, task_id: Uuid) -> Result<Option<QuotedFees>, LifecycleError> {
+    let row = client
+        .query_opt(
+            "SELECT access_fee_micros, analysis_fee_micros FROM tasks WHERE id = $1",
+            &[&task_id],
+        )
+        .await?;
+    Ok(
+        row.and_then(|r| match (r.get::<_, Option<i64>>(0), r.get::<_, Option<i64>>(1)) {
+            (Some(access), Some(analysis)) => Some(QuotedFees {
+                filing_access: Money::from_micros(access),
+                analysis: Money::from_micros(analysis),
+            }),
+            _ => None,
+        }),
+    )
 }
 
 /// fetching: the fetcher took the task (`queued`, or `fetching` on a redelivery).
@@ -232,10 +274,20 @@ pub struct Holds {
 }
 
 pub async fn holds<C: GenericClient>(client: &C, user_id: &str) -> Result<Holds, LifecycleError> {
+    holds_besides(client, user_id, None).await
+}
+
+/// What a user's active tasks hold, but `task`'s own hold (the task being charged).
+pub async fn holds_besides<C: GenericClient>(
+    client: &C,
+    user_id: &str,
+    task: Option<Uuid>,
+) -> Result<Holds, LifecycleError> {
     let row = client
         .query_one(
-            "SELECT count(*), coalesce(sum(quoted_micros), 0)::bigint FROM tasks WHERE user_id = $1 AND status = ANY($2)",
-            &[&user_id, &names(&ACTIVE)],
+            "SELECT count(*), coalesce(sum(quoted_micros), 0)::bigint FROM tasks
+             WHERE user_id = $1 AND status = ANY($2) AND id IS DISTINCT FROM $3",
+            &[&user_id, &names(&ACTIVE), &task],
         )
         .await?;
     Ok(Holds {
@@ -330,21 +382,27 @@ pub async fn pooled<C: GenericClient>(client: &C, key: &PoolKey) -> Result<Optio
 pub enum PoolClaim {
     /// This worker holds the lease: it makes the analysis.
     Claimed(Uuid),
-    /// The analysis is made.
-    Completed(Uuid),
+    /// The analysis is made, for the task named (the one that pays its analysis fee).
+    Completed { id: Uuid, made_for_task: Option<Uuid> },
     /// A peer holds a live lease.
     Busy,
 }
 
 /// claim: a new entry, or one whose last attempt failed or whose lease ran out, is
-/// taken for `lease`; exactly one of racing workers gets it.
-pub async fn claim<C: GenericClient>(client: &C, key: &PoolKey, lease: Duration) -> Result<PoolClaim, LifecycleError> {
+/// taken for `lease` on behalf of `task`; exactly one of racing workers gets it.
+pub async fn claim<C: GenericClient>(
+    client: &C,
+    key: &PoolKey,
+    lease: Duration,
+    task: Uuid,
+) -> Result<PoolClaim, LifecycleError> {
     let claimed = client
         .query_opt(
-            "INSERT INTO analyses (id, filing_id, kind, model, prompt_version, status, lease_until)
-             VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))
+            "INSERT INTO analyses (id, filing_id, kind, model, prompt_version, status, lease_until, made_for_task)
+             VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7), $9)
              ON CONFLICT (filing_id, kind, model, prompt_version) DO UPDATE
-                 SET status = EXCLUDED.status, lease_until = EXCLUDED.lease_until, failure_reason = NULL
+                 SET status = EXCLUDED.status, lease_until = EXCLUDED.lease_until, failure_reason = NULL,
+                     made_for_task = EXCLUDED.made_for_task
                  WHERE analyses.status = $8 OR (analyses.status = $6 AND analyses.lease_until < now())
              RETURNING id",
             &[
@@ -356,14 +414,31 @@ pub async fn claim<C: GenericClient>(client: &C, key: &PoolKey, lease: Duration)
                 &PoolStatus::Running.as_str(),
                 &lease.as_secs_f64(),
                 &PoolStatus::Failed.as_str(),
+                &task,
             ],
         )
         .await?;
     if let Some(row) = claimed {
         return Ok(PoolClaim::Claimed(row.get(0)));
     }
-    Ok(match pooled(client, key).await? {
-        Some(id) => PoolClaim::Completed(id),
+    let made = client
+        .query_opt(
+            "SELECT id, made_for_task FROM analyses
+             WHERE filing_id = $1 AND kind = $2 AND model = $3 AND prompt_version = $4 AND status = $5",
+            &[
+                &key.filing_id,
+                &key.kind.as_str(),
+                &key.model.as_str(),
+                &key.prompt_version(),
+                &PoolStatus::Completed.as_str(),
+            ],
+        )
+        .await?;
+    Ok(match made {
+        Some(row) => PoolClaim::Completed {
+            id: row.get(0),
+            made_for_task: row.get(1),
+        },
         None => PoolClaim::Busy,
     })
 }

@@ -171,6 +171,7 @@ internal_from!(
     deadpool_postgres::PoolError,
     sluice_core::lifecycle::LifecycleError,
     sluice_core::PublishError,
+    sluice_core::ledger::LedgerError,
     serde_json::Error,
 );
 

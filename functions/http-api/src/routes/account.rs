@@ -9,32 +9,41 @@ use axum::response::Response;
 use http::StatusCode;
 use serde_json::json;
 use sluice_core::auth::Principal;
-use sluice_messages::{Money, TierPolicy};
+use sluice_messages::{Money, TierPolicy, UserTier};
 use sluice_web::{json, ApiError};
 use std::sync::Arc;
 
 /// Creates the account on first use, from the claims; later requests record the visit.
-pub async fn touch(api: &ApiState, caller: &Principal) -> Result<(), ApiError> {
+/// Returns the account's tier of record: a token that claims a tier sets it (the user
+/// pool is where an admin changes it); a token that claims none (an access token) never
+/// changes it, so it can never lower what the account pays for.
+pub async fn touch(api: &ApiState, caller: &Principal) -> Result<UserTier, ApiError> {
     let client = api.pool.get().await?;
-    let credits = caller.tier.policy().monthly_credits.micros();
-    client
-        .execute(
+    let first_tier = caller.claimed_tier.unwrap_or(UserTier::Demo);
+    let credits = first_tier.policy().monthly_credits.micros();
+    let row = client
+        .query_one(
             "INSERT INTO user_accounts (user_id, email, tier, credit_balance_micros, team_member)
              VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (user_id) DO UPDATE SET last_seen_at = now(), email = EXCLUDED.email,
-                 tier = EXCLUDED.tier, team_member = EXCLUDED.team_member,
+             ON CONFLICT (user_id) DO UPDATE SET last_seen_at = now(),
+                 email = COALESCE(EXCLUDED.email, user_accounts.email),
+                 tier = COALESCE($6, user_accounts.tier), team_member = EXCLUDED.team_member,
                  updated_at = CASE WHEN (user_accounts.tier, user_accounts.team_member)
-                     IS DISTINCT FROM (EXCLUDED.tier, EXCLUDED.team_member) THEN now() ELSE user_accounts.updated_at END",
+                     IS DISTINCT FROM (COALESCE($6, user_accounts.tier), EXCLUDED.team_member)
+                     THEN now() ELSE user_accounts.updated_at END
+             RETURNING tier",
             &[
                 &caller.user_id,
                 &caller.email.as_ref().map(|e| e.as_str()),
-                &caller.tier.as_str(),
+                &first_tier.as_str(),
                 &credits,
                 &caller.team_member,
+                &caller.claimed_tier.map(|t| t.as_str()),
             ],
         )
         .await?;
-    Ok(())
+    let stored: String = row.get(0);
+    Ok(UserTier::parse(&stored)?)
 }
 
 /// A tier's limits and prices, money in the one shape answers use.

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sluice_core::auth::Principal;
 use sluice_core::ledger::{self, ChargeOutcome};
-use sluice_core::lifecycle::{self, NewTask, PoolKey};
+use sluice_core::lifecycle::{self, NewTask, PoolKey, QuotedFees};
 use sluice_core::{ConfigError, ConfigSource, Destination, EventPublisher};
 use sluice_messages::{
     AccessionNumber, AnalysisKind, Cik, CompanyRef, CorrelationId, Envelope, FilingRequested, FilingSelector,
@@ -172,11 +172,7 @@ impl ApiState {
         let tx = client.transaction().await?;
         // One request of a user at a time: limits, concurrency and credits are checked
         // and taken atomically.
-        tx.execute(
-            "SELECT pg_advisory_xact_lock(hashtext('analysis-request:' || $1))",
-            &[&caller.user_id],
-        )
-        .await?;
+        ledger::lock_account(&tx, &caller.user_id).await?;
         // A task whose message ended in a dead-letter queue would hold a slot and its
         // credits forever: one untouched for longer than its queues retry has ended.
         let expired = lifecycle::expire_stale(&tx, &caller.user_id, STALE_TASK_AFTER).await?;
@@ -259,7 +255,8 @@ impl ApiState {
                 .is_some(),
             None => false,
         };
-        let quoted = quote(&policy, has_access);
+        let fees = quote(&policy, has_access);
+        let quoted = fees.total();
         let balance: i64 = tx
             .query_one(
                 "SELECT credit_balance_micros FROM user_accounts WHERE user_id = $1",
@@ -283,7 +280,7 @@ impl ApiState {
             user_id: &caller.user_id,
             spec: &spec,
             kind,
-            quoted,
+            fees,
             filing_id: known.as_ref().map(|f| f.id),
         };
         lifecycle::accept(&tx, &task).await?;
@@ -644,15 +641,15 @@ pub fn data_access(
 
 /// What a new task may charge: the filing access fee unless the user has access,
 /// plus the analysis fee (charged only if a model call is made for this task).
-pub fn quote(policy: &TierPolicy, has_access: bool) -> Money {
-    let access = if has_access {
-        Money::ZERO
-    } else {
-        policy.filing_access_fee
-    };
-    access
-        .checked_add(policy.analysis_fee)
-        .unwrap_or(Money::from_micros(i64::MAX))
+pub fn quote(policy: &TierPolicy, has_access: bool) -> QuotedFees {
+    QuotedFees {
+        filing_access: if has_access {
+            Money::ZERO
+        } else {
+            policy.filing_access_fee
+        },
+        analysis: policy.analysis_fee,
+    }
 }
 
 #[cfg(test)]
@@ -762,13 +759,22 @@ mod tests {
 
     #[test]
     fn quotes_follow_the_tier_prices() {
-        assert_eq!(quote(&UserTier::Demo.policy(), false), Money::from_micros(20_000));
-        assert_eq!(quote(&UserTier::Basic.policy(), false), Money::from_micros(120_000));
-        assert_eq!(quote(&UserTier::Basic.policy(), true), Money::from_micros(20_000));
         assert_eq!(
-            quote(&UserTier::Professional.policy(), false),
+            quote(&UserTier::Demo.policy(), false).total(),
+            Money::from_micros(20_000)
+        );
+        assert_eq!(
+            quote(&UserTier::Basic.policy(), false).total(),
+            Money::from_micros(120_000)
+        );
+        assert_eq!(
+            quote(&UserTier::Basic.policy(), true).total(),
+            Money::from_micros(20_000)
+        );
+        assert_eq!(
+            quote(&UserTier::Professional.policy(), false).total(),
             Money::from_micros(65_000)
         );
-        assert_eq!(quote(&UserTier::Enterprise.policy(), false), Money::ZERO);
+        assert_eq!(quote(&UserTier::Enterprise.policy(), false).total(), Money::ZERO);
     }
 }
