@@ -392,18 +392,15 @@ async fn every_refusal_is_a_problem_with_a_stable_type() {
     assert!(headers.contains_key("retry-after"));
     assert!(body["detail"].as_str().unwrap().contains("at a time"));
 
-    // ... and the hourly limit, with when to come back.
+    // ... and the tier's hourly allowance (every request counts), with when to come back.
     let hourly = s.user("hal", "demo").await;
-    s.sql(
-        "INSERT INTO analysis_requests (user_id, requested_at)
-         SELECT 'hal', now() - interval '30 minutes' FROM generate_series(1, 10)",
-    )
-    .await;
+    s.sql("UPDATE request_windows SET hour_count = 10 WHERE user_id = 'hal'")
+        .await;
     let (status, headers, body) = s.post_analysis(&hourly, &aapl("summary")).await;
     assert_eq!(status, 429, "{body}");
     let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
-    assert!((1..=1800).contains(&wait), "{wait}");
-    assert!(body["detail"].as_str().unwrap().contains("per hour"));
+    assert!((1..=3600).contains(&wait), "{wait}");
+    assert!(body["detail"].as_str().unwrap().contains("per hour"), "{body}");
 
     // 402: not enough credits for the fees.
     let broke = s.user("bo", "basic").await;

@@ -173,6 +173,69 @@ async fn a_token_without_a_tier_claim_keeps_the_account_s_tier() {
     assert_eq!(me["tier"], "demo");
 }
 
+/// Every authenticated request counts against the tier's allowance (demo: 10 an hour),
+/// says where the caller stands, and a refusal neither counts nor touches anyone else.
+#[tokio::test]
+async fn every_request_counts_against_the_tier_s_allowance() {
+    let stack = TestStack::start().await;
+    let api = stack.serve_api().await;
+    let client = reqwest::Client::new();
+    let me = |bearer: String| {
+        let request = client.get(format!("{api}/v1/me")).bearer_auth(bearer);
+        async move {
+            let response = request.send().await.unwrap();
+            let header = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+            };
+            let seen = (
+                response.status().as_u16(),
+                header("ratelimit-limit"),
+                header("ratelimit-remaining"),
+                header("ratelimit-reset"),
+                header("retry-after"),
+            );
+            (seen, response.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let demo = token("dora", "demo", false);
+    for n in 1..=10u64 {
+        let ((status, limit, remaining, reset, retry), _) = me(demo.clone()).await;
+        assert_eq!((status, limit, remaining, retry), (200, Some(10), Some(10 - n), None));
+        assert!(reset.is_some_and(|s| (1..=3600).contains(&s)), "{reset:?}");
+    }
+    let ((status, limit, remaining, _, retry), body) = me(demo.clone()).await;
+    assert_eq!((status, limit, remaining), (429, Some(10), Some(0)), "{body}");
+    assert!(retry.is_some_and(|s| (1..=3600).contains(&s)), "{retry:?}");
+    assert_eq!(body["type"], "urn:sluice:problem:rate-limited");
+    assert!(
+        body["detail"].as_str().unwrap().contains("10 requests per hour"),
+        "{body}"
+    );
+    let counted: (i32, i32) = {
+        let row = &stack
+            .query("SELECT hour_count, day_count FROM request_windows WHERE user_id = 'dora'")
+            .await[0];
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(counted, (10, 10), "a refused request is not counted");
+    // Someone else is not affected; enterprise is unlimited (and gets no headers).
+    assert_eq!(me(token("basil", "basic", false)).await.0 .0, 200);
+    for _ in 0..12 {
+        let ((status, limit, ..), _) = me(token("erin", "enterprise", false)).await;
+        assert_eq!((status, limit), (200, None));
+    }
+    // Concurrent requests of one user are counted exactly.
+    let burst = token("dana", "demo", false);
+    let answers = futures::future::join_all((0..25).map(|_| me(burst.clone()))).await;
+    let admitted = answers.iter().filter(|((status, ..), _)| *status == 200).count();
+    assert_eq!(admitted, 10, "{answers:?}");
+    assert!(answers.iter().all(|((status, ..), _)| [200, 429].contains(status)));
+}
+
 #[tokio::test]
 async fn uploads_are_visible_to_the_team_only() {
     let stack = TestStack::start().await;

@@ -478,3 +478,64 @@ async fn the_function_url_sample_drives_the_router() {
     assert_eq!(response.status(), 401);
     assert_eq!(response.headers()["content-type"], "application/problem+json");
 }
+
+/// One user holds at most SSE_STREAMS_PER_USER streams (leases in the database): the
+/// next is a 429 problem; closing one frees its lease; a lease whose process died runs
+/// out by itself; another user is not affected.
+#[tokio::test]
+async fn a_user_holds_a_few_streams_at_most() {
+    let s = EventsStack::start(config(&[("SSE_HEARTBEAT_MS", "100")])).await;
+    let ana = token("ana", "basic", false);
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let mut reader = s.open(&ana, None).await;
+        assert_eq!(reader.expect_next("the retry hint").await, Some(SseItem::Retry(2000)));
+        open.push(reader);
+    }
+    let refused = s.stream(&format!("ticket={}", s.ticket(&ana).await)).await;
+    assert_eq!(refused.status(), 429);
+    assert_eq!(refused.headers()["content-type"], "application/problem+json");
+    assert!(refused.headers().contains_key("retry-after"));
+    let problem: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(problem["type"], "urn:sluice:problem:rate-limited");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("3 event streams"),
+        "{problem}"
+    );
+    assert_eq!(count(&s, "SELECT count(*) FROM stream_leases").await, 3);
+
+    // Someone else still gets a stream.
+    let mut bob = s.open(&token("bob", "basic", false), None).await;
+    assert_eq!(bob.expect_next("the retry hint").await, Some(SseItem::Retry(2000)));
+
+    // Closing a stream gives its lease back (the server notices at its next heartbeat).
+    drop(open.pop());
+    let mut released = false;
+    for _ in 0..200 {
+        if count(&s, "SELECT count(*) FROM stream_leases WHERE user_id = 'ana'").await == 2 {
+            released = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(released, "the closed stream's lease was not given back");
+    open.push(s.open(&ana, None).await);
+
+    // A process that died keeps its leases only until their stream's deadline.
+    s.stack
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .execute(
+            "UPDATE stream_leases SET expires_at = now() - interval '1 second' WHERE user_id = 'ana'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let mut after_crash = s.open(&ana, None).await;
+    assert_eq!(
+        after_crash.expect_next("the retry hint").await,
+        Some(SseItem::Retry(2000))
+    );
+}

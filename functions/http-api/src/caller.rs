@@ -8,6 +8,7 @@ use crate::ApiState;
 use axum::extract::FromRequestParts;
 use http::request::Parts;
 use sluice_core::auth::Principal;
+use sluice_web::rate_limit::{self, AdmissionSlot, Allowance};
 use sluice_web::ApiError;
 use std::sync::Arc;
 
@@ -20,9 +21,21 @@ impl FromRequestParts<Arc<ApiState>> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, api: &Arc<ApiState>) -> Result<Self, Self::Rejection> {
         let mut principal = api.auth.principal(parts)?;
+        let client = api.pool.get().await?;
         // Served at the account's tier of record, not at whatever the token says.
-        principal.tier = account::touch(api, &principal).await?;
-        Ok(Self(principal))
+        principal.tier = account::touch(&client, &principal).await?;
+        // Every authenticated request counts against the tier's allowance.
+        let allowance = Allowance::from(&principal.tier.policy());
+        let admission = rate_limit::admit(&client, &principal.user_id, allowance, api.clock.now()).await?;
+        if let Some(slot) = parts.extensions.get::<AdmissionSlot>() {
+            slot.put(admission);
+        }
+        // The handler takes its own connection: never two at once.
+        drop(client);
+        match admission.refusal() {
+            Some(refused) => Err(refused),
+            None => Ok(Self(principal)),
+        }
     }
 }
 

@@ -138,6 +138,9 @@ pub fn router(state: Arc<ApiState>) -> Router {
     mount(Router::new())
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
+        .layer(axum::middleware::from_fn(
+            sluice_web::rate_limit::with_rate_limit_headers,
+        ))
         .layer(axum::middleware::from_fn(sluice_web::with_instance))
         .with_state(state)
 }

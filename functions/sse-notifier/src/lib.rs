@@ -18,6 +18,7 @@
 pub mod audience;
 pub mod consumer;
 pub mod hub;
+pub mod leases;
 pub mod service;
 pub mod sse;
 pub mod store;

@@ -14,6 +14,7 @@
 //! lambda_http's streaming runtime in AWS and served directly by the local runner.
 
 use crate::hub::{Hub, HubSignal};
+use crate::leases::{self, Lease};
 use crate::store::{self, StoredEvent, Viewer};
 use crate::{sse, tickets};
 use axum::body::Body;
@@ -90,6 +91,8 @@ pub struct StreamConfig {
     pub long_poll_limit: i64,
     /// `SSE_HUB_CAPACITY` (1024): events a stream may fall behind before it re-reads the table.
     pub hub_capacity: usize,
+    /// `SSE_STREAMS_PER_USER` (3): streams one user may hold open at once.
+    pub streams_per_user: u32,
     /// `SSE_FUNCTION_TIMEOUT_SECS` (900, the function's timeout in template.yaml): an
     /// invocation's deadline where the runtime gives none (the local runner).
     pub function_timeout: Duration,
@@ -109,6 +112,7 @@ impl StreamConfig {
             long_poll_max_wait: secs("SSE_LONG_POLL_MAX_WAIT_SECS", 25)?,
             long_poll_limit: cfg.or("SSE_LONG_POLL_LIMIT", 100i64)?.clamp(1, 1000),
             hub_capacity: cfg.or("SSE_HUB_CAPACITY", 1024usize)?,
+            streams_per_user: cfg.or("SSE_STREAMS_PER_USER", 3u32)?,
             function_timeout: secs("SSE_FUNCTION_TIMEOUT_SECS", 900)?,
         })
     }
@@ -123,6 +127,11 @@ impl StreamConfig {
         }
     }
 }
+
+/// How long after its stream's deadline a lease outlives a process that died.
+const LEASE_GRACE: Duration = Duration::from_secs(5);
+/// When a client refused for holding too many streams should ask again.
+const LEASE_FULL_RETRY_SECS: u64 = 30;
 
 /// The events endpoints of one process. Cloning is cheap (pools and channels).
 #[derive(Clone)]
@@ -243,6 +252,24 @@ impl EventsService {
     }
 
     async fn open_stream(&self, viewer: Viewer, resume: Option<i64>, deadline: Instant) -> Result<Reply, Problem> {
+        // A lease per open stream, a few per user; it runs out by itself at the deadline.
+        let lifetime = deadline.saturating_duration_since(Instant::now()) + LEASE_GRACE;
+        let lease = match leases::take(&self.pool, &viewer.user_id, self.config.streams_per_user, lifetime)
+            .await
+            .map_err(Problem::internal)?
+        {
+            Lease::Granted(id) => id,
+            Lease::Full { held } => {
+                tracing::info!(user_id = %viewer.user_id, held, "stream refused: the user holds the most streams allowed");
+                return Err(Problem::RateLimited {
+                    message: format!(
+                        "you have {held} event streams open, the most one user may hold; close one \
+                         (each browser tab keeps one) or use GET /v1/events?wait="
+                    ),
+                    retry_after_secs: LEASE_FULL_RETRY_SECS,
+                });
+            }
+        };
         // Subscribe first: whatever commits after the replay's read is then heard live.
         let live = self.hub.subscribe();
         let last = match resume {
@@ -253,7 +280,14 @@ impl EventsService {
         let service = self.clone();
         tracing::info!(user_id = %viewer.user_id, resume = ?resume, "stream opened");
         tokio::spawn(tracing::Instrument::instrument(
-            async move { service.stream(viewer, last, deadline, live, tx).await },
+            async move {
+                let pool = service.pool.clone();
+                service.stream(viewer, last, deadline, live, tx).await;
+                if let Err(e) = leases::release(&pool, lease).await {
+                    // It runs out at the stream's deadline anyway.
+                    tracing::warn!(error = %e, "stream lease not released");
+                }
+            },
             tracing::Span::current(),
         ));
         let mut headers = HeaderMap::new();

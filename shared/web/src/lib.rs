@@ -5,9 +5,11 @@
 //! - [`problem`]: the one error-to-response mapping (RFC 9457 problem details).
 //! - [`auth`]: who is calling (the API Gateway authorizer's claims, or a verified bearer token).
 //! - [`request`]: bounded bodies and validated query parameters.
+//! - [`rate_limit`]: every authenticated request counted against its tier's allowance.
 
 pub mod auth;
 pub mod problem;
+pub mod rate_limit;
 pub mod request;
 
 pub use auth::Authenticator;

@@ -17,8 +17,7 @@ use std::sync::Arc;
 /// Returns the account's tier of record: a token that claims a tier sets it (the user
 /// pool is where an admin changes it); a token that claims none (an access token) never
 /// changes it, so it can never lower what the account pays for.
-pub async fn touch(api: &ApiState, caller: &Principal) -> Result<UserTier, ApiError> {
-    let client = api.pool.get().await?;
+pub async fn touch(client: &deadpool_postgres::Client, caller: &Principal) -> Result<UserTier, ApiError> {
     let first_tier = caller.claimed_tier.unwrap_or(UserTier::Demo);
     let credits = first_tier.policy().monthly_credits.micros();
     let row = client
@@ -71,7 +70,7 @@ pub async fn me(State(api): State<Arc<ApiState>>, Caller(caller): Caller) -> Res
         .await?;
     let balance = Money::from_micros(row.get(0));
     let created: chrono::DateTime<chrono::Utc> = row.get(1);
-    let usage = analyses::usage(&api, &caller).await?;
+    let usage = analyses::usage(&client, &caller, api.clock.now()).await?;
     Ok(json(
         StatusCode::OK,
         &json!({

@@ -6,7 +6,7 @@ use crate::caller::Caller;
 use crate::ApiState;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -148,6 +148,7 @@ pub async fn analysis(
         )
         .await?
         .ok_or_else(unknown)?;
+    drop(client);
     Ok(json(StatusCode::OK, &api.analysis_json(id, true).await?))
 }
 
@@ -206,6 +207,9 @@ impl ApiState {
                     };
                 lifecycle::count_access(&tx, analysis_id).await?;
                 tx.commit().await?;
+                // A request holds one connection of the pool at a time (two at once can
+                // deadlock a busy pool).
+                drop(client);
                 let analysis = self.analysis_json(analysis_id, true).await?;
                 // Every answer that charges says how much: here the filing access fee, the
                 // first time this user reads the filing (nothing after that).
@@ -225,12 +229,8 @@ impl ApiState {
             return Ok(accepted(task_json(&row)));
         }
 
-        // 3. Rate limits, data access, concurrency, credits — in that order.
-        let counts = request_counts(&tx, &caller.user_id).await?;
-        rate_limit(&policy, &counts, counts.now).map_err(|(message, retry_after_secs)| ApiError::RateLimited {
-            message,
-            retry_after_secs,
-        })?;
+        // 3. Data access, concurrency, credits — in that order (the request itself was
+        // counted against the tier's allowance when the caller was admitted).
         data_access(&policy, &spec, in_sp500, today).map_err(ApiError::Forbidden)?;
         let holds = lifecycle::holds(&tx, &caller.user_id).await?;
         let (active_count, reserved) = (holds.active, holds.held.micros());
@@ -284,11 +284,6 @@ impl ApiState {
             filing_id: known.as_ref().map(|f| f.id),
         };
         lifecycle::accept(&tx, &task).await?;
-        tx.execute(
-            "INSERT INTO analysis_requests (user_id, requested_at) VALUES ($1, $2)",
-            &[&caller.user_id, &counts.now],
-        )
-        .await?;
         let envelope = Envelope::new(
             Producer::HttpApi,
             CorrelationId::parse(&format!("task-{task_id}")).unwrap_or_default(),
@@ -310,6 +305,7 @@ impl ApiState {
             .query_one(&format!("{TASK_SELECT} WHERE t.id = $1"), &[&task_id])
             .await?;
         tx.commit().await?;
+        drop(client);
         self.flush_outbox().await;
         tracing::info!(%task_id, kind = kind.as_str(), quoted = quoted.micros(), "analysis task accepted");
         Ok(accepted(task_json(&row)))
@@ -423,26 +419,29 @@ impl ApiState {
     }
 }
 
-/// Usage against the tier's limits, for `GET /v1/me`.
-pub async fn usage(api: &ApiState, caller: &Principal) -> Result<Value, ApiError> {
-    let client = api.pool.get().await?;
-    let holds = lifecycle::holds(&client, &caller.user_id).await?;
+/// Usage against the tier's limits, for `GET /v1/me` (on the caller's connection: a
+/// request never holds two connections of the pool at once).
+pub async fn usage(
+    client: &deadpool_postgres::Client,
+    caller: &Principal,
+    now: DateTime<Utc>,
+) -> Result<Value, ApiError> {
+    let holds = lifecycle::holds(client, &caller.user_id).await?;
+    let (this_hour, today) = sluice_web::rate_limit::counted(client, &caller.user_id, now).await?;
     let r = client
         .query_one(
-            "SELECT
-                (SELECT count(*) FROM analysis_requests WHERE user_id = $1 AND requested_at > now() - interval '1 hour'),
-                (SELECT count(*) FROM analysis_requests WHERE user_id = $1 AND requested_at > now() - interval '1 day'),
-                (SELECT coalesce(-sum(amount_micros), 0)::bigint FROM usage_transactions
-                  WHERE user_id = $1 AND created_at > now() - interval '30 days')",
+            "SELECT coalesce(-sum(amount_micros), 0)::bigint FROM usage_transactions
+             WHERE user_id = $1 AND created_at > now() - interval '30 days'",
             &[&caller.user_id],
         )
         .await?;
     Ok(json!({
-        "requests_last_hour": r.get::<_, i64>(0),
-        "requests_last_day": r.get::<_, i64>(1),
+        // Requests counted against the tier's allowance (fixed UTC windows, this one included).
+        "requests_this_hour": this_hour,
+        "requests_today": today,
         "active_analyses": holds.active,
         "held": holds.held.view(),
-        "spent_last_30_days": Money::from_micros(r.get::<_, i64>(2)).view(),
+        "spent_last_30_days": Money::from_micros(r.get::<_, i64>(0)).view(),
     }))
 }
 
@@ -552,65 +551,6 @@ async fn in_sp500(
     Ok(row.is_some())
 }
 
-/// Accepted requests in the last hour and day, with the oldest of each window, as of
-/// the database's `now`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RequestCounts {
-    pub last_hour: u32,
-    pub last_day: u32,
-    pub oldest_in_hour: Option<DateTime<Utc>>,
-    pub oldest_in_day: Option<DateTime<Utc>>,
-    pub now: DateTime<Utc>,
-}
-
-async fn request_counts(tx: &deadpool_postgres::Transaction<'_>, user_id: &str) -> Result<RequestCounts, ApiError> {
-    let r = tx
-        .query_one(
-            "SELECT count(*) FILTER (WHERE requested_at > now() - interval '1 hour'),
-                    count(*),
-                    min(requested_at) FILTER (WHERE requested_at > now() - interval '1 hour'),
-                    min(requested_at),
-                    now()
-             FROM analysis_requests WHERE user_id = $1 AND requested_at > now() - interval '1 day'",
-            &[&user_id],
-        )
-        .await?;
-    Ok(RequestCounts {
-        last_hour: u32::try_from(r.get::<_, i64>(0)).unwrap_or(u32::MAX),
-        last_day: u32::try_from(r.get::<_, i64>(1)).unwrap_or(u32::MAX),
-        oldest_in_hour: r.get(2),
-        oldest_in_day: r.get(3),
-        now: r.get(4),
-    })
-}
-
-/// The tier's hourly and daily limits on accepted analysis requests. Refusal carries
-/// the message and the seconds until a slot frees up (when the oldest request leaves
-/// the window).
-pub fn rate_limit(policy: &TierPolicy, counts: &RequestCounts, now: DateTime<Utc>) -> Result<(), (String, u64)> {
-    let wait = |oldest: Option<DateTime<Utc>>, window: Duration| -> u64 {
-        let frees_at = oldest.unwrap_or(now) + window;
-        u64::try_from((frees_at - now).num_seconds()).unwrap_or(0).max(1)
-    };
-    if let Some(limit) = policy.requests_per_hour {
-        if counts.last_hour >= limit {
-            return Err((
-                format!("your tier allows {limit} analysis requests per hour"),
-                wait(counts.oldest_in_hour, Duration::hours(1)),
-            ));
-        }
-    }
-    if let Some(limit) = policy.requests_per_day {
-        if counts.last_day >= limit {
-            return Err((
-                format!("your tier allows {limit} analysis requests per day"),
-                wait(counts.oldest_in_day, Duration::days(1)),
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// The tier's data access: fiscal years from [`TierPolicy::earliest_fiscal_year`] on,
 /// and S&P 500 only for demo. An accession number is judged by the year it was
 /// assigned; the fetcher checks the filing's real report date again.
@@ -665,10 +605,6 @@ mod tests {
         }
     }
 
-    fn at(s: &str) -> DateTime<Utc> {
-        s.parse().unwrap()
-    }
-
     #[test]
     fn bodies_name_one_company_and_one_filing() {
         let body = |v: Value| serde_json::from_value::<AnalysisRequestBody>(v).unwrap().parse();
@@ -698,44 +634,6 @@ mod tests {
         ] {
             assert!(matches!(body(bad.clone()), Err(ApiError::InvalidRequest(_))), "{bad}");
         }
-    }
-
-    #[test]
-    fn hourly_then_daily_limits_with_the_wait_until_a_slot_frees() {
-        let demo = UserTier::Demo.policy();
-        let now = at("2026-11-22T12:00:00Z");
-        let under = RequestCounts {
-            last_hour: 9,
-            last_day: 9,
-            ..Default::default()
-        };
-        assert!(rate_limit(&demo, &under, now).is_ok());
-        let hour_full = RequestCounts {
-            last_hour: 10,
-            last_day: 10,
-            oldest_in_hour: Some(at("2026-11-22T11:20:00Z")),
-            oldest_in_day: Some(at("2026-11-22T11:20:00Z")),
-            now,
-        };
-        let (message, wait) = rate_limit(&demo, &hour_full, now).unwrap_err();
-        assert!(message.contains("10 analysis requests per hour"), "{message}");
-        assert_eq!(wait, 20 * 60);
-        let day_full = RequestCounts {
-            last_hour: 0,
-            last_day: 50,
-            oldest_in_hour: None,
-            oldest_in_day: Some(at("2026-11-21T13:00:00Z")),
-            now,
-        };
-        let (message, wait) = rate_limit(&demo, &day_full, now).unwrap_err();
-        assert!(message.contains("per day"), "{message}");
-        assert_eq!(wait, 3600);
-        let huge = RequestCounts {
-            last_hour: 1_000_000,
-            last_day: 1_000_000,
-            ..Default::default()
-        };
-        assert!(rate_limit(&UserTier::Enterprise.policy(), &huge, now).is_ok());
     }
 
     #[test]

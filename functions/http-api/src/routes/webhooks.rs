@@ -89,6 +89,7 @@ pub async fn receive(
     let tx = client.transaction().await?;
     EventPublisher::stage(&tx, &Destination::FifoQueue(api.feedback.queue_url.clone()), &envelope).await?;
     tx.commit().await?;
+    drop(client);
     api.flush_outbox().await;
     Ok(json(
         StatusCode::ACCEPTED,
