@@ -587,3 +587,38 @@ async fn a_language_model_triages_through_the_openai_compatible_client() {
     );
     assert_eq!(fake.stats.calls(), 3);
 }
+
+/// A revision older than the one a ticket shows (a retried webhook arriving late) is
+/// ignored: no model call, the newer text and revision stay.
+#[tokio::test]
+async fn an_older_revision_never_overwrites_a_newer_one() {
+    let stack = TestStack::start().await;
+    let mut newer = feedback(
+        FeedbackSource::Zendesk,
+        "ZD-7",
+        "2026-11-22T10:05:00Z",
+        "Update: the export now fails with an error every time.",
+    );
+    newer.received_at = Utc::now();
+    let mut older = feedback(
+        FeedbackSource::Zendesk,
+        "ZD-7",
+        "2026-11-22T10:00:00Z",
+        "The export is a little slow.",
+    );
+    older.received_at = newer.received_at - Duration::minutes(5);
+    send(&stack, &envelope(newer.clone()), 1).await;
+    stack.settle().await;
+    send(&stack, &envelope(older), 1).await;
+    stack.settle().await;
+
+    let row = ticket_row(&stack, "zendesk", "ZD-7").await;
+    assert_eq!(row.get::<_, String>(5), newer.revision);
+    assert_eq!(row.get::<_, String>(6), newer.text);
+    assert_eq!(
+        count(&stack, "SELECT count(*) FROM processing_logs").await,
+        1,
+        "triaged once, for the newer revision"
+    );
+    assert_eq!(stack.queue_depth(&stack.resources.feedback.url).await, 0);
+}

@@ -415,3 +415,101 @@ async fn quotes_and_daily_bars_come_from_the_store() {
         400
     );
 }
+
+/// A pool rotates its keys: a token naming a key the process does not know makes it fetch
+/// the keys again, once per interval however many such tokens come (forged `kid`s cannot
+/// make it hammer the endpoint).
+#[tokio::test]
+async fn an_unknown_signing_key_fetches_the_pool_s_keys_again_at_most_once_per_interval() {
+    use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    let (Some(old_key), Some(new_key)) = (sluice_tests::rsa_test_key(), sluice_tests::rsa_test_key()) else {
+        eprintln!("skipping: openssl is not available to make test keys");
+        return;
+    };
+    let jwk = |der: &[u8], kid: &str| {
+        let mut jwk =
+            jsonwebtoken::jwk::Jwk::from_encoding_key(&EncodingKey::from_rsa_der(der), Algorithm::RS256).unwrap();
+        jwk.common.key_id = Some(kid.into());
+        jwk
+    };
+    // The pool's JWKS endpoint: the old key, until the rotation adds the new one.
+    let published = Arc::new(Mutex::new(serde_json::json!({ "keys": [jwk(&old_key, "old")] })));
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let jwks = axum::Router::new().route(
+        "/.well-known/jwks.json",
+        axum::routing::get({
+            let (published, fetches) = (published.clone(), fetches.clone());
+            move || async move {
+                fetches.fetch_add(1, Ordering::SeqCst);
+                axum::Json(published.lock().unwrap().clone())
+            }
+        }),
+    );
+    let issuer = sluice_tests::serve(jwks).await;
+    let cfg = sluice_core::ConfigSource::from_pairs([
+        ("COGNITO_ISSUER", issuer.as_str()),
+        ("COGNITO_CLIENT_IDS", "client-1"),
+        ("COGNITO_JWKS_REFETCH_SECS", "3600"),
+    ]);
+    let verifier = sluice_web::auth::verifier_from_config(&cfg).await.unwrap();
+    assert_eq!(fetches.load(Ordering::SeqCst), 1, "fetched at start-up");
+    let now = chrono::Utc::now().timestamp();
+    let token = |der: &[u8], kid: &str| {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(kid.into());
+        let claims =
+            serde_json::json!({"sub": "u-1", "iss": issuer, "aud": "client-1", "token_use": "id", "exp": now + 600});
+        encode(&header, &claims, &EncodingKey::from_rsa_der(der)).unwrap()
+    };
+    assert!(verifier.verify(&token(&old_key, "old")).await.is_ok());
+    // A verifier allowed to fetch again at once.
+    let eager = sluice_web::auth::verifier_from_config(&cfg.with("COGNITO_JWKS_REFETCH_SECS", "0"))
+        .await
+        .unwrap();
+    assert_eq!(fetches.load(Ordering::SeqCst), 2);
+
+    // Rotation: the pool now signs with the new key. Within the start-up fetch's interval,
+    // nothing is fetched; the verifier allowed to fetch does so once and accepts.
+    published.lock().unwrap()["keys"] = serde_json::json!([jwk(&old_key, "old"), jwk(&new_key, "new")]);
+    assert!(verifier.verify(&token(&new_key, "new")).await.is_err());
+    assert_eq!(fetches.load(Ordering::SeqCst), 2, "not again within the interval");
+    assert!(eager.verify(&token(&new_key, "new")).await.is_ok());
+    assert_eq!(fetches.load(Ordering::SeqCst), 3, "one fetch for the unknown key");
+    assert!(eager.verify(&token(&new_key, "new")).await.is_ok());
+    assert_eq!(fetches.load(Ordering::SeqCst), 3, "known now: no fetch");
+    // A burst of forged kids on the once-per-hour verifier: at most one fetch.
+    let before = fetches.load(Ordering::SeqCst);
+    for i in 0..20 {
+        assert!(verifier.verify(&token(&new_key, &format!("forged-{i}"))).await.is_err());
+    }
+    assert!(fetches.load(Ordering::SeqCst) - before <= 1);
+}
+
+/// Dates out of any sensible range in a query string are a 400 that names the parameter,
+/// never a panic (a year like -262143 is what chrono can barely hold).
+#[tokio::test]
+async fn extreme_dates_in_query_strings_are_refused() {
+    let stack = TestStack::start().await;
+    let api = stack.serve_api().await;
+    let team = token("tess", "professional", true);
+    for path in [
+        "/v1/prices/AAPL?to=-262143-01-01",
+        "/v1/prices/AAPL?from=+262142-12-31",
+        "/v1/prices/AAPL?from=0000-01-01",
+        "/v1/metrics/feedback?to=-262143-01-01",
+        "/v1/metrics/feedback?from=9999-12-31",
+    ] {
+        let (status, content_type, body) = get(&format!("{api}{path}"), Some(&team)).await;
+        assert_eq!(
+            (status, content_type.as_str()),
+            (400, "application/problem+json"),
+            "{path}: {body}"
+        );
+        let detail = body["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains("from") || detail.contains("to"), "{path}: {body}");
+    }
+    // The server is still answering.
+    assert_eq!(get(&format!("{api}/v1/me"), Some(&team)).await.0, 200);
+}

@@ -28,6 +28,17 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// A fresh 2048-bit RSA private key (PKCS#1 DER, what jsonwebtoken signs with), made by
+/// `openssl`; `None` where openssl is not installed.
+pub fn rsa_test_key() -> Option<Vec<u8>> {
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("openssl genrsa 2048 2>/dev/null | openssl rsa -traditional -outform DER 2>/dev/null")
+        .output()
+        .ok()?;
+    (output.status.success() && !output.stdout.is_empty()).then_some(output.stdout)
+}
+
 /// `../shared/fixtures/<rel>` beside the checkout, when it exists.
 pub fn fixture(rel: &str) -> Option<PathBuf> {
     let path = repo_root().join("../shared/fixtures").join(rel);

@@ -20,7 +20,7 @@ impl FromRequestParts<Arc<ApiState>> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, api: &Arc<ApiState>) -> Result<Self, Self::Rejection> {
-        let mut principal = api.auth.principal(parts)?;
+        let mut principal = api.auth.principal(parts).await?;
         let client = api.pool.get().await?;
         // Served at the account's tier of record, not at whatever the token says.
         principal.tier = account::touch(&client, &principal).await?;

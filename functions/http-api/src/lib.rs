@@ -103,7 +103,7 @@ impl ApiState {
 /// locally the router verifies them itself.
 pub async fn build(instance: &Instance) -> Result<Router, InitError> {
     let cfg = &instance.cfg;
-    let auth = if cfg.optional::<String>("LOCAL_JWT_SECRET")?.is_some() || !sluice_web::auth::in_aws(cfg) {
+    let auth = if cfg.optional::<String>("LOCAL_JWT_SECRET")?.is_some() || !cfg.in_aws() {
         Authenticator::Verify(Arc::new(sluice_web::auth::verifier_from_config(cfg).await?))
     } else {
         Authenticator::Gateway

@@ -141,6 +141,11 @@ impl Triage {
                 return self.count_existing(item).await;
             }
         }
+        if self.is_older_than_stored(item).await? {
+            // Not worth a model call: the ticket already shows a later revision.
+            tracing::info!(key, "an older revision than the ticket shows; ignored");
+            return self.count_existing(item).await;
+        }
         let started = Instant::now();
         let triaged = triage::triage(self.model.as_ref(), &FeedbackItem::of(item), self.config.backoff).await?;
         let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
@@ -168,12 +173,12 @@ impl Triage {
             return Ok(None);
         }
         let row = tx
-            .query_one(
+            .query_opt(
                 "INSERT INTO tickets (id, source, external_id, revision, priority, category, sentiment, summary,
-                     language, author, rating, subject, text, link, received_at, triaged_at, model)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now(), $16)
+                     language, author, rating, subject, text, link, received_at, triaged_at, model, revised_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now(), $16, $15)
                  ON CONFLICT (source, external_id) DO UPDATE SET
-                     revision = EXCLUDED.revision,
+                     revision = EXCLUDED.revision, revised_at = EXCLUDED.revised_at,
                      priority = CASE WHEN tickets.priority_set_by IS NULL THEN EXCLUDED.priority
                                      ELSE tickets.priority END,
                      category = EXCLUDED.category, sentiment = EXCLUDED.sentiment, summary = EXCLUDED.summary,
@@ -181,6 +186,7 @@ impl Triage {
                      subject = EXCLUDED.subject, text = EXCLUDED.text, link = EXCLUDED.link,
                      received_at = LEAST(tickets.received_at, EXCLUDED.received_at),
                      triaged_at = now(), model = EXCLUDED.model, updated_at = now()
+                 WHERE tickets.revised_at <= EXCLUDED.revised_at
                  RETURNING id, (xmax = 0) AS inserted, priority, priority_set_by",
                 &[
                     &Uuid::new_v4(),
@@ -202,6 +208,12 @@ impl Triage {
                 ],
             )
             .await?;
+        let Some(row) = row else {
+            // A newer revision was stored while this one was being triaged: it stays.
+            tx.commit().await?;
+            tracing::info!(key, "a newer revision was stored meanwhile; this one is ignored");
+            return Ok(None);
+        };
         let ticket_id: Uuid = row.get(0);
         let inserted: bool = row.get(1);
         let priority: String = row.get(2);
@@ -261,6 +273,19 @@ impl Triage {
             priority = %answer.priority, method = ?triaged.method, model = %triaged.model, duration_ms,
             retriaged = !inserted, "feedback triaged");
         Ok(Some(ticket_id))
+    }
+
+    /// Whether the ticket already shows a revision newer than `item`'s (by their times at
+    /// the source).
+    async fn is_older_than_stored(&self, item: &FeedbackReceived) -> Result<bool, TriageError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                "SELECT 1 FROM tickets WHERE source = $1 AND external_id = $2 AND revised_at > $3",
+                &[&item.source.as_str(), &item.external_id, &item.received_at],
+            )
+            .await?;
+        Ok(row.is_some())
     }
 
     /// Counts the ticket of an item already triaged, if it is not counted yet.

@@ -192,7 +192,7 @@ impl EventsService {
         }
         match route {
             "/v1/events/ticket" => {
-                let viewer = self.bearer_viewer(request)?;
+                let viewer = self.bearer_viewer(request).await?;
                 let issued = tickets::issue(&self.pool, &viewer, self.config.ticket_ttl)
                     .await
                     .map_err(Problem::internal)?;
@@ -206,14 +206,14 @@ impl EventsService {
                         .await
                         .map_err(Problem::internal)?
                         .ok_or(Problem::Unauthenticated)?,
-                    None => self.bearer_viewer(request)?,
+                    None => self.bearer_viewer(request).await?,
                 };
                 let resume = last_event_id(request)?;
                 let deadline = self.config.stream_deadline(function_deadline);
                 Ok(self.open_stream(viewer, resume, deadline).await?)
             }
             _ => {
-                let viewer = self.bearer_viewer(request)?;
+                let viewer = self.bearer_viewer(request).await?;
                 let after = match query(request, "after") {
                     Some(raw) => Some(parse_id(&raw, "after")?),
                     None => last_event_id(request)?,
@@ -237,8 +237,8 @@ impl EventsService {
         }
     }
 
-    fn bearer_viewer(&self, request: &Parts) -> Result<Viewer, Problem> {
-        let principal = self.auth.principal(request)?;
+    async fn bearer_viewer(&self, request: &Parts) -> Result<Viewer, Problem> {
+        let principal = self.auth.principal(request).await?;
         Ok(Viewer {
             user_id: principal.user_id,
             team_member: principal.team_member,

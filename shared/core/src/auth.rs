@@ -79,6 +79,17 @@ impl TokenVerifier {
         })
     }
 
+    /// The same verifier with the pool's keys as now published (they rotate); `None` for
+    /// a local verifier, which has no published keys.
+    pub fn with_keys(&self, jwks_json: &str) -> Option<Result<Self, AuthError>> {
+        match self {
+            Self::Cognito { issuer, client_ids, .. } => {
+                Some(Self::cognito(issuer.clone(), client_ids.clone(), jwks_json))
+            }
+            Self::Local { .. } => None,
+        }
+    }
+
     /// Checks signature, expiry, issuer and audience; returns the claims.
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
         let token = token.trim();

@@ -48,6 +48,15 @@ impl ConfigSource {
     }
 
     /// A copy without `key` (a test of what a function does when a setting is absent).
+    /// Whether this process is a Lambda function (the runtime sets its name): where
+    /// local conveniences (the HS256 verifier, a database without TLS) refuse to run.
+    pub fn in_aws(&self) -> bool {
+        self.optional::<String>("AWS_LAMBDA_FUNCTION_NAME")
+            .ok()
+            .flatten()
+            .is_some()
+    }
+
     pub fn without(mut self, key: &str) -> Self {
         self.vars.remove(key);
         self

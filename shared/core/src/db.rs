@@ -126,7 +126,21 @@ impl DbSettings {
     }
 
     pub fn from_pg_config(mut pg: tokio_postgres::Config, cfg: &ConfigSource) -> Result<Self, DbError> {
-        let tls: TlsMode = cfg.or("DATABASE_TLS", TlsMode::Disable)?;
+        // In Lambda the database is across a network: TLS, verified, always.
+        let tls: TlsMode = if cfg.in_aws() {
+            match cfg.or("DATABASE_TLS", TlsMode::VerifyFull)? {
+                TlsMode::VerifyFull => TlsMode::VerifyFull,
+                TlsMode::Disable => {
+                    return Err(ConfigError::Invalid {
+                        key: "DATABASE_TLS".into(),
+                        reason: "disable is for a loopback database; in AWS only verify-full".into(),
+                    }
+                    .into())
+                }
+            }
+        } else {
+            cfg.or("DATABASE_TLS", TlsMode::Disable)?
+        };
         if tls == TlsMode::VerifyFull {
             pg.ssl_mode(SslMode::Require);
         }
@@ -277,6 +291,21 @@ mod tests {
         assert_eq!(s.tls, TlsMode::VerifyFull);
         assert!(!format!("{s:?}").contains("hunter2"));
         assert!("require".parse::<TlsMode>().is_err());
+    }
+
+    #[test]
+    fn in_lambda_the_database_is_reached_over_verified_tls_only() {
+        let pg = || tokio_postgres::Config::from_str("postgres://u@db.example/sluice").unwrap();
+        let lambda = ConfigSource::from_pairs([("AWS_LAMBDA_FUNCTION_NAME", "sluice-http-api")]);
+        assert_eq!(
+            DbSettings::from_pg_config(pg(), &lambda).unwrap().tls,
+            TlsMode::VerifyFull,
+            "the default in AWS"
+        );
+        let err = DbSettings::from_pg_config(pg(), &lambda.clone().with("DATABASE_TLS", "disable")).unwrap_err();
+        assert!(err.to_string().contains("DATABASE_TLS"), "{err}");
+        let local = ConfigSource::from_pairs([("DATABASE_TLS", "disable")]);
+        assert_eq!(DbSettings::from_pg_config(pg(), &local).unwrap().tls, TlsMode::Disable);
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub mod request;
 
 pub use auth::Authenticator;
 pub use problem::{with_instance, ApiError};
-pub use request::{JsonBody, QueryParams, RawBody, MAX_BODY_BYTES};
+pub use request::{query_date, JsonBody, QueryParams, RawBody, MAX_BODY_BYTES};
 
 /// A JSON answer with its status.
 pub fn json(status: http::StatusCode, body: &serde_json::Value) -> axum::response::Response {

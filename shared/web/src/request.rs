@@ -88,20 +88,29 @@ impl QueryParams {
             .transpose()
     }
 
-    /// A calendar date (`2026-01-31`) within years 1..=9999: an extreme year is a 400,
-    /// never an overflow further on.
+    /// A calendar date parameter (see [`query_date`]).
     pub fn date(&self, name: &str) -> Result<Option<chrono::NaiveDate>, ApiError> {
-        use chrono::Datelike;
-        let expected = || ApiError::invalid(format!("{name} must be a date like 2026-01-31"));
-        self.first(name)
-            .map(|raw| {
-                chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
-                    .ok()
-                    .filter(|d| (1..=9999).contains(&d.year()))
-                    .ok_or_else(expected)
-            })
-            .transpose()
+        self.first(name).map(|raw| query_date(name, raw)).transpose()
     }
+}
+
+/// The years a date in a query string may name. Anything outside is a 400 naming the
+/// parameter: no arithmetic further on (a default range, a day count) can overflow.
+pub const QUERY_DATE_YEARS: std::ops::RangeInclusive<i32> = 1900..=2999;
+
+/// A calendar date (`2026-01-31`) within [`QUERY_DATE_YEARS`], or 400 naming `name`.
+pub fn query_date(name: &str, raw: &str) -> Result<chrono::NaiveDate, ApiError> {
+    use chrono::Datelike;
+    chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+        .ok()
+        .filter(|d| QUERY_DATE_YEARS.contains(&d.year()))
+        .ok_or_else(|| {
+            ApiError::invalid(format!(
+                "{name} must be a date like 2026-01-31, in the years {} to {}",
+                QUERY_DATE_YEARS.start(),
+                QUERY_DATE_YEARS.end()
+            ))
+        })
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
@@ -116,6 +125,26 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 mod tests {
     use super::*;
     use axum::body::Body;
+
+    #[test]
+    fn query_dates_outside_the_sensible_years_are_refused_by_name() {
+        assert_eq!(
+            query_date("to", " 2026-01-31 ").ok(),
+            chrono::NaiveDate::from_ymd_opt(2026, 1, 31)
+        );
+        for raw in [
+            "-262143-01-01",
+            "+262142-12-31",
+            "0000-01-01",
+            "1899-12-31",
+            "3000-01-01",
+            "22/11/2026",
+            "",
+        ] {
+            let refused = query_date("to", raw).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(refused.contains("to must be a date"), "{raw:?}: {refused}");
+        }
+    }
 
     #[derive(serde::Deserialize, Debug)]
     #[serde(deny_unknown_fields)]

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use base64::Engine;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt};
 use http::StatusCode;
 use serde::Deserialize;
@@ -105,8 +105,9 @@ impl ListQuery {
                 DateTime::parse_from_rfc3339(raw)
                     .map(|t| t.with_timezone(&Utc))
                     .ok()
+                    .filter(|t| sluice_web::request::QUERY_DATE_YEARS.contains(&t.year()))
                     .or_else(|| {
-                        NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                        sluice_web::query_date("since", raw)
                             .ok()
                             .and_then(|d| d.and_hms_opt(0, 0, 0))
                             .map(|t| t.and_utc())
@@ -164,22 +165,17 @@ impl TicketPatch {
 
 /// `from`..=`to` of the metrics route: ISO dates, the last 30 days by default, 90 at most.
 pub fn metrics_range(
-    from: Option<&str>,
-    to: Option<&str>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
     today: NaiveDate,
 ) -> Result<(NaiveDate, NaiveDate), ApiError> {
-    let date = |name: &str, raw: Option<&str>| -> Result<Option<NaiveDate>, ApiError> {
-        raw.map(|r| {
-            NaiveDate::parse_from_str(r.trim(), "%Y-%m-%d")
-                .map_err(|_| ApiError::invalid(format!("{name} must be a date like 2026-11-22")))
-        })
-        .transpose()
-    };
-    let (from, to) = match (date("from", from)?, date("to", to)?) {
+    let days_before = |d: NaiveDate| d - Duration::days(DEFAULT_METRICS_DAYS - 1);
+    // Dates come from `query_date` (years 1900..=2999): a 30-day step cannot overflow.
+    let (from, to) = match (from, to) {
         (Some(f), Some(t)) => (f, t),
         (Some(f), None) => (f, (f + Duration::days(DEFAULT_METRICS_DAYS - 1)).min(today.max(f))),
-        (None, Some(t)) => (t - Duration::days(DEFAULT_METRICS_DAYS - 1), t),
-        (None, None) => (today - Duration::days(DEFAULT_METRICS_DAYS - 1), today),
+        (None, Some(t)) => (days_before(t), t),
+        (None, None) => (days_before(today), today),
     };
     if from > to {
         return Err(ApiError::invalid("from must not be after to"));
@@ -381,7 +377,7 @@ pub async fn update(
 pub async fn metrics(State(api): State<Arc<ApiState>>, _team: Team, query: QueryParams) -> Result<Response, ApiError> {
     query.only(&["from", "to"])?;
     {
-        let (from, to) = metrics_range(query.first("from"), query.first("to"), api.clock.today())?;
+        let (from, to) = metrics_range(query.date("from")?, query.date("to")?, api.clock.today())?;
         let table = &api.feedback_metrics;
         let per_day: Vec<Vec<(String, String, i64)>> = futures::stream::iter(metrics::days(from, to))
             .map(|day| table.day(day))
@@ -499,20 +495,19 @@ mod tests {
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
         assert_eq!(metrics_range(None, None, today).unwrap(), (d("2026-10-24"), today));
         assert_eq!(
-            metrics_range(Some("2026-11-01"), Some("2026-11-05"), today).unwrap(),
+            metrics_range(Some(d("2026-11-01")), Some(d("2026-11-05")), today).unwrap(),
             (d("2026-11-01"), d("2026-11-05"))
         );
         assert_eq!(
-            metrics_range(Some("2026-11-20"), None, today).unwrap(),
+            metrics_range(Some(d("2026-11-20")), None, today).unwrap(),
             (d("2026-11-20"), today)
         );
         assert_eq!(
-            metrics_range(None, Some("2026-01-30"), today).unwrap(),
+            metrics_range(None, Some(d("2026-01-30")), today).unwrap(),
             (d("2026-01-01"), d("2026-01-30"))
         );
-        assert!(metrics_range(Some("2026-08-25"), Some("2026-11-22"), today).is_ok());
-        assert!(metrics_range(Some("2026-08-24"), Some("2026-11-22"), today).is_err());
-        assert!(metrics_range(Some("2026-11-05"), Some("2026-11-01"), today).is_err());
-        assert!(metrics_range(Some("22/11/2026"), None, today).is_err());
+        assert!(metrics_range(Some(d("2026-08-25")), Some(d("2026-11-22")), today).is_ok());
+        assert!(metrics_range(Some(d("2026-08-24")), Some(d("2026-11-22")), today).is_err());
+        assert!(metrics_range(Some(d("2026-11-05")), Some(d("2026-11-01")), today).is_err());
     }
 }
