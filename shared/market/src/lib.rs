@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::Pool;
 use serde::{Deserialize, Serialize};
+use sluice_core::Clock;
 use sluice_messages::Ticker;
 use std::time::Duration;
 use tracing::warn;
@@ -91,6 +92,8 @@ pub struct QuoteCache {
     client: aws_sdk_dynamodb::Client,
     table: String,
     ttl: Duration,
+    /// Judges expiry (and stamps new items); a test moves it instead of sleeping.
+    clock: Clock,
 }
 
 fn dynamo_error<E: std::error::Error + 'static, R: std::fmt::Debug>(
@@ -105,11 +108,17 @@ impl QuoteCache {
             client,
             table: table.to_owned(),
             ttl,
+            clock: Clock::system(),
         }
     }
 
+    /// The same cache read and written at the time `clock` gives.
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Self { clock, ..self }
+    }
+
     pub async fn put(&self, quote: &Quote) -> Result<(), MarketError> {
-        let now = Utc::now();
+        let now = self.clock.now();
         let expires_at = now.timestamp_millis() + i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX / 4);
         let payload =
             serde_json::to_string(&QuoteView::from_quote(quote)).map_err(|e| MarketError::Cache(e.to_string()))?;
@@ -148,7 +157,7 @@ impl QuoteCache {
             (_, Some(AttributeValue::N(s))) => s.parse::<i64>().ok().map(|s| s * 1000),
             _ => None,
         };
-        if expires_ms.is_none_or(|e| e <= Utc::now().timestamp_millis()) {
+        if expires_ms.is_none_or(|e| e <= self.clock.now().timestamp_millis()) {
             return Ok(None);
         }
         let Some(AttributeValue::S(payload)) = item.get("payload") else {
