@@ -99,7 +99,7 @@ async fn each_route_enforces_the_access_it_declares() {
         let status = response.status().as_u16();
         let body: Value = response.json().await.unwrap_or(Value::Null);
         match route.access {
-            http_api::Access::User | http_api::Access::Team => {
+            http_api::Access::User | http_api::Access::Team | http_api::Access::Admin => {
                 assert_eq!(status, 401, "{} {}: {body}", route.method, route.path);
                 assert_eq!(body["type"], "urn:sluice:problem:unauthenticated", "{}", route.path);
             }

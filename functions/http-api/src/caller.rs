@@ -21,9 +21,9 @@ impl FromRequestParts<Arc<ApiState>> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, api: &Arc<ApiState>) -> Result<Self, Self::Rejection> {
         let mut principal = api.auth.principal(parts).await?;
-        let client = api.pool.get().await?;
+        let mut client = api.pool.get().await?;
         // Served at the account's tier of record, not at whatever the token says.
-        principal.tier = account::touch(&client, &principal).await?;
+        principal.tier = account::touch(&mut client, &principal, api.clock.today()).await?;
         // Every authenticated request counts against the tier's allowance.
         let allowance = Allowance::from(&principal.tier.policy());
         let admission = rate_limit::admit(&client, &principal.user_id, allowance, api.clock.now()).await?;
@@ -54,6 +54,25 @@ impl FromRequestParts<Arc<ApiState>> for Team {
         } else {
             Err(ApiError::Forbidden(
                 "only members of the research team may read team data (spreadsheet loads, feedback)".into(),
+            ))
+        }
+    }
+}
+
+/// A team admin (the `team` and `admins` groups): grants and corrects credits.
+#[derive(Debug, Clone)]
+pub struct Admin(pub Principal);
+
+impl FromRequestParts<Arc<ApiState>> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, api: &Arc<ApiState>) -> Result<Self, Self::Rejection> {
+        let Caller(principal) = Caller::from_request_parts(parts, api).await?;
+        if principal.team_admin {
+            Ok(Self(principal))
+        } else {
+            Err(ApiError::Forbidden(
+                "only team admins (the team and admins groups) may grant or adjust credits".into(),
             ))
         }
     }

@@ -30,6 +30,8 @@ pub enum Access {
     User,
     /// Members of the research team (a bearer token with the `team` group).
     Team,
+    /// Team admins (the `team` and `admins` groups).
+    Admin,
     /// No token: the sender signs the body (webhooks).
     Signature,
     /// No token: public documentation.
@@ -59,6 +61,10 @@ macro_rules! routes {
 routes! {
     GET "/v1/openapi.json" Public => openapi,
     GET "/v1/me" User => routes::account::me,
+    GET "/v1/me/usage" User => routes::billing::usage,
+    POST "/v1/billing/checkout" User => routes::billing::checkout,
+    POST "/v1/webhooks/stripe" Signature => routes::billing::stripe_webhook,
+    POST "/v1/admin/credits" Admin => routes::billing::adjust,
     GET "/v1/data-versions" Team => routes::data_versions::list,
     GET "/v1/data-versions/{id}" Team => routes::data_versions::get,
     GET "/v1/quotes/{ticker}" User => routes::market::quote,
@@ -83,6 +89,7 @@ pub struct ApiState {
     pub market: MarketData,
     pub analyses: AnalysisConfig,
     pub feedback: FeedbackConfig,
+    pub billing: routes::billing::BillingConfig,
     pub feedback_metrics: MetricsTable,
     /// What the routes stage (filing requests, feedback), sent after each commit.
     pub outbox: Outbox,
@@ -124,6 +131,7 @@ pub async fn build(instance: &Instance) -> Result<Router, InitError> {
         },
         analyses: AnalysisConfig::load(cfg)?,
         feedback: FeedbackConfig::load(cfg, &instance.secrets).await?,
+        billing: routes::billing::BillingConfig::load(cfg, &instance.secrets).await?,
         feedback_metrics: MetricsTable {
             dynamodb,
             table: cfg.required("FEEDBACK_METRICS_TABLE")?,

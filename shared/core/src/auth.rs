@@ -198,12 +198,24 @@ pub mod local {
 
     /// Signs a token for the local stack (`make token`, the tests).
     pub fn issue_token(secret: &[u8], user: &str, tier: &str, team: bool, hours: i64) -> Result<String, String> {
+        let groups: &[&str] = if team { &["team"] } else { &[] };
+        issue_token_in_groups(secret, user, tier, groups, hours)
+    }
+
+    /// A local token in the given Cognito groups (`team`, `admins`).
+    pub fn issue_token_in_groups(
+        secret: &[u8],
+        user: &str,
+        tier: &str,
+        groups: &[&str],
+        hours: i64,
+    ) -> Result<String, String> {
         let now = chrono::Utc::now().timestamp();
         let claims = LocalClaims {
             sub: user.to_owned(),
             tier: tier.to_owned(),
             email: None,
-            groups: if team { vec!["team".into()] } else { vec![] },
+            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
             iat: now,
@@ -245,6 +257,8 @@ pub struct Principal {
     pub claimed_tier: Option<UserTier>,
     /// Members of the research team (may read team-wide data).
     pub team_member: bool,
+    /// Team members in the `admins` group too: they may grant and adjust credits.
+    pub team_admin: bool,
 }
 
 impl Principal {
@@ -265,15 +279,20 @@ impl Principal {
             .or_else(|| claims.get("groups"))
             .cloned()
             .unwrap_or_default();
-        let team_member = groups
-            .split([',', ' ', '[', ']'])
-            .any(|g| g.trim().eq_ignore_ascii_case("team"));
+        let in_group = |name: &str| {
+            groups
+                .split([',', ' ', '[', ']'])
+                .any(|g| g.trim().eq_ignore_ascii_case(name))
+        };
+        let team_member = in_group("team");
+        let team_admin = team_member && in_group("admins");
         Some(Self {
             user_id: user_id.to_owned(),
             email: claims.get("email").and_then(|e| Email::parse(e).ok()),
             tier: claimed_tier.unwrap_or(UserTier::Demo),
             claimed_tier,
             team_member,
+            team_admin,
         })
     }
 }

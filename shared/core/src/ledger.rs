@@ -28,6 +28,167 @@ impl ChargeKind {
     }
 }
 
+/// Credits coming in (or, for an adjustment, taken back by a person).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreditKind {
+    /// What the tier includes each month.
+    MonthlyCredits,
+    /// Bought through Stripe Checkout.
+    TopUp,
+    /// A team admin's grant or correction, with a reason.
+    Adjustment,
+}
+
+impl CreditKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::MonthlyCredits => "monthly_credits",
+            Self::TopUp => "top_up",
+            Self::Adjustment => "adjustment",
+        }
+    }
+}
+
+/// One credit movement to apply once. `amount` is positive, or negative for an
+/// adjustment that takes credits back.
+#[derive(Debug, Clone)]
+pub struct Credit<'a> {
+    pub user_id: &'a str,
+    pub kind: CreditKind,
+    pub amount: Money,
+    /// Unique per movement: a second credit with the same key is a no-op.
+    pub idempotency_key: String,
+    pub description: String,
+    /// The admin who made an adjustment.
+    pub granted_by: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreditOutcome {
+    Credited {
+        balance_after: Money,
+    },
+    /// The key was applied before: nothing changed.
+    AlreadyCredited,
+    /// Taking the credits back would leave less than what running tasks hold: nothing changed.
+    Insufficient {
+        available: Money,
+    },
+}
+
+/// Applies `credit` in `tx`, under the account's lock, exactly once per key.
+pub async fn credit(tx: &Transaction<'_>, credit: &Credit<'_>) -> Result<CreditOutcome, LedgerError> {
+    lock_account(tx, credit.user_id).await?;
+    let seen = tx
+        .query_opt(
+            "SELECT 1 FROM usage_transactions WHERE idempotency_key = $1",
+            &[&credit.idempotency_key],
+        )
+        .await?;
+    if seen.is_some() {
+        return Ok(CreditOutcome::AlreadyCredited);
+    }
+    let amount = credit.amount.micros();
+    // Taking back never spends what running tasks were promised.
+    let held = if amount < 0 {
+        crate::lifecycle::holds(tx, credit.user_id).await?.held.micros()
+    } else {
+        0
+    };
+    let Some(row) = tx
+        .query_opt(
+            "UPDATE user_accounts SET credit_balance_micros = credit_balance_micros + $2, updated_at = now()
+             WHERE user_id = $1 AND credit_balance_micros + $2 - $3 >= 0
+             RETURNING credit_balance_micros",
+            &[&credit.user_id, &amount, &held],
+        )
+        .await?
+    else {
+        let balance: i64 = tx
+            .query_opt(
+                "SELECT credit_balance_micros FROM user_accounts WHERE user_id = $1",
+                &[&credit.user_id],
+            )
+            .await?
+            .map_or(0, |r| r.get(0));
+        return Ok(CreditOutcome::Insufficient {
+            available: Money::from_micros(balance - held),
+        });
+    };
+    let balance_after: i64 = row.get(0);
+    // The key was checked under the account's lock, which every movement takes.
+    tx.execute(
+        "INSERT INTO usage_transactions
+             (user_id, kind, amount_micros, balance_after_micros, idempotency_key, description, granted_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            &credit.user_id,
+            &credit.kind.as_str(),
+            &amount,
+            &balance_after,
+            &credit.idempotency_key,
+            &credit.description,
+            &credit.granted_by,
+        ],
+    )
+    .await?;
+    Ok(CreditOutcome::Credited {
+        balance_after: Money::from_micros(balance_after),
+    })
+}
+
+/// The first day of `day`'s month: the month monthly credits are granted for.
+pub fn month_of(day: chrono::NaiveDate) -> chrono::NaiveDate {
+    use chrono::Datelike;
+    day.with_day(1).unwrap_or(day)
+}
+
+/// When the next monthly credits are due: the first day of the month after `today`.
+pub fn credit_reset_date(today: chrono::NaiveDate) -> chrono::NaiveDate {
+    month_of(today)
+        .checked_add_months(chrono::Months::new(1))
+        .unwrap_or(today)
+}
+
+/// Tops the account up to what `tier` includes for the month of `today`: the first grant
+/// of a month gives the tier's credits, and an upgrade within the month gives the
+/// difference to the better tier's. Once per account, month and tier, whatever retries.
+pub async fn grant_monthly_credits(
+    tx: &Transaction<'_>,
+    user_id: &str,
+    tier: sluice_messages::UserTier,
+    today: chrono::NaiveDate,
+) -> Result<CreditOutcome, LedgerError> {
+    let month = month_of(today);
+    let included = tier.policy().monthly_credits;
+    lock_account(tx, user_id).await?;
+    let granted: i64 = tx
+        .query_one(
+            "SELECT coalesce(sum(amount_micros), 0)::bigint FROM usage_transactions
+             WHERE user_id = $1 AND kind = 'monthly_credits'
+               AND left(idempotency_key, length($2)) = $2",
+            &[&user_id, &format!("monthly:{user_id}:{}:", month.format("%Y-%m"))],
+        )
+        .await?
+        .get(0);
+    let due = included.micros() - granted;
+    if due <= 0 {
+        return Ok(CreditOutcome::AlreadyCredited);
+    }
+    credit(
+        tx,
+        &Credit {
+            user_id,
+            kind: CreditKind::MonthlyCredits,
+            amount: Money::from_micros(due),
+            idempotency_key: format!("monthly:{user_id}:{}:{}", month.format("%Y-%m"), tier.as_str()),
+            description: format!("{} monthly credits for {}", tier.as_str(), month.format("%B %Y")),
+            granted_by: None,
+        },
+    )
+    .await
+}
+
 /// One charge to apply once.
 #[derive(Debug, Clone)]
 pub struct Charge<'a> {

@@ -133,8 +133,8 @@ pub use reviews::{
     ReviewExport, SkippedReview,
 };
 pub use signature::{
-    sign_intercom, sign_standard, sign_zendesk, verify_hub_sha256, verify_intercom, verify_standard, verify_zendesk,
-    REPLAY_WINDOW_SECS,
+    sign_intercom, sign_standard, sign_stripe, sign_zendesk, verify_hub_sha256, verify_intercom, verify_standard,
+    verify_stripe, verify_zendesk, REPLAY_WINDOW_SECS,
 };
 pub use sluice_messages::{FeedbackReceived, FeedbackSource};
 pub use standard::{parse_standard, STANDARD_FEEDBACK_TYPES};

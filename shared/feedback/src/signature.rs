@@ -150,6 +150,59 @@ pub fn verify_standard(
     check_window(signed_at, now)
 }
 
+/// Stripe: `Stripe-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>...]`, each `v1` the hex
+/// `HMAC-SHA256(endpoint secret, t + "." + body)` with the endpoint secret (`whsec_...`)
+/// used as it is shown (its UTF-8 bytes). Any `v1` may match (Stripe sends several during
+/// a secret's rotation); other schemes (`v0`) are ignored. Then `t` must be within
+/// [`REPLAY_WINDOW_SECS`] of `now` (Stripe's default tolerance, 5 minutes).
+pub fn verify_stripe(secret: &str, body: &[u8], header: &str, now: DateTime<Utc>) -> Result<(), WebhookError> {
+    if secret.trim().is_empty() {
+        return Err(WebhookError::NotConfigured);
+    }
+    if header.trim().is_empty() {
+        return Err(WebhookError::MissingSignature);
+    }
+    let mut timestamp = None;
+    let mut candidates = Vec::new();
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", t)) => timestamp = Some(t.trim()),
+            // A v1 that is not hexadecimal cannot match: it counts as a bad signature.
+            Some(("v1", sig)) => candidates.extend(hex::decode(sig.trim()).ok()),
+            _ => {}
+        }
+    }
+    let timestamp =
+        timestamp.ok_or_else(|| WebhookError::MalformedHeader("stripe-signature carries no t= timestamp".into()))?;
+    let signed_at = timestamp
+        .parse::<i64>()
+        .ok()
+        .and_then(|secs| DateTime::from_timestamp(secs, 0))
+        .ok_or_else(|| WebhookError::MalformedHeader(format!("t={:?} is not Unix seconds", clip(timestamp))))?;
+    let mut mac = hmac_sha256(secret.trim().as_bytes())?;
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    let mut matched = false;
+    for candidate in &candidates {
+        matched |= mac.clone().verify_slice(candidate).is_ok();
+    }
+    if !matched {
+        return Err(WebhookError::BadSignature);
+    }
+    check_window(signed_at, now)
+}
+
+/// Signs like Stripe: the whole `Stripe-Signature` header for `body` at `timestamp`.
+pub fn sign_stripe(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.trim().as_bytes()) else {
+        return String::new();
+    };
+    mac.update(format!("{timestamp}.").as_bytes());
+    mac.update(body);
+    format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
 /// Signs like a Standard Webhooks sender: `v1,<base64>` (tests, fuzzing and any Sluice sender).
 pub fn sign_standard(secret: &str, id: &str, timestamp: &str, body: &[u8]) -> Option<String> {
     let key = standard_key(secret)?;
@@ -224,6 +277,43 @@ mod tests {
 
     fn at(secs: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(secs, 0).unwrap_or_default()
+    }
+
+    #[test]
+    fn stripe_signatures_match_an_independent_hmac_and_refuse_the_rest() {
+        // Computed apart from this code (Python's hmac): HMAC-SHA256(secret, "t.body").
+        let (secret, body) = ("whsec_test_secret", br#"{"id":"evt_1"}"#);
+        let good = "248a374f50f943a28b0f6ab50faf9a7e7e29b710fa26df9fb1618b9bf8ea9c9a";
+        let header = format!("t=1700000000,v1={good}");
+        assert_eq!(verify_stripe(secret, body, &header, at(1_700_000_100)), Ok(()));
+        assert_eq!(sign_stripe(secret, 1_700_000_000, body), header);
+        // Rotation: any v1 may match; v0 is ignored.
+        let rotated = format!("t=1700000000,v1={},v1={good},v0=00", "ab".repeat(32));
+        assert_eq!(verify_stripe(secret, body, &rotated, at(1_700_000_000)), Ok(()));
+        assert_eq!(
+            verify_stripe(secret, br#"{"id":"evt_2"}"#, &header, at(1_700_000_000)),
+            Err(WebhookError::BadSignature)
+        );
+        assert_eq!(
+            verify_stripe("whsec_other", body, &header, at(1_700_000_000)),
+            Err(WebhookError::BadSignature)
+        );
+        assert_eq!(
+            verify_stripe(secret, body, &header, at(1_700_000_000 + REPLAY_WINDOW_SECS + 1)),
+            Err(WebhookError::StaleTimestamp)
+        );
+        assert_eq!(
+            verify_stripe(secret, body, "", at(0)),
+            Err(WebhookError::MissingSignature)
+        );
+        assert!(matches!(
+            verify_stripe(secret, body, &format!("v1={good}"), at(0)),
+            Err(WebhookError::MalformedHeader(_))
+        ));
+        assert_eq!(
+            verify_stripe("", body, &header, at(0)),
+            Err(WebhookError::NotConfigured)
+        );
     }
 
     #[test]

@@ -238,11 +238,14 @@ pub struct Money(i64);
 impl Money {
     pub const ZERO: Money = Money(0);
 
-    pub fn from_micros(micros: i64) -> Self {
+    pub const fn from_micros(micros: i64) -> Self {
         Self(micros)
     }
     pub fn micros(&self) -> i64 {
         self.0
+    }
+    pub fn is_zero(&self) -> bool {
+        self.0 == 0
     }
     /// Parses a dollar amount such as `12.5` or `0.000001` exactly.
     pub fn parse_dollars(raw: &str) -> Result<Self, InvalidValue> {

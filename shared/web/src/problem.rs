@@ -37,6 +37,10 @@ pub enum ApiError {
     RateLimited { message: String, retry_after_secs: u64 },
     #[error("{0}")]
     InsufficientCredits(String),
+    /// A service this route needs is not configured or did not answer; the detail says
+    /// which in words a user can act on (never the upstream's own error).
+    #[error("{0}")]
+    Unavailable(String),
     /// Anything the caller cannot act on: logged, answered with a generic 500.
     #[error("internal error")]
     Internal(String),
@@ -65,6 +69,7 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MalformedJson(_) | Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -82,6 +87,7 @@ impl ApiError {
             Self::MalformedJson(_) => "urn:sluice:problem:malformed-json",
             Self::InvalidRequest(_) => "urn:sluice:problem:invalid-request",
             Self::RateLimited { .. } => "urn:sluice:problem:rate-limited",
+            Self::Unavailable(_) => "urn:sluice:problem:unavailable",
             Self::Internal(_) => "urn:sluice:problem:internal",
         }
     }
@@ -98,6 +104,7 @@ impl ApiError {
             Self::MalformedJson(_) => "Malformed JSON",
             Self::InvalidRequest(_) => "Invalid request",
             Self::RateLimited { .. } => "Rate limited",
+            Self::Unavailable(_) => "Unavailable",
             Self::Internal(_) => "Internal error",
         }
     }

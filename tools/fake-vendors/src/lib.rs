@@ -7,12 +7,14 @@
 //!   request log that measures the busiest sliding window and switches for 429s.
 //! - [`edgar`]: EDGAR (`www.sec.gov` and `data.sec.gov` paths) served from a mirror
 //!   folder laid out like EDGAR, refusing undeclared User-Agents as the SEC does.
+//! - [`stripe`]: Stripe Checkout sessions, and the signed events Stripe sends back.
 //! - [`llm`]: a model endpoint speaking Bedrock's Converse and OpenAI's chat
 //!   completions, answering schema-valid JSON, with throttling and scripted replies.
 
 pub mod edgar;
 pub mod fmp;
 pub mod llm;
+pub mod stripe;
 
 pub use fmp::{start, FakeFmp, FakeFmpConfig, FmpStats};
 

@@ -9,6 +9,7 @@ pub mod resources;
 pub mod schedules;
 pub mod web;
 
+use account_worker::AccountWorker;
 use axum::Router;
 use etl_transformer::Etl;
 use filing_fetcher::FilingFetcher;
@@ -136,6 +137,8 @@ pub struct Functions {
     pub events: EventsService,
     /// The HTTP API.
     pub api: Router,
+    /// The monthly credits schedule.
+    pub accounts: Arc<AccountWorker>,
 }
 
 impl Functions {
@@ -184,6 +187,7 @@ impl Functions {
             )?),
             events: EventsService::build(&stack.instance(sse_notifier::SERVICE, &res.sse_events.dlq_url)).await?,
             api: http_api::build(&stack.instance(http_api::SERVICE, "")).await?,
+            accounts: Arc::new(AccountWorker::build(&stack.instance(account_worker::SERVICE, ""))),
         })
     }
 

@@ -37,10 +37,17 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some("run") => run(&cfg).await,
+        Some("tick") if args.get(1).map(String::as_str) == Some("monthly-credits") => {
+            let (functions, _) = build_functions(&cfg).await?;
+            let done = sluice_local::schedules::fire_monthly_credits(&functions.accounts).await?;
+            println!("{}", serde_json::to_string_pretty(&done)?);
+            Ok(())
+        }
         Some("tick") => {
             let name = args.get(1).map(String::as_str).unwrap_or_default();
-            let schedule = price_updater::Schedule::parse(name)
-                .with_context(|| format!("unknown schedule `{name}`: daily-quotes or weekly-fundamentals"))?;
+            let schedule = price_updater::Schedule::parse(name).with_context(|| {
+                format!("unknown schedule `{name}`: daily-quotes, weekly-fundamentals or monthly-credits")
+            })?;
             let (functions, _) = build_functions(&cfg).await?;
             let prices = functions.prices.context("the vendor is not configured (FMP_API_KEY)")?;
             let started = sluice_local::schedules::fire(&prices, schedule).await?;
@@ -284,6 +291,7 @@ async fn run(cfg: &ConfigSource) -> anyhow::Result<()> {
     if let Some(prices) = functions.prices.clone() {
         tokio::spawn(sluice_local::schedules::run(prices));
     }
+    tokio::spawn(sluice_local::schedules::run_monthly_credits(functions.accounts.clone()));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
     for source in functions.event_sources(&res, &clients, 2) {

@@ -1,6 +1,8 @@
 //! Plays EventBridge's schedules of template.yaml: daily quotes after the US close
-//! on weekdays, weekly fundamentals on Saturday (UTC, as the rules are written).
+//! on weekdays, weekly fundamentals on Saturday, monthly credits on the first of the
+//! month at 00:05 (UTC, as the rules are written).
 
+use account_worker::AccountWorker;
 use chrono::{Datelike, Timelike, Utc, Weekday};
 use price_updater::{PriceUpdater, Schedule};
 use sluice_core::{Answer, Function, FunctionError, Trigger};
@@ -38,6 +40,36 @@ pub async fn fire(prices: &PriceUpdater, schedule: Schedule) -> Result<Answer, F
     prices.handle(Trigger::decode(event)?).await
 }
 
+/// Is the monthly credits schedule due at `now` (to the minute)?
+pub fn monthly_credits_due(now: chrono::DateTime<Utc>) -> bool {
+    now.day() == 1 && now.hour() == 0 && now.minute() == 5
+}
+
+/// The monthly credits schedule firing, as EventBridge Scheduler invokes account-worker.
+pub async fn fire_monthly_credits(accounts: &AccountWorker) -> Result<Answer, FunctionError> {
+    let event = serde_json::json!({
+        "detail-type": "Scheduled Event",
+        "source": "aws.scheduler",
+        "detail": {"schedule": "monthly-credits"},
+    });
+    accounts.handle(Trigger::decode(event)?).await
+}
+
+pub async fn run_monthly_credits(accounts: Arc<AccountWorker>) {
+    let mut last_fired = None;
+    loop {
+        let now = Utc::now();
+        if monthly_credits_due(now) && last_fired != Some(now.date_naive()) {
+            last_fired = Some(now.date_naive());
+            match fire_monthly_credits(&accounts).await {
+                Ok(done) => tracing::info!(?done, "monthly credits granted"),
+                Err(e) => tracing::error!(error = %e, "monthly credits failed"),
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(20)).await;
+    }
+}
+
 pub async fn run(prices: Arc<PriceUpdater>) {
     let mut last_fired: Option<(chrono::NaiveDate, u32, u32)> = None;
     loop {
@@ -69,5 +101,11 @@ mod tests {
         assert_eq!(due(saturday), vec![Schedule::WeeklyFundamentals]);
         let saturday_close = Utc.with_ymd_and_hms(2026, 11, 21, 21, 30, 0).unwrap();
         assert!(due(saturday_close).is_empty());
+        assert!(monthly_credits_due(
+            Utc.with_ymd_and_hms(2026, 12, 1, 0, 5, 30).unwrap()
+        ));
+        assert!(!monthly_credits_due(
+            Utc.with_ymd_and_hms(2026, 12, 2, 0, 5, 0).unwrap()
+        ));
     }
 }

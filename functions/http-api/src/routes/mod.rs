@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod analyses;
+pub mod billing;
 pub mod data_versions;
 pub mod market;
 pub mod tickets;
