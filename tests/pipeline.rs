@@ -415,6 +415,52 @@ async fn a_refused_file_is_recorded_with_its_reason_and_nothing_is_queued() {
 }
 
 #[tokio::test]
+async fn a_file_with_an_unclosed_quote_fails_with_its_reason_and_the_next_upload_loads() {
+    let stack = TestStack::start().await;
+    // A good row, then a quote that never closes: the rest of the file (3 MiB of line
+    // breaks) would be one record, held whole in memory.
+    let mut poison = b"empresa,fecha,indicador,valor\nAcme,2026-03-31,Ventas,100\n\"".to_vec();
+    poison.extend(std::iter::repeat_n(b'\n', 3 * 1024 * 1024));
+    stack.upload("uploads/kpis/poison.csv", poison, &[]).await;
+    stack.settle().await;
+
+    let v = stack
+        .query("SELECT status, failure_reason, rows_inserted FROM data_versions ORDER BY version_id")
+        .await;
+    assert_eq!(v.len(), 1);
+    let reason: String = v[0].get(1);
+    assert_eq!(v[0].get::<_, &str>(0), "failed", "{reason}");
+    assert!(
+        reason.contains("line 3 is longer than 1 MiB") && reason.contains("quote"),
+        "{reason}"
+    );
+    assert_eq!(stack.query("SELECT count(*) FROM kpis").await[0].get::<_, i64>(0), 0);
+    // A terminal outcome: no retries, nothing for the dead-letter queue, the failure announced.
+    assert_eq!(stack.queue_depth(&stack.resources.etl.url).await, 0);
+    assert_eq!(stack.queue_depth(&stack.resources.etl.dlq_url).await, 0);
+    let failed = stack.published().await;
+    assert!(
+        failed.iter().any(|e| matches!(&e.payload,
+            Payload::DatasetLoaded(l) if l.status == LoadStatus::Failed && l.failure_reason.as_deref() == Some(reason.as_str()))),
+        "{failed:?}"
+    );
+
+    // The dataset is not blocked: the next upload loads.
+    stack
+        .upload(
+            "uploads/kpis/fixed.csv",
+            "empresa,fecha,indicador,valor\nAcme,2026-03-31,Ventas,100\n",
+            &[],
+        )
+        .await;
+    stack.settle().await;
+    let v = stack
+        .query("SELECT status, rows_inserted FROM data_versions ORDER BY version_id DESC LIMIT 1")
+        .await;
+    assert_eq!((v[0].get::<_, &str>(0), v[0].get::<_, i32>(1)), ("success", 1));
+}
+
+#[tokio::test]
 async fn a_poison_message_ends_in_the_dlq_with_its_reason() {
     let stack = TestStack::start().await;
     stack

@@ -26,7 +26,7 @@ use sluice_core::{
 use sluice_messages::{
     CorrelationId, DatasetLoaded, DatasetUploaded, Envelope, LoadCounts, LoadStatus, Payload, Producer,
 };
-use sluice_tabular::DateOrder;
+use sluice_tabular::{DateOrder, DEFAULT_MAX_RECORD_BYTES};
 use tracing::{info, warn, Instrument};
 
 pub const SERVICE: &str = "etl-transformer";
@@ -41,6 +41,8 @@ pub struct EtlConfig {
     pub chunk_bytes: usize,
     /// PostgreSQL `work_mem` of a load's transaction, in MB.
     pub work_mem_mb: u32,
+    /// The longest data record a load reads; a longer one fails the load.
+    pub max_record_bytes: usize,
 }
 
 impl EtlConfig {
@@ -55,6 +57,7 @@ impl EtlConfig {
             })?,
             chunk_bytes: cfg.or("COPY_CHUNK_BYTES", 256 * 1024)?,
             work_mem_mb: cfg.or("LOAD_WORK_MEM_MB", 64)?,
+            max_record_bytes: cfg.or("MAX_RECORD_BYTES", DEFAULT_MAX_RECORD_BYTES)?,
         })
     }
 }
@@ -224,6 +227,7 @@ impl Etl {
                 _ => self.config.default_date_order,
             },
             chunk_bytes: self.config.chunk_bytes,
+            max_record_bytes: self.config.max_record_bytes,
         };
         let rejects_file = tempfile::NamedTempFile::new().map_err(|e| EtlError::Read(e.to_string()))?;
         let rejects_path = rejects_file.path().to_owned();
@@ -248,7 +252,9 @@ impl Etl {
         let _rejects_cleanup = TempPath(rejects_path.clone());
         let summary = match parsed {
             Ok(s) => s,
+            // The file itself is wrong: a terminal refusal, never a retry.
             Err(ParseError::Header(reason)) => return Ok(Err(reason)),
+            Err(ParseError::TooLong(limit)) => return Ok(Err(limit.to_string())),
             Err(e) => return Err(EtlError::Read(e.to_string())),
         };
         sink.finish().await?;

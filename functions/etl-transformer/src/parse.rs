@@ -8,10 +8,10 @@ use sha2::{Digest, Sha256};
 use sluice_messages::{Dataset, Sha256Digest};
 use sluice_tabular::{
     company_key, decode_field, is_blank_record, map_header, normalise_row, schema, sniff_delimiter, strip_bom,
-    DateOrder, NormaliseSettings,
+    DateOrder, LineLimitError, NormaliseSettings, MAX_HEADER_BYTES,
 };
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::rc::Rc;
@@ -23,6 +23,8 @@ pub struct ParseSettings {
     pub date_order: DateOrder,
     /// Size of the COPY chunks handed over, which bounds memory with the channel depth.
     pub chunk_bytes: usize,
+    /// The longest data record accepted: one record is held whole while it is read.
+    pub max_record_bytes: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +43,9 @@ pub enum ParseError {
     /// The file itself is wrong: retrying will not help.
     #[error("{0}")]
     Header(String),
+    /// A line or record over its size limit: refused, retrying will not help.
+    #[error(transparent)]
+    TooLong(#[from] LineLimitError),
     #[error("reading the file failed: {0}")]
     Read(#[from] std::io::Error),
     #[error("writing the rejects file failed: {0}")]
@@ -50,19 +55,38 @@ pub enum ParseError {
     Cancelled,
 }
 
+/// What the readers between the file and a parsed record may hold: the `BufReader`
+/// and the CSV reader's own buffer.
+const READ_AHEAD_BYTES: u64 = 256 * 1024 + 128 * 1024;
+
+/// The I/O error [`HashingReader`] stops with when the record being read has grown past
+/// its cap: the CSV reader would otherwise keep the whole rest of the file in one record.
+#[derive(Debug, thiserror::Error)]
+#[error("record over its size limit")]
+struct RecordTooLong;
+
 /// Hashes every byte read and notes where lines end, so a rejected row can be
 /// named by the line a person sees in an editor (the CSV reader's own line count
-/// skips blank lines).
+/// skips blank lines). Refuses to read further once the record being parsed (it starts
+/// at `record_start`) is longer than `max_unread` bytes: that bounds the memory of the
+/// record and of `line_ends`.
 struct HashingReader<R> {
     inner: R,
     hasher: Sha256,
     bytes: u64,
     line_ends: Rc<RefCell<VecDeque<u64>>>,
+    record_start: Rc<Cell<u64>>,
+    max_unread: u64,
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let room = (self.record_start.get() + self.max_unread).saturating_sub(self.bytes);
+        if room == 0 && !buf.is_empty() {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, RecordTooLong));
+        }
+        let take = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..take])?;
         self.hasher.update(&buf[..n]);
         let mut ends = self.line_ends.borrow_mut();
         ends.extend(
@@ -119,16 +143,28 @@ pub fn parse_into<R: Read, W: Write>(
         line_ends: line_ends.clone(),
         lines_before: 0,
     };
+    let record_start = Rc::new(Cell::new(0u64));
+    let max_record = settings.max_record_bytes as u64;
     let hashing_reader = HashingReader {
         inner: input,
         hasher: Sha256::new(),
         bytes: 0,
         line_ends,
+        record_start: record_start.clone(),
+        max_unread: max_record.max(MAX_HEADER_BYTES as u64) + READ_AHEAD_BYTES,
     };
     let mut hashing = BufReader::with_capacity(256 * 1024, hashing_reader);
     // The first line decides the delimiter; it is then read again by the CSV reader.
     let mut first_line = Vec::new();
-    hashing.read_until(b'\n', &mut first_line)?;
+    (&mut hashing)
+        .take(MAX_HEADER_BYTES as u64)
+        .read_until(b'\n', &mut first_line)?;
+    if first_line.len() == MAX_HEADER_BYTES && !first_line.ends_with(b"\n") {
+        return Err(LineLimitError::Header {
+            limit: MAX_HEADER_BYTES,
+        }
+        .into());
+    }
     let delimiter = sniff_delimiter(strip_bom(&first_line));
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
@@ -138,9 +174,16 @@ pub fn parse_into<R: Read, W: Write>(
         .from_reader(std::io::Cursor::new(first_line).chain(hashing));
 
     let mut record = csv::ByteRecord::new();
-    if !reader.read_byte_record(&mut record).map_err(csv_error)? {
+    let header_too_long = || LineLimitError::Header {
+        limit: MAX_HEADER_BYTES,
+    };
+    if !read_record(&mut reader, &mut record, header_too_long)? {
         return Err(ParseError::Header("the file has no header row".into()));
     }
+    if reader.position().byte() >= MAX_HEADER_BYTES as u64 {
+        return Err(header_too_long().into());
+    }
+    record_start.set(reader.position().byte());
     let header: Vec<String> = record
         .iter()
         .enumerate()
@@ -165,8 +208,25 @@ pub fn parse_into<R: Read, W: Write>(
         bytes_read: 0,
     };
     let mut chunk = Vec::with_capacity(settings.chunk_bytes + 4096);
-    while reader.read_byte_record(&mut record).map_err(csv_error)? {
-        let row_no = lines.line_at(record.position().map(|p| p.byte()).unwrap_or(0));
+    loop {
+        let too_long = || LineLimitError::Record {
+            line: lines.line_at(record_start.get()),
+            limit: settings.max_record_bytes,
+        };
+        if !read_record(&mut reader, &mut record, too_long)? {
+            break;
+        }
+        let start = record.position().map(|p| p.byte()).unwrap_or(0);
+        let row_no = lines.line_at(start);
+        let end = reader.position().byte();
+        record_start.set(end);
+        if end - start > max_record {
+            return Err(LineLimitError::Record {
+                line: row_no,
+                limit: settings.max_record_bytes,
+            }
+            .into());
+        }
         let decoded: Vec<Cow<'_, str>> = record.iter().map(decode_field).collect();
         let fields: Vec<&str> = decoded.iter().map(|c| c.as_ref()).collect();
         if is_blank_record(&fields) {
@@ -216,11 +276,19 @@ pub fn parse_into<R: Read, W: Write>(
     Ok(summary)
 }
 
-fn csv_error(e: csv::Error) -> ParseError {
-    match e.into_kind() {
+/// The next record; a record [`HashingReader`] stopped is refused as `too_long` says.
+fn read_record<R: Read>(
+    reader: &mut csv::Reader<R>,
+    record: &mut csv::ByteRecord,
+    too_long: impl FnOnce() -> LineLimitError,
+) -> Result<bool, ParseError> {
+    reader.read_byte_record(record).map_err(|e| match e.into_kind() {
+        csv::ErrorKind::Io(io) if io.get_ref().is_some_and(|inner| inner.is::<RecordTooLong>()) => {
+            ParseError::TooLong(too_long())
+        }
         csv::ErrorKind::Io(io) => ParseError::Read(io),
         other => ParseError::Read(std::io::Error::other(format!("{other:?}"))),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -228,11 +296,16 @@ mod tests {
     use super::*;
 
     fn parse(dataset: Dataset, file: &[u8]) -> (Result<ParseSummary, ParseError>, String, String) {
+        parse_reader(dataset, file)
+    }
+
+    fn parse_reader(dataset: Dataset, file: impl Read) -> (Result<ParseSummary, ParseError>, String, String) {
         let settings = ParseSettings {
             dataset,
             overrides: BTreeMap::new(),
             date_order: DateOrder::DayFirst,
             chunk_bytes: 64,
+            max_record_bytes: 1024,
         };
         let mut copied = Vec::new();
         let mut rejects = csv::Writer::from_writer(Vec::new());
@@ -317,6 +390,91 @@ mod tests {
         assert!(matches!(result, Err(ParseError::Header(_))));
         let (result, _, _) = parse(Dataset::Kpis, b"");
         assert!(matches!(result, Err(ParseError::Header(_))));
+    }
+
+    /// Newlines without end after a header: what an unclosed quote turns into one record.
+    struct Newlines {
+        left: usize,
+        pulled: Rc<Cell<usize>>,
+    }
+
+    impl Read for Newlines {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(self.left);
+            buf[..n].fill(b'\n');
+            self.left -= n;
+            self.pulled.set(self.pulled.get() + n);
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_refused_without_reading_the_rest_of_the_file() {
+        let pulled = Rc::new(Cell::new(0));
+        let file = std::io::Cursor::new(b"empresa,fecha,indicador,valor\nAcme,2026-01-31,Ventas,1\n\"".to_vec()).chain(
+            Newlines {
+                left: 8 * 1024 * 1024,
+                pulled: pulled.clone(),
+            },
+        );
+        let (result, _, _) = parse_reader(Dataset::Kpis, file);
+        match result {
+            Err(ParseError::TooLong(LineLimitError::Record { line: 3, limit: 1024 })) => {}
+            other => panic!("{other:?}"),
+        }
+        // The record is held no further than its cap and the readers' buffers.
+        assert!(
+            pulled.get() <= 1024 + MAX_HEADER_BYTES + READ_AHEAD_BYTES as usize,
+            "read {} bytes",
+            pulled.get()
+        );
+    }
+
+    #[test]
+    fn a_record_over_the_cap_is_refused_and_one_within_it_loads() {
+        let long = |len: usize| {
+            format!(
+                "empresa,fecha,indicador,valor,nota\nA,2026-01-31,X,1,\nA,2026-01-31,Y,2,\"{}\"\n",
+                "x".repeat(len)
+            )
+        };
+        let (result, copied, _) = parse(Dataset::Kpis, long(1000).as_bytes());
+        assert_eq!(result.unwrap().staged_rows, 2);
+        assert!(copied.contains(&"x".repeat(1000)));
+        let (result, _, _) = parse(Dataset::Kpis, long(1100).as_bytes());
+        match result {
+            Err(e @ ParseError::TooLong(LineLimitError::Record { line: 3, .. })) => {
+                assert!(e.to_string().contains("line 3 is longer than 1 KiB"), "{e}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_header_over_its_cap_is_refused() {
+        // One line, no line end: the header would be the whole file.
+        let wide = format!("empresa,fecha,indicador,valor,{}", "x".repeat(MAX_HEADER_BYTES));
+        let (result, _, _) = parse(Dataset::Kpis, wide.as_bytes());
+        assert!(
+            matches!(result, Err(ParseError::TooLong(LineLimitError::Header { .. }))),
+            "{result:?}"
+        );
+        // A quoted line break keeps the header record going past the cap.
+        let quoted = format!(
+            "empresa,fecha,indicador,valor,\"{}\"\nA,2026-01-31,X,1\n",
+            "\n".repeat(MAX_HEADER_BYTES)
+        );
+        let (result, _, _) = parse(Dataset::Kpis, quoted.as_bytes());
+        assert!(
+            matches!(result, Err(ParseError::TooLong(LineLimitError::Header { .. }))),
+            "{result:?}"
+        );
+        let within = format!(
+            "empresa,fecha,indicador,valor,{}\nA,2026-01-31,X,1\n",
+            "x".repeat(60_000)
+        );
+        let (result, _, _) = parse(Dataset::Kpis, within.as_bytes());
+        assert_eq!(result.unwrap().staged_rows, 1);
     }
 
     #[test]

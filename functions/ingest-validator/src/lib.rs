@@ -293,7 +293,7 @@ impl Ingest {
             checksum: Some(checksum),
             ..base
         };
-        let refusal = inspect::inspect(&sample, dataset, &facts.options.column_map).err();
+        let refusal = inspect::inspect(&sample, facts.size, dataset, &facts.options.column_map).err();
         Ok(Verdict {
             facts: Some(facts),
             refusal,

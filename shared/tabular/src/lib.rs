@@ -8,6 +8,7 @@ mod company;
 mod encoding;
 mod fold;
 mod header;
+mod limits;
 mod row;
 mod schema;
 mod values;
@@ -15,6 +16,7 @@ mod values;
 pub use company::company_key;
 pub use encoding::{check_readable, decode_field, sniff_delimiter, strip_bom, EncodingError, TextEncoding};
 pub use header::{map_header, normalise_header, HeaderError, HeaderMapping};
+pub use limits::{human_bytes, LineLimitError, DEFAULT_MAX_RECORD_BYTES, MAX_HEADER_BYTES};
 pub use row::{is_blank_record, normalise_row, normalise_value, FieldProblem, NormaliseSettings, NormalisedRow};
 pub use schema::{schema, ColumnSpec, ColumnType, DatasetSchema, UnitRule};
 pub use values::{

@@ -484,6 +484,7 @@ mod tests {
             overrides: Default::default(),
             date_order: DateOrder::DayFirst,
             chunk_bytes: 64 * 1024,
+            max_record_bytes: sluice_tabular::DEFAULT_MAX_RECORD_BYTES,
         };
         let mut staged = Vec::new();
         let mut rejects = csv::Writer::from_writer(Vec::new());

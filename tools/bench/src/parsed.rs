@@ -17,6 +17,7 @@ pub fn settings() -> ParseSettings {
         overrides: BTreeMap::new(),
         date_order: DateOrder::DayFirst,
         chunk_bytes: 256 * 1024,
+        max_record_bytes: sluice_tabular::DEFAULT_MAX_RECORD_BYTES,
     }
 }
 
