@@ -50,10 +50,8 @@ async fn each_month_grants_every_account_its_tier_s_credits_once() {
     let reset = today.with_day(1).unwrap().checked_add_months(Months::new(1)).unwrap();
     assert_eq!(me["credit_reset_date"], reset.to_string());
 
-    let worker = AccountWorker {
-        pool: stack.pool.clone(),
-        clock: sluice_core::Clock::system(),
-    };
+    // The function as the runner builds it: acting as its own database role.
+    let worker: AccountWorker = (*stack.functions.accounts).clone();
     // This month's schedule finds the grant made at sign-up.
     let now = worker.grant_monthly_credits(today).await.unwrap();
     assert_eq!((now.accounts, now.granted), (2, 0));

@@ -311,7 +311,7 @@ impl TestStack {
             .await
             .expect("provision moto resources");
         let db = database_settings(&database).await;
-        let functions = Functions::build(&config, &resources, &db, &pool, &clients, clock)
+        let functions = Functions::build(&config, &resources, &db, &clients, clock)
             .await
             .expect("function config");
         Self {

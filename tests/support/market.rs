@@ -159,12 +159,15 @@ impl MarketStack {
     /// bucket is the shared table), as a concurrent Lambda invocation would have: built
     /// by its one constructor.
     pub async fn updater(&self) -> PriceUpdater {
+        // Acting as its own database role, as every function does (migration 0017).
+        let db = self.db.acting_as(sluice_core::db::roles::PRICE_UPDATER);
+        let pool = sluice_core::db::connect(&db).await.expect("price-updater's pool");
         let instance = Instance::new(
             price_updater::SERVICE,
             self.settings.clone(),
             self.sdk.clone(),
-            self.db.clone(),
-            self.pool.clone(),
+            db,
+            pool,
         );
         PriceUpdater::build(&instance).await.expect("price-updater")
     }

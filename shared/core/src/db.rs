@@ -155,12 +155,74 @@ impl DbSettings {
         })
     }
 
+    /// A copy whose sessions act as `role` (the startup option `-c role=...`, what
+    /// `SET ROLE` does): the local stack and the tests run each function under its own
+    /// role of [`roles`] with the one local login, as AWS does with a login per role.
+    pub fn acting_as(&self, role: roles::DatabaseRole) -> Self {
+        let mut copy = self.clone();
+        copy.pg.options(format!("-c role={}", role.name()));
+        copy
+    }
+
     /// A copy pointing at another database of the same server (tests use one database each).
     pub fn with_dbname(&self, dbname: &str) -> Self {
         let mut copy = self.clone();
         copy.pg.dbname(dbname);
         copy
     }
+}
+
+/// The database role of each function of template.yaml (migration 0017): each is granted
+/// only what its function's code issues. In AWS each is a login with its own secret
+/// (given by `sluice-local migrate`); the master user only migrates.
+pub mod roles {
+    /// One of the functions' roles: the only names a role can have, so a role name is
+    /// never built from input.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub struct DatabaseRole(&'static str);
+
+    impl DatabaseRole {
+        pub const fn name(self) -> &'static str {
+            self.0
+        }
+
+        /// The setting that holds the role's password for the migrator (a secret:
+        /// `<NAME>_SECRET_ARN=<arn>#password` in AWS), e.g. `SLUICE_HTTP_API_DB_PASSWORD`.
+        pub fn password_setting(self) -> String {
+            format!("{}_DB_PASSWORD", self.0.to_ascii_uppercase())
+        }
+    }
+
+    impl std::fmt::Display for DatabaseRole {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    pub const INGEST_VALIDATOR: DatabaseRole = DatabaseRole("sluice_ingest_validator");
+    pub const ETL_TRANSFORMER: DatabaseRole = DatabaseRole("sluice_etl_transformer");
+    pub const FILING_FETCHER: DatabaseRole = DatabaseRole("sluice_filing_fetcher");
+    pub const LLM_ANALYZER: DatabaseRole = DatabaseRole("sluice_llm_analyzer");
+    pub const PRICE_UPDATER: DatabaseRole = DatabaseRole("sluice_price_updater");
+    /// The events queue's consumer (SseNotifierFunction).
+    pub const SSE_NOTIFIER: DatabaseRole = DatabaseRole("sluice_sse_notifier");
+    /// The internet-facing event stream (SseStreamFunction).
+    pub const SSE_STREAM: DatabaseRole = DatabaseRole("sluice_sse_stream");
+    pub const HTTP_API: DatabaseRole = DatabaseRole("sluice_http_api");
+    /// The monthly credits schedule.
+    pub const ACCOUNT_WORKER: DatabaseRole = DatabaseRole("sluice_account_worker");
+
+    pub const ALL: [DatabaseRole; 9] = [
+        INGEST_VALIDATOR,
+        ETL_TRANSFORMER,
+        FILING_FETCHER,
+        LLM_ANALYZER,
+        PRICE_UPDATER,
+        SSE_NOTIFIER,
+        SSE_STREAM,
+        HTTP_API,
+        ACCOUNT_WORKER,
+    ];
 }
 
 fn rustls_config(ca_file: Option<&str>) -> Result<rustls::ClientConfig, DbError> {

@@ -79,6 +79,27 @@ pub fn embedded() -> Result<Vec<Migration>, MigrateError> {
     Ok(all)
 }
 
+/// Gives a function's role its login (migration 0017 makes the roles NOLOGIN). Only the
+/// password's SCRAM-SHA-256 verifier is sent, so the password itself never reaches the
+/// server or its statement log. Run by the migrator (`sluice-local migrate`).
+pub async fn grant_login(
+    client: &tokio_postgres::Client,
+    role: crate::db::roles::DatabaseRole,
+    password: &crate::Secret,
+) -> Result<(), MigrateError> {
+    let verifier = postgres_protocol::password::scram_sha_256(password.expose().as_bytes());
+    // ALTER ROLE takes no parameters: the role is one of a fixed set and the verifier is
+    // base64 and `$`/`:`, quoted all the same.
+    client
+        .batch_execute(&format!(
+            "ALTER ROLE {} WITH LOGIN PASSWORD '{}'",
+            role.name(),
+            verifier.replace('\'', "''")
+        ))
+        .await?;
+    Ok(())
+}
+
 /// Applies every migration not yet applied; returns the versions it applied.
 pub async fn run(client: &mut tokio_postgres::Client, migrations: &[Migration]) -> Result<Vec<i32>, MigrateError> {
     client.execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY]).await?;

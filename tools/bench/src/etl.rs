@@ -88,15 +88,7 @@ async fn measure(cfg: &ConfigSource, db: &BenchDb, stack: &BenchStack, file: &Pa
         Some(_) => cfg.clone(),
         None => cfg.clone().with("LOCAL_JWT_SECRET", "sluice-bench-not-a-secret"),
     };
-    let functions = Functions::build(
-        &cfg,
-        &stack.res,
-        &db.settings,
-        &db.pool,
-        &stack.clients,
-        Clock::system(),
-    )
-    .await?;
+    let functions = Functions::build(&cfg, &stack.res, &db.settings, &stack.clients, Clock::system()).await?;
     let (s3, sqs, bucket) = (&stack.clients.s3, &stack.clients.sqs, &stack.res.bucket);
     let name = file
         .file_name()

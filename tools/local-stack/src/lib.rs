@@ -18,7 +18,8 @@ use llm_analyzer::LlmAnalyzer;
 use price_updater::PriceUpdater;
 use pump::{EventSource, SqsHandler};
 use resources::StackResources;
-use sluice_core::{aws, Clock, ConfigSource, DbSettings, Function, InitError, Instance, Pool, Trigger};
+use sluice_core::db::roles::{self, DatabaseRole};
+use sluice_core::{aws, Clock, ConfigSource, DbSettings, Function, InitError, Instance, Trigger};
 use sse_notifier::{EventsService, Notifier};
 use std::sync::Arc;
 
@@ -95,29 +96,30 @@ pub fn function_env(res: &StackResources) -> Vec<(&'static str, String)> {
 }
 
 /// What the runner shares with every function: the stack's settings, the SDK
-/// configuration, the database and the clock.
+/// configuration, the database login and the clock.
 #[derive(Clone)]
 pub struct Stack {
     pub cfg: ConfigSource,
     pub sdk: aws_config::SdkConfig,
     pub db: DbSettings,
-    pub pool: Pool,
     pub clock: Clock,
 }
 
 impl Stack {
     /// The instance a function would get in AWS: the stack's settings plus its own
-    /// dead-letter queue as `DEAD_LETTER_QUEUE_URL` (as template.yaml sets it).
-    pub fn instance(&self, service: &'static str, dead_letter_queue: &str) -> Instance {
-        Instance::new(
-            service,
-            self.cfg.clone(),
-            self.sdk.clone(),
-            self.db.clone(),
-            self.pool.clone(),
-        )
-        .with_setting("DEAD_LETTER_QUEUE_URL", dead_letter_queue)
-        .with_clock(self.clock)
+    /// dead-letter queue as `DEAD_LETTER_QUEUE_URL` (as template.yaml sets it), and a pool
+    /// of its own acting as its database role (in AWS: its own login).
+    pub async fn instance(
+        &self,
+        service: &'static str,
+        role: DatabaseRole,
+        dead_letter_queue: &str,
+    ) -> Result<Instance, InitError> {
+        let db = self.db.acting_as(role);
+        let pool = sluice_core::db::connect(&db).await?;
+        Ok(Instance::new(service, self.cfg.clone(), self.sdk.clone(), db, pool)
+            .with_setting("DEAD_LETTER_QUEUE_URL", dead_letter_queue)
+            .with_clock(self.clock))
     }
 }
 
@@ -147,7 +149,6 @@ impl Functions {
         cfg: &ConfigSource,
         res: &StackResources,
         db: &DbSettings,
-        pool: &Pool,
         clients: &Clients,
         clock: Clock,
     ) -> Result<Self, InitError> {
@@ -159,35 +160,65 @@ impl Functions {
             cfg: cfg.clone(),
             sdk: clients.sdk.clone(),
             db: db.clone(),
-            pool: pool.clone(),
             clock,
         };
         let prices = match cfg.optional::<String>("FMP_API_KEY")? {
             Some(_) => Some(Arc::new(
-                PriceUpdater::build(&stack.instance(price_updater::SERVICE, &res.price_jobs.dlq_url)).await?,
+                PriceUpdater::build(
+                    &stack
+                        .instance(price_updater::SERVICE, roles::PRICE_UPDATER, &res.price_jobs.dlq_url)
+                        .await?,
+                )
+                .await?,
             )),
             None => None,
         };
         let filings = match cfg.optional::<String>("EDGAR_USER_AGENT")? {
             Some(_) => Some(Arc::new(FilingFetcher::build(
-                &stack.instance(filing_fetcher::SERVICE, &res.filings.dlq_url),
+                &stack
+                    .instance(filing_fetcher::SERVICE, roles::FILING_FETCHER, &res.filings.dlq_url)
+                    .await?,
             )?)),
             None => None,
         };
         Ok(Self {
             ingest: Arc::new(Ingest::build(
-                &stack.instance(ingest_validator::SERVICE, &res.uploads.dlq_url),
+                &stack
+                    .instance(ingest_validator::SERVICE, roles::INGEST_VALIDATOR, &res.uploads.dlq_url)
+                    .await?,
             )?),
-            etl: Arc::new(Etl::build(&stack.instance(etl_transformer::SERVICE, &res.etl.dlq_url))?),
+            etl: Arc::new(Etl::build(
+                &stack
+                    .instance(etl_transformer::SERVICE, roles::ETL_TRANSFORMER, &res.etl.dlq_url)
+                    .await?,
+            )?),
             prices,
             filings,
-            llm: Arc::new(LlmAnalyzer::build(&stack.instance(llm_analyzer::SERVICE, &res.analyses.dlq_url)).await?),
+            llm: Arc::new(
+                LlmAnalyzer::build(
+                    &stack
+                        .instance(llm_analyzer::SERVICE, roles::LLM_ANALYZER, &res.analyses.dlq_url)
+                        .await?,
+                )
+                .await?,
+            ),
             notifier: Arc::new(Notifier::build(
-                &stack.instance(sse_notifier::SERVICE, &res.sse_events.dlq_url),
+                &stack
+                    .instance(sse_notifier::SERVICE, roles::SSE_NOTIFIER, &res.sse_events.dlq_url)
+                    .await?,
             )?),
-            events: EventsService::build(&stack.instance(sse_notifier::SERVICE, &res.sse_events.dlq_url)).await?,
-            api: http_api::build(&stack.instance(http_api::SERVICE, "")).await?,
-            accounts: Arc::new(AccountWorker::build(&stack.instance(account_worker::SERVICE, ""))),
+            events: EventsService::build(
+                &stack
+                    .instance(sse_notifier::SERVICE, roles::SSE_STREAM, &res.sse_events.dlq_url)
+                    .await?,
+            )
+            .await?,
+            api: http_api::build(&stack.instance(http_api::SERVICE, roles::HTTP_API, "").await?).await?,
+            accounts: Arc::new(AccountWorker::build(
+                &stack
+                    .instance(account_worker::SERVICE, roles::ACCOUNT_WORKER, "")
+                    .await?,
+            )),
         })
     }
 

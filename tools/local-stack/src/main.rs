@@ -1,7 +1,7 @@
 //! `sluice-local`: the local stack's one binary.
 //!
 //!   sluice-local provision [ENV_FILE]  create the moto resources template.yaml declares; write ENV_FILE
-//!   sluice-local migrate               apply migrations/ to DATABASE_URL
+//!   sluice-local migrate               apply migrations/ to DATABASE_URL; give each function's role its login
 //!   sluice-local run                   provision, migrate, then play Lambda for every function
 //!   sluice-local token USER TIER [team]  a bearer token for the local HTTP API
 //!   sluice-local tick NAME             fire a schedule now (daily-quotes | weekly-fundamentals)
@@ -9,7 +9,8 @@
 //!   sluice-local events USER [team] [N]  the last N (20) events USER sees, newest last, one line each
 
 use anyhow::Context;
-use sluice_core::{db, migrate, Clock, ConfigSource, DbSettings, Secrets};
+use sluice_core::db::roles;
+use sluice_core::{aws, db, migrate, Clock, ConfigSource, DbSettings, Secrets};
 use sluice_local::resources::StackNames;
 use sluice_local::{function_env, issue_token, Clients, Functions};
 use std::io::Write;
@@ -137,7 +138,35 @@ async fn run_migrations(cfg: &ConfigSource) -> anyhow::Result<Vec<i32>> {
     let settings = local_db(cfg).await?;
     let pool = db::connect(&settings).await?;
     let mut client = pool.get().await?;
-    Ok(migrate::run(&mut client, &migrate::embedded()?).await?)
+    let applied = migrate::run(&mut client, &migrate::embedded()?).await?;
+    grant_logins(cfg, &client).await?;
+    Ok(applied)
+}
+
+/// Each function's role gets the login of its password setting (`SLUICE_HTTP_API_DB_PASSWORD`,
+/// in AWS `..._SECRET_ARN=<arn>#password`: the secret template.yaml makes for the function).
+/// A role without one stays NOLOGIN (its function cannot connect in AWS); the local stack
+/// needs none, its functions act as their roles through the one local login.
+async fn grant_logins(cfg: &ConfigSource, client: &tokio_postgres::Client) -> anyhow::Result<()> {
+    let secrets = Secrets::new(aws::secrets(&aws::sdk_config().await));
+    let mut without = Vec::new();
+    for role in roles::ALL {
+        match secrets.get(cfg, &role.password_setting()).await? {
+            Some(password) => migrate::grant_login(client, role, &password).await?,
+            None => without.push(role.name()),
+        }
+    }
+    if without.len() < roles::ALL.len() {
+        eprintln!(
+            "function roles given their logins; still NOLOGIN: {}",
+            if without.is_empty() {
+                "none".to_owned()
+            } else {
+                without.join(", ")
+            }
+        );
+    }
+    Ok(())
 }
 
 /// `.local/stack.env`: sourceable by a shell, read by `make` and the tests.
@@ -252,8 +281,7 @@ async fn build_functions(
     let clients = Clients::from_env().await;
     let res = clients.provisioner().provision(&StackNames::default()).await?;
     let db = local_db(cfg).await?;
-    let pool = db::connect(&db).await?;
-    let functions = Functions::build(cfg, &res, &db, &pool, &clients, Clock::system()).await?;
+    let functions = Functions::build(cfg, &res, &db, &clients, Clock::system()).await?;
     Ok((functions, (clients, res)))
 }
 
