@@ -19,7 +19,8 @@
 pub mod bookkeeping;
 pub mod config;
 pub mod ratelimit;
-pub mod universe;
+/// The ticker universe lives with the market read model (the migrator loads it too).
+pub use sluice_market::universe;
 pub mod validate;
 pub mod vendor;
 

@@ -41,6 +41,8 @@ pub enum MigrateError {
     },
     #[error(transparent)]
     Postgres(#[from] tokio_postgres::Error),
+    #[error(transparent)]
+    Secret(#[from] crate::secrets::SecretError),
 }
 
 impl Migration {
@@ -98,6 +100,25 @@ pub async fn grant_login(
         ))
         .await?;
     Ok(())
+}
+
+/// Gives each function's role the login of its password setting (`SLUICE_HTTP_API_DB_PASSWORD`,
+/// in AWS `..._SECRET_ARN=<arn>#password`: the secret template.yaml makes for the function).
+/// Returns the roles without one: they stay NOLOGIN (their function cannot connect in AWS;
+/// the local stack needs none, its functions act as their roles through the one local login).
+pub async fn grant_logins(
+    client: &tokio_postgres::Client,
+    cfg: &crate::ConfigSource,
+    secrets: &crate::Secrets,
+) -> Result<Vec<&'static str>, MigrateError> {
+    let mut without = Vec::new();
+    for role in crate::db::roles::ALL {
+        match secrets.get(cfg, &role.password_setting()).await? {
+            Some(password) => grant_login(client, role, &password).await?,
+            None => without.push(role.name()),
+        }
+    }
+    Ok(without)
 }
 
 /// Applies every migration not yet applied; returns the versions it applied.

@@ -143,19 +143,10 @@ async fn run_migrations(cfg: &ConfigSource) -> anyhow::Result<Vec<i32>> {
     Ok(applied)
 }
 
-/// Each function's role gets the login of its password setting (`SLUICE_HTTP_API_DB_PASSWORD`,
-/// in AWS `..._SECRET_ARN=<arn>#password`: the secret template.yaml makes for the function).
-/// A role without one stays NOLOGIN (its function cannot connect in AWS); the local stack
-/// needs none, its functions act as their roles through the one local login.
+/// The roles get the logins of their password settings (`migrate::grant_logins`).
 async fn grant_logins(cfg: &ConfigSource, client: &tokio_postgres::Client) -> anyhow::Result<()> {
     let secrets = Secrets::new(aws::secrets(&aws::sdk_config().await));
-    let mut without = Vec::new();
-    for role in roles::ALL {
-        match secrets.get(cfg, &role.password_setting()).await? {
-            Some(password) => migrate::grant_login(client, role, &password).await?,
-            None => without.push(role.name()),
-        }
-    }
+    let without = migrate::grant_logins(client, cfg, &secrets).await?;
     if without.len() < roles::ALL.len() {
         eprintln!(
             "function roles given their logins; still NOLOGIN: {}",
