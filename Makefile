@@ -16,7 +16,7 @@ AS :=
 # Every cargo/aws call below sees the local services.
 WITH_ENV = set -a; . $(LOCAL)/services.env; [ -f $(STACK_ENV) ] && . $(STACK_ENV); API_URL=$(API_URL); set +a;
 
-.PHONY: help setup tools services runner up down logs logs-aws events status token tick tickers sections test lint migrate build bench fuzz deploy fmt clean
+.PHONY: help setup tools services runner up down logs logs-aws events status token tick tickers sections test deny lint migrate build bench fuzz deploy fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,7 +24,7 @@ help: ## list the targets
 setup: ## install what the local stack needs and is missing (moto and awscli in .local/venv; PostgreSQL)
 	@scripts/bootstrap.sh stack
 
-tools: ## install the build, lint and browser-test tools (cfn-lint, sam, cargo-lambda, rustfmt, clippy, chromium, playwright-core)
+tools: ## install the build, lint and browser-test tools (cfn-lint, sam, cargo-lambda, rustfmt, clippy, cargo-deny, chromium, playwright-core)
 	@scripts/bootstrap.sh tools
 	@scripts/browser.sh
 
@@ -79,11 +79,15 @@ sections: ## the sections of a filing as JSON: make sections FILE=<filing.html> 
 status: ## what is running
 	@scripts/services.sh status; scripts/runner.sh status
 
-test: tools services ## formatting, clippy, unit and integration tests, template lint
+test: tools services ## formatting, clippy, dependency advisories and licenses, unit and integration tests, template lint
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+	@scripts/deny.sh
 	@$(WITH_ENV) cargo test --workspace --locked --no-fail-fast
 	@$(MAKE) --no-print-directory lint
+
+deny: tools ## dependency advisories (RustSec) and licenses: cargo deny, as deny.toml allows
+	@scripts/deny.sh
 
 lint: tools ## cfn-lint and sam validate --lint on template.yaml
 	$(VENV)/bin/cfn-lint template.yaml

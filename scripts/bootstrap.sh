@@ -1,15 +1,30 @@
 #!/usr/bin/env bash
 # Installs what the project needs and the machine may lack. Idempotent.
 #   scripts/bootstrap.sh stack   the Python tools of the local stack (moto server, awscli)
-#   scripts/bootstrap.sh tools   the build and lint tools (cfn-lint, sam, cargo-lambda), rustfmt, clippy
-# Both go into one virtual environment, .local/venv, each set pinned in its requirements file.
+#   scripts/bootstrap.sh tools   the build and lint tools (cfn-lint, sam, cargo-lambda), rustfmt, clippy,
+#                                cargo-deny
+#   scripts/bootstrap.sh cargo-deny   installs cargo-deny if needed and prints its path
+# The Python tools go into one virtual environment, .local/venv, each set pinned in its
+# requirements file. cargo-deny is built from crates.io (pinned below) into the cache
+# outside the clone, so fresh clones reuse it.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.local/venv"
+CARGO_DENY_VERSION=0.20.2
+TOOLS="${SLUICE_CACHE:-$HOME/.cache/sluice}/tools"
+
+install_cargo_deny() {
+  if ! "$TOOLS/bin/cargo-deny" --version 2>/dev/null | grep -qF " $CARGO_DENY_VERSION"; then
+    echo "[bootstrap] building cargo-deny $CARGO_DENY_VERSION into $TOOLS (once; a few minutes)" >&2
+    env -u CARGO_TARGET_DIR cargo install cargo-deny --version "$CARGO_DENY_VERSION" --locked --root "$TOOLS" --quiet >&2
+  fi
+}
+
 set_name="${1:-stack}"
 case "$set_name" in
   stack|tools) ;;
-  *) echo "usage: $0 stack|tools" >&2; exit 2 ;;
+  cargo-deny) install_cargo_deny; echo "$TOOLS/bin/cargo-deny"; exit 0 ;;
+  *) echo "usage: $0 stack|tools|cargo-deny" >&2; exit 2 ;;
 esac
 REQUIREMENTS="$ROOT/scripts/requirements-$set_name.txt"
 STAMP="$VENV/.requirements-$set_name.sha256"
@@ -26,4 +41,5 @@ if [ "$set_name" = tools ] && command -v rustup >/dev/null 2>&1; then
   rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt >/dev/null
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy >/dev/null
 fi
+[ "$set_name" = tools ] && install_cargo_deny
 command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl >/dev/null; }

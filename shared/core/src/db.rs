@@ -6,6 +6,8 @@
 
 use crate::config::{ConfigError, ConfigSource};
 use crate::secrets::Secrets;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -230,8 +232,7 @@ fn rustls_config(ca_file: Option<&str>) -> Result<rustls::ClientConfig, DbError>
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(path) = ca_file {
         let pem = std::fs::read(path).map_err(|e| DbError::Tls(format!("cannot read DATABASE_CA_FILE: {e}")))?;
-        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-            let cert = cert.map_err(|e| DbError::Tls(format!("bad certificate in DATABASE_CA_FILE: {e}")))?;
+        for cert in ca_certificates(&pem)? {
             roots
                 .add(cert)
                 .map_err(|e| DbError::Tls(format!("unusable CA certificate: {e}")))?;
@@ -243,6 +244,17 @@ fn rustls_config(ca_file: Option<&str>) -> Result<rustls::ClientConfig, DbError>
         .map_err(|e| DbError::Tls(e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth())
+}
+
+/// The certificates of a PEM bundle (`DATABASE_CA_FILE`); one without any is refused.
+fn ca_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, DbError> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| DbError::Tls(format!("bad certificate in DATABASE_CA_FILE: {e}")))?;
+    if certs.is_empty() {
+        return Err(DbError::Tls("DATABASE_CA_FILE holds no certificate".into()));
+    }
+    Ok(certs)
 }
 
 /// Builds the pool and waits (with backoff) until one connection succeeds.
@@ -377,6 +389,36 @@ mod tests {
             rustls_config(Some("/nonexistent/ca.pem")),
             Err(DbError::Tls(_))
         ));
+    }
+
+    const TEST_CA: &str = "-----BEGIN CERTIFICATE-----
+MIIBiTCCAS+gAwIBAgIUYes9MU2USm+a3tkK58n47ALOL+QwCgYIKoZIzj0EAwIw
+GTEXMBUGA1UEAwwOc2x1aWNlIHRlc3QgQ0EwIBcNMjYxMjA1MDMxODMwWhgPMjEy
+NjExMTEwMzE4MzBaMBkxFzAVBgNVBAMMDnNsdWljZSB0ZXN0IENBMFkwEwYHKoZI
+zj0CAQYIKoZIzj0DAQcDQgAEcoFdHll1FhKJ2ym1epfKOfdQN/Kp+vXzwUjUfPkc
+ZUsaJbPQVoU9b3AYcY+yeBJMw1qq1wymejEHRZws0JIBKKNTMFEwHQYDVR0OBBYE
+FCoPzwvo+I8CxZTrthHmyIps9ahzMB8GA1UdIwQYMBaAFCoPzwvo+I8CxZTrthHm
+yIps9ahzMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIgU1RNxuIr
+2bZfOwD5RZ9yNuQM0UBLEIz8NTKeEo2F0/4CIQD6GmnygfdR8cn/55BgbJrvhyZ1
+MMt+WCJ2mtXok7UOXw==
+-----END CERTIFICATE-----
+";
+
+    #[test]
+    fn a_ca_bundle_is_read_certificate_by_certificate() {
+        let bundle = format!("# RDS bundle\n{TEST_CA}\n{TEST_CA}");
+        let certs = ca_certificates(bundle.as_bytes()).unwrap();
+        assert_eq!(certs.len(), 2);
+        let mut roots = rustls::RootCertStore::empty();
+        assert_eq!(roots.add_parsable_certificates(certs), (2, 0));
+        assert!(matches!(ca_certificates(b"no pem here"), Err(DbError::Tls(_))));
+        let cut = &TEST_CA[..TEST_CA.len() - 40];
+        assert!(matches!(ca_certificates(cut.as_bytes()), Err(DbError::Tls(_))));
+        let dir = std::env::temp_dir().join(format!("sluice-ca-{}.pem", std::process::id()));
+        std::fs::write(&dir, TEST_CA).unwrap();
+        let built = rustls_config(dir.to_str());
+        let _ = std::fs::remove_file(&dir);
+        assert!(built.is_ok());
     }
 
     #[tokio::test]
