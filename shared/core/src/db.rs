@@ -64,8 +64,8 @@ pub fn is_permanent(e: &tokio_postgres::Error) -> bool {
 pub enum TlsMode {
     /// Plain TCP: only for the local cluster on 127.0.0.1.
     Disable,
-    /// TLS with the server certificate verified against the Mozilla roots and
-    /// `DATABASE_CA_FILE` (e.g. the RDS global bundle) and its host name checked.
+    /// TLS with the server certificate verified against the Mozilla roots, the
+    /// built-in Amazon RDS authorities or `DATABASE_CA_FILE`, and its host name checked.
     VerifyFull,
 }
 
@@ -227,9 +227,18 @@ pub mod roles {
     ];
 }
 
+/// The Amazon RDS certificate authorities, built into every function: Aurora's
+/// certificates chain to them, and they are not among the Mozilla roots.
+const RDS_CA_BUNDLE: &[u8] = include_bytes!("../certs/rds-ca-bundle.pem");
+
 fn rustls_config(ca_file: Option<&str>) -> Result<rustls::ClientConfig, DbError> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for cert in ca_certificates(RDS_CA_BUNDLE)? {
+        roots
+            .add(cert)
+            .map_err(|e| DbError::Tls(format!("unusable RDS CA certificate: {e}")))?;
+    }
     if let Some(path) = ca_file {
         let pem = std::fs::read(path).map_err(|e| DbError::Tls(format!("cannot read DATABASE_CA_FILE: {e}")))?;
         for cert in ca_certificates(&pem)? {
@@ -380,6 +389,14 @@ mod tests {
         assert!(err.to_string().contains("DATABASE_TLS"), "{err}");
         let local = ConfigSource::from_pairs([("DATABASE_TLS", "disable")]);
         assert_eq!(DbSettings::from_pg_config(pg(), &local).unwrap().tls, TlsMode::Disable);
+    }
+
+    #[test]
+    fn the_built_in_rds_authorities_are_all_usable() {
+        let certs = ca_certificates(RDS_CA_BUNDLE).unwrap();
+        assert!(certs.len() >= 80, "{} certificates", certs.len());
+        let mut roots = rustls::RootCertStore::empty();
+        assert_eq!(roots.add_parsable_certificates(certs.clone()), (certs.len(), 0));
     }
 
     #[test]
