@@ -6,6 +6,8 @@
 //! seconds) as the table's TTL attribute. DynamoDB deletes expired items lazily, so a
 //! read also treats an item past `expires_at` as absent.
 
+pub mod ratios;
+
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::Pool;

@@ -4,6 +4,9 @@
 pub mod account;
 pub mod analyses;
 pub mod data_versions;
+pub mod fundamentals;
+pub mod listing;
 pub mod market;
+pub mod portfolio;
 pub mod tickets;
 pub mod webhooks;
