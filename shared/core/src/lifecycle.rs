@@ -8,6 +8,7 @@
 //! ```text
 //! task:  accept -> queued -> fetching -> analysing -> completed
 //!                    \____________\___________\-----> failed   (fail, expire)
+//!                    \----------------------------> cancelled (cancel, by its user)
 //! pool:  claim -> running -> completed
 //!                    \-----> failed -> (claimed again)
 //! ```
@@ -229,6 +230,51 @@ pub async fn fail<P: TaskStep>(
     tx.commit().await?;
     tracing::info!(%task_id, reason, "task failed");
     Ok(())
+}
+
+/// What [`cancel`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancelled {
+    /// The task was queued and is cancelled now: its slot and held credits are free.
+    Now,
+    /// The user has no such task.
+    Unknown,
+    /// The task is past `queued` (its filing is being fetched, or it is over): it stays.
+    TooLate(TaskStatus),
+}
+
+/// cancel: the user's own task, while it is still `queued`. Nothing was charged; the
+/// fetcher skips it when its message comes (it takes queued or fetching tasks only).
+pub async fn cancel(tx: &Transaction<'_>, user_id: &str, task_id: Uuid) -> Result<Cancelled, LifecycleError> {
+    let moved = tx
+        .execute(
+            "UPDATE tasks SET status = $3, updated_at = now(), finished_at = now(),
+                 failure_reason = 'cancelled by its user; nothing was charged'
+             WHERE id = $1 AND user_id = $2 AND status = $4",
+            &[
+                &task_id,
+                &user_id,
+                &TaskStatus::Cancelled.as_str(),
+                &TaskStatus::Queued.as_str(),
+            ],
+        )
+        .await?;
+    if moved == 1 {
+        return Ok(Cancelled::Now);
+    }
+    let found = tx
+        .query_opt(
+            "SELECT status FROM tasks WHERE id = $1 AND user_id = $2",
+            &[&task_id, &user_id],
+        )
+        .await?;
+    Ok(match found {
+        None => Cancelled::Unknown,
+        Some(row) => match TaskStatus::parse(row.get::<_, &str>(0)) {
+            Ok(status) => Cancelled::TooLate(status),
+            Err(_) => Cancelled::TooLate(TaskStatus::Failed),
+        },
+    })
 }
 
 /// expire: a user's active tasks untouched for longer than `stale_after` (their

@@ -6,6 +6,7 @@
 //! seconds) as the table's TTL attribute. DynamoDB deletes expired items lazily, so a
 //! read also treats an item past `expires_at` as absent.
 
+pub mod ratios;
 pub mod universe;
 
 use aws_sdk_dynamodb::types::AttributeValue;

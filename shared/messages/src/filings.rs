@@ -183,6 +183,8 @@ pub enum TaskStatus {
     Analysing,
     Completed,
     Failed,
+    /// Its user cancelled it while it was queued: nothing was charged or held.
+    Cancelled,
 }
 
 impl TaskStatus {
@@ -193,6 +195,7 @@ impl TaskStatus {
             "analysing" => Ok(Self::Analysing),
             "completed" => Ok(Self::Completed),
             "failed" => Ok(Self::Failed),
+            "cancelled" => Ok(Self::Cancelled),
             other => Err(InvalidValue::new(
                 "task status",
                 format!("`{other}` is not a task status"),
@@ -206,6 +209,7 @@ impl TaskStatus {
             Self::Analysing => "analysing",
             Self::Completed => "completed",
             Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
         }
     }
     /// Counts against the tier's concurrent analyses.
@@ -403,10 +407,10 @@ mod tests {
             assert!(kind.prompt_version() >= 1);
         }
         assert!(AnalysisKind::parse("poem").is_err());
-        for s in ["queued", "fetching", "analysing", "completed", "failed"] {
+        for s in ["queued", "fetching", "analysing", "completed", "failed", "cancelled"] {
             assert_eq!(TaskStatus::parse(s).unwrap().as_str(), s);
         }
         assert!(TaskStatus::Fetching.is_active());
-        assert!(!TaskStatus::Failed.is_active());
+        assert!(!TaskStatus::Failed.is_active() && !TaskStatus::Cancelled.is_active());
     }
 }

@@ -27,6 +27,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0} is not allowed here")]
     MethodNotAllowed(String),
+    /// The thing is in a state that does not allow the change (a task past `queued`).
+    #[error("{0}")]
+    Conflict(String),
     #[error("the request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("the request body is not valid JSON for this endpoint: {0}")]
@@ -66,6 +69,7 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MalformedJson(_) | Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -83,6 +87,7 @@ impl ApiError {
             Self::Forbidden(_) => "urn:sluice:problem:forbidden",
             Self::NotFound(_) => "urn:sluice:problem:not-found",
             Self::MethodNotAllowed(_) => "urn:sluice:problem:method-not-allowed",
+            Self::Conflict(_) => "urn:sluice:problem:conflict",
             Self::PayloadTooLarge { .. } => "urn:sluice:problem:payload-too-large",
             Self::MalformedJson(_) => "urn:sluice:problem:malformed-json",
             Self::InvalidRequest(_) => "urn:sluice:problem:invalid-request",
@@ -100,6 +105,7 @@ impl ApiError {
             Self::Forbidden(_) => "Forbidden",
             Self::NotFound(_) => "Not found",
             Self::MethodNotAllowed(_) => "Method not allowed",
+            Self::Conflict(_) => "Conflict",
             Self::PayloadTooLarge { .. } => "Payload too large",
             Self::MalformedJson(_) => "Malformed JSON",
             Self::InvalidRequest(_) => "Invalid request",

@@ -2,12 +2,13 @@
 //! accept a task), `GET /v1/tasks/{id}`, `GET /v1/analyses/{id}`, `GET /v1/filings`.
 //! The tier rules are pure functions at the bottom.
 
+use super::listing::{self, Format, Listing, Param};
 use crate::caller::Caller;
 use crate::ApiState;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use chrono::{DateTime, NaiveDate, Utc};
-use http::StatusCode;
+use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sluice_core::auth::Principal;
@@ -16,7 +17,7 @@ use sluice_core::lifecycle::{self, NewTask, PoolKey, QuotedFees};
 use sluice_core::{ConfigError, ConfigSource, Destination, EventPublisher};
 use sluice_messages::{
     AccessionNumber, AnalysisKind, Cik, CompanyRef, CorrelationId, Envelope, FilingRequested, FilingSelector,
-    FilingSpec, FilingType, ModelKey, Money, Payload, Producer, Ticker, TierPolicy,
+    FilingSpec, FilingType, ModelKey, Money, Payload, Producer, TaskStatus, Ticker, TierPolicy,
 };
 use sluice_web::{json, ApiError, JsonBody, QueryParams};
 use std::sync::Arc;
@@ -130,6 +131,144 @@ pub async fn task(
         .ok_or_else(unknown)?;
     Ok(json(StatusCode::OK, &task_json(&row)))
 }
+
+/// `GET /v1/tasks?status=&limit=&cursor=`: the caller's tasks, newest first.
+pub async fn tasks(
+    State(api): State<Arc<ApiState>>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    query: QueryParams,
+) -> Result<Response, ApiError> {
+    query.only(&["status", "limit", "cursor"])?;
+    let status = query.first("status").map(TaskStatus::parse).transpose()?;
+    let limit = listing::limit(&query)?;
+    let after = listing::cursor(&query, time_and_id)?;
+    let params: Vec<Param> = vec![
+        Box::new(caller.user_id.clone()),
+        Box::new(status.map(|s| s.as_str())),
+        Box::new(after.map(|a| a.0)),
+        Box::new(after.map(|a| a.1)),
+    ];
+    Listing {
+        sql: format!(
+            "{TASK_SELECT} WHERE t.user_id = $1 AND ($2::text IS NULL OR t.status = $2)
+               AND ($3::timestamptz IS NULL OR (t.created_at, t.id) < ($3, $4::uuid))
+             ORDER BY t.created_at DESC, t.id DESC LIMIT $5"
+        ),
+        params,
+        item: |r| Ok(task_json(r)),
+        key: |r| {
+            let at: DateTime<Utc> = r.try_get(9)?;
+            Ok(json!([at.timestamp_micros(), r.try_get::<_, Uuid>(0)?]))
+        },
+        columns: TASK_COLUMNS,
+        file_name: "tasks.csv",
+    }
+    .respond(&api, Format::of(&headers), limit)
+    .await
+}
+
+/// The cursor key of lists by (time, id): microseconds since the epoch and a UUID.
+fn time_and_id(key: &[Value]) -> Option<(DateTime<Utc>, Uuid)> {
+    let at = DateTime::from_timestamp_micros(key.first()?.as_i64()?)?;
+    Some((at, Uuid::parse_str(key.get(1)?.as_str()?).ok()?))
+}
+
+const TASK_COLUMNS: &[&str] = &[
+    "id",
+    "status",
+    "kind",
+    "filing",
+    "quoted",
+    "charged",
+    "filing_id",
+    "analysis_id",
+    "failure_reason",
+    "created_at",
+    "updated_at",
+    "finished_at",
+];
+
+/// `DELETE /v1/tasks/{id}`: cancels the caller's task while it is queued, freeing its
+/// slot and the credits it held; 409 once its filing is being fetched.
+pub async fn cancel_task(
+    State(api): State<Arc<ApiState>>,
+    Caller(caller): Caller,
+    Path(raw_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let unknown = || ApiError::not_found(format!("you have no task {raw_id}"));
+    let id = Uuid::parse_str(&raw_id).map_err(|_| unknown())?;
+    let mut client = api.pool.get().await?;
+    let tx = client.transaction().await?;
+    // Beside acceptance and charges, which count the same holds.
+    ledger::lock_account(&tx, &caller.user_id).await?;
+    match lifecycle::cancel(&tx, &caller.user_id, id).await? {
+        lifecycle::Cancelled::Now => {}
+        lifecycle::Cancelled::Unknown => return Err(unknown()),
+        lifecycle::Cancelled::TooLate(status) => {
+            return Err(ApiError::Conflict(format!(
+                "task {id} is {} and can no longer be cancelled (only a queued task can)",
+                status.as_str()
+            )))
+        }
+    }
+    let row = tx.query_one(&format!("{TASK_SELECT} WHERE t.id = $1"), &[&id]).await?;
+    tx.commit().await?;
+    tracing::info!(task_id = %id, "task cancelled by its user");
+    Ok(json(StatusCode::OK, &task_json(&row)))
+}
+
+/// `GET /v1/analyses?kind=&limit=&cursor=`: the completed analyses the caller may read
+/// (of filings they have access to), newest first, without their bodies.
+pub async fn analyses(
+    State(api): State<Arc<ApiState>>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    query: QueryParams,
+) -> Result<Response, ApiError> {
+    query.only(&["kind", "limit", "cursor"])?;
+    let kind = query.first("kind").map(AnalysisKind::parse).transpose()?;
+    let limit = listing::limit(&query)?;
+    let after = listing::cursor(&query, time_and_id)?;
+    let params: Vec<Param> = vec![
+        Box::new(caller.user_id.clone()),
+        Box::new(lifecycle::PoolStatus::Completed.as_str()),
+        Box::new(kind.map(|k| k.as_str())),
+        Box::new(after.map(|a| a.0)),
+        Box::new(after.map(|a| a.1)),
+    ];
+    Listing::jsonb(
+        "SELECT jsonb_build_object('id', a.id, 'kind', a.kind, 'model', a.model, 'prompt_version', a.prompt_version,
+                'extractive', a.extractive, 'completed_at', a.completed_at,
+                'filing', jsonb_build_object('id', f.id, 'accession', f.accession, 'cik', f.cik,
+                    'company', f.company_name, 'ticker', f.ticker, 'form', f.form, 'filing_date', f.filing_date,
+                    'report_date', f.report_date),
+                'links', jsonb_build_object('self', '/v1/analyses/' || a.id)),
+            jsonb_build_array((extract(epoch FROM a.completed_at) * 1000000)::bigint, a.id)
+         FROM analyses a
+         JOIN filing_access fa ON fa.filing_id = a.filing_id AND fa.user_id = $1
+         JOIN filings f ON f.id = a.filing_id
+         WHERE a.status = $2 AND ($3::text IS NULL OR a.kind = $3)
+           AND ($4::timestamptz IS NULL OR (a.completed_at, a.id) < ($4, $5::uuid))
+         ORDER BY a.completed_at DESC, a.id DESC LIMIT $6"
+            .to_owned(),
+        params,
+        ANALYSIS_COLUMNS,
+        "analyses.csv",
+    )
+    .respond(&api, Format::of(&headers), limit)
+    .await
+}
+
+const ANALYSIS_COLUMNS: &[&str] = &[
+    "id",
+    "kind",
+    "model",
+    "prompt_version",
+    "extractive",
+    "completed_at",
+    "filing",
+];
 
 /// `GET /v1/analyses/{id}`: only analyses of filings the caller has access to.
 pub async fn analysis(

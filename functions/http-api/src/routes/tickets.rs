@@ -3,6 +3,7 @@
 //! log), `PATCH /v1/tickets/{id}` (a person changes status or priority; logged), and
 //! `GET /v1/metrics/feedback` (the per-day DynamoDB counters). Parsing is pure, below.
 
+use super::listing::one_of;
 use crate::caller::Team;
 use crate::ApiState;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -82,17 +83,6 @@ impl Cursor {
             received_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
             id: Uuid::parse_str(id).ok()?,
         })
-    }
-}
-
-fn one_of(name: &str, raw: Option<&str>, allowed: &[&'static str]) -> Result<Option<&'static str>, ApiError> {
-    match raw {
-        None => Ok(None),
-        Some(value) => allowed
-            .iter()
-            .find(|a| **a == value.trim())
-            .map(|a| Some(*a))
-            .ok_or_else(|| ApiError::invalid(format!("{name} must be one of {}", allowed.join(", ")))),
     }
 }
 
