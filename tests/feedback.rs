@@ -141,6 +141,210 @@ fn fixture(rel: &str) -> Vec<u8> {
     std::fs::read(repo_root().join("shared/feedback/tests/fixtures").join(rel)).unwrap()
 }
 
+/// A message as the SES receipt rule stores it: SES's verdict headers above the sender's.
+fn as_ses_stores(spam: &str, virus: &str, spf: &str, dkim: &str, message: &[u8]) -> Vec<u8> {
+    let mut stored = format!(
+        "Received: from mail.customer.example by inbound-smtp.eu-west-1.amazonaws.com with SMTP id t1\r\n\
+         X-SES-Spam-Verdict: {spam}\r\n\
+         X-SES-Virus-Verdict: {virus}\r\n\
+         Received-SPF: {spf} (spfCheck: domain of customer.example) client-ip=192.0.2.1;\r\n\
+         Authentication-Results: amazonses.com;\r\n spf={spf} smtp.mailfrom=customer.example;\r\n\
+         \x20dkim={dkim} header.i=@customer.example;\r\n dmarc=pass header.from=customer.example;\r\n"
+    )
+    .into_bytes();
+    stored.extend_from_slice(message);
+    stored
+}
+
+fn message_from(from: &str, id: &str, text: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: feedback@sluice.example\r\nSubject: About the export\r\n\
+         Date: Mon, 16 Nov 2026 09:00:00 +0000\r\nMessage-ID: <{id}@customer.example>\r\n\r\n{text}\r\n"
+    )
+    .into_bytes()
+}
+
+/// A stack whose clock sits ten minutes into an hour (of yesterday, whatever today is),
+/// so every message of a test counts in the same clock hour.
+async fn email_stack(config: ConfigSource) -> TestStack {
+    use chrono::DurationRound;
+    let hour = (chrono::Utc::now() - chrono::Duration::days(1))
+        .duration_trunc(chrono::Duration::hours(1))
+        .unwrap();
+    TestStack::start_at(
+        config,
+        sluice_core::Clock::starting_at(hour + chrono::Duration::minutes(10)),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn mail_that_fails_ses_verdicts_queues_nothing_and_is_recorded_with_its_reason() {
+    let stack = email_stack(ConfigSource::default()).await;
+    let text = "The export button does nothing when I click it.";
+    let cases = [
+        (
+            "spam",
+            as_ses_stores(
+                "FAIL",
+                "PASS",
+                "pass",
+                "pass",
+                &message_from("a@customer.example", "m1", text),
+            ),
+        ),
+        (
+            "virus",
+            as_ses_stores(
+                "PASS",
+                "FAIL",
+                "pass",
+                "pass",
+                &message_from("b@customer.example", "m2", text),
+            ),
+        ),
+        (
+            "spf",
+            as_ses_stores(
+                "PASS",
+                "PASS",
+                "fail",
+                "pass",
+                &message_from("c@customer.example", "m3", text),
+            ),
+        ),
+        (
+            "dkim",
+            as_ses_stores(
+                "PASS",
+                "PASS",
+                "pass",
+                "fail",
+                &message_from("d@customer.example", "m4", text),
+            ),
+        ),
+        // Not stored by SES: no verdicts at all.
+        ("unscanned", message_from("e@customer.example", "m5", text)),
+    ];
+    for (kind, raw) in &cases {
+        stack.upload(&format!("inbound-email/{kind}"), raw.clone(), &[]).await;
+    }
+    // The spam is stored again under another key: a second message, a second row.
+    stack.upload("inbound-email/spam-again", cases[0].1.clone(), &[]).await;
+    let clean = as_ses_stores(
+        "PASS",
+        "GRAY",
+        "softfail",
+        "none",
+        &message_from("f@customer.example", "m6", text),
+    );
+    stack.upload("inbound-email/clean", clean, &[]).await;
+    stack.settle().await;
+
+    let tickets = stack.query("SELECT author FROM tickets WHERE source = 'email'").await;
+    assert_eq!(tickets.len(), 1, "only the clean message is feedback");
+    assert_eq!(tickets[0].get::<_, &str>(0), "f@customer.example");
+    let refused: Vec<(String, String, Option<String>)> = stack
+        .query("SELECT s3_key, kind, sender FROM inbound_email_refusals ORDER BY s3_key")
+        .await
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let expect = |key: &str, kind: &str, sender: &str| {
+        (format!("inbound-email/{key}"), kind.to_owned(), Some(sender.to_owned()))
+    };
+    assert_eq!(
+        refused,
+        vec![
+            expect("dkim", "dkim", "d@customer.example"),
+            expect("spam", "spam", "a@customer.example"),
+            expect("spam-again", "spam", "a@customer.example"),
+            expect("spf", "spf", "c@customer.example"),
+            expect("unscanned", "unscanned", "e@customer.example"),
+            expect("virus", "virus", "b@customer.example"),
+        ]
+    );
+    let reason: String = stack
+        .query("SELECT reason FROM inbound_email_refusals WHERE kind = 'spam' LIMIT 1")
+        .await[0]
+        .get(0);
+    assert!(reason.contains("X-SES-Spam-Verdict: FAIL"), "{reason}");
+    // Refused mail never counts against its sender's allowance.
+    assert_eq!(
+        stack
+            .query("SELECT count(*) FROM request_windows WHERE user_id LIKE 'inbound-email:%'")
+            .await[0]
+            .get::<_, i64>(0),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_sender_over_its_hourly_limit_is_dropped_and_counted() {
+    let stack = email_stack(ConfigSource::default().with("INBOUND_EMAIL_PER_SENDER_PER_HOUR", "2")).await;
+    let ana = "Ana Ruiz <Ana@Customer.example>";
+    for (n, text) in ["Export is slow.", "Export fails on big files.", "Export crashed again."]
+        .iter()
+        .enumerate()
+    {
+        let raw = as_ses_stores(
+            "PASS",
+            "PASS",
+            "pass",
+            "pass",
+            &message_from(ana, &format!("ana{n}"), text),
+        );
+        stack.upload(&format!("inbound-email/ana-{n}"), raw, &[]).await;
+        // One at a time: which of the three is over the limit is then the last.
+        stack.settle().await;
+    }
+    let bob = as_ses_stores(
+        "PASS",
+        "PASS",
+        "pass",
+        "pass",
+        &message_from("bob@other.example", "bob0", "Love it."),
+    );
+    stack.upload("inbound-email/bob-0", bob, &[]).await;
+    stack.settle().await;
+
+    let authors: Vec<String> = stack
+        .query("SELECT author FROM tickets WHERE source = 'email' ORDER BY author")
+        .await
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        authors,
+        [
+            "Ana Ruiz <Ana@Customer.example>",
+            "Ana Ruiz <Ana@Customer.example>",
+            "bob@other.example"
+        ]
+    );
+    let refused = stack
+        .query("SELECT s3_key, kind, sender, reason FROM inbound_email_refusals")
+        .await;
+    assert_eq!(refused.len(), 1);
+    assert_eq!(
+        (
+            refused[0].get::<_, &str>(0),
+            refused[0].get::<_, &str>(1),
+            refused[0].get::<_, &str>(2)
+        ),
+        ("inbound-email/ana-2", "sender-limit", "ana@customer.example")
+    );
+    assert!(refused[0].get::<_, &str>(3).contains("more than 2 messages this hour"));
+    let counted = stack
+        .query("SELECT hour_count FROM request_windows WHERE user_id = 'inbound-email:ana@customer.example'")
+        .await;
+    assert_eq!(
+        counted[0].get::<_, i32>(0),
+        2,
+        "the dropped message is not counted as sent"
+    );
+}
+
 #[tokio::test]
 async fn every_source_ends_as_a_triaged_ticket_counted_once_though_sent_twice() {
     let f = Feedback::start().await;
@@ -172,7 +376,13 @@ async fn every_source_ends_as_a_triaged_ticket_counted_once_though_sent_twice() 
     }
     // An App Store review export and a raw e-mail, each uploaded twice.
     let reviews = fixture("app_store/customer_reviews.json");
-    let email = fixture("email/multipart_alternative_qp.eml");
+    let email = as_ses_stores(
+        "PASS",
+        "PASS",
+        "pass",
+        "pass",
+        &fixture("email/multipart_alternative_qp.eml"),
+    );
     for _ in 0..2 {
         f.upload("uploads/reviews/app-store-2026-11.json", reviews.clone())
             .await;

@@ -1,8 +1,9 @@
 #![no_main]
-//! Arbitrary bytes as a raw e-mail, and as text to strip of quotes and signatures.
+//! Arbitrary bytes as a raw e-mail (parsed, and screened for SES's verdicts), and as text
+//! to strip of quotes and signatures.
 
 use libfuzzer_sys::fuzz_target;
-use sluice_feedback::{parse_email, strip_quoted_and_signature, MAX_TEXT_CHARS};
+use sluice_feedback::{parse_email, screen_inbound, strip_quoted_and_signature, MAX_TEXT_CHARS};
 use sluice_fuzz::check_result;
 
 fuzz_target!(|data: &[u8]| {
@@ -12,6 +13,12 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(item) = &parsed {
         assert_eq!(item.link.as_deref(), Some(key));
         assert_eq!(item.external_id, item.revision);
+    }
+
+    let screened = screen_inbound(data);
+    assert_eq!(screened, screen_inbound(data), "not deterministic");
+    if let Some(sender) = &screened.sender {
+        assert_eq!(sender, &sender.to_lowercase());
     }
 
     let text = String::from_utf8_lossy(data);

@@ -8,7 +8,7 @@ use crate::ApiState;
 use axum::extract::FromRequestParts;
 use http::request::Parts;
 use sluice_core::auth::Principal;
-use sluice_web::rate_limit::{self, AdmissionSlot, Allowance};
+use sluice_web::rate_limit::{self, AdmissionAnswer, AdmissionSlot, Allowance};
 use sluice_web::ApiError;
 use std::sync::Arc;
 

@@ -120,6 +120,7 @@ impl Ingest {
                 pool: instance.pool.clone(),
                 s3: instance.s3(),
                 config: feedback::FeedbackConfig::load(&instance.cfg)?,
+                clock: instance.clock,
             },
             processor: instance.processor("DEAD_LETTER_QUEUE_URL")?.with_outbox(outbox.clone()),
             outbox,

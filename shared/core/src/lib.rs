@@ -16,6 +16,7 @@ pub mod lifecycle;
 pub mod metrics;
 pub mod migrate;
 pub mod publish;
+pub mod request_windows;
 pub mod retry;
 pub mod secrets;
 pub mod telemetry;

@@ -119,6 +119,7 @@ mod intercom;
 mod json;
 pub mod metrics;
 pub mod reviews;
+pub mod ses;
 pub mod signature;
 mod standard;
 pub mod text;
@@ -132,6 +133,7 @@ pub use reviews::{
     parse_app_store_export, parse_app_store_reviews, parse_google_play_export, parse_google_play_reviews, ReviewError,
     ReviewExport, SkippedReview,
 };
+pub use ses::{screen_inbound, EmailRefusal, InboundMail, ReceiptVerdicts};
 pub use signature::{
     sign_intercom, sign_standard, sign_stripe, sign_zendesk, verify_hub_sha256, verify_intercom, verify_standard,
     verify_stripe, verify_zendesk, REPLAY_WINDOW_SECS,

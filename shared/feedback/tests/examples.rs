@@ -44,6 +44,10 @@ fn every_example_is_read_as_one_item() {
     assert_eq!((play[0].rating, play[0].language.as_deref()), (Some(5), Some("es")));
 
     let email = parse_email(&example("support-message.eml"), "inbound-email/support-message").unwrap();
+    // Stored as SES stores it: its verdicts pass.
+    let screened = sluice_feedback::screen_inbound(&example("support-message.eml"));
+    assert_eq!(screened.verdicts.refusal(), None, "{screened:?}");
+    assert_eq!(screened.sender.as_deref(), Some("dana@example.com"));
     assert_eq!(email.subject.as_deref(), Some("Wrong totals in the Q3 report"));
     assert!(
         email.text.contains("do not match") && !email.text.contains("Portfolio operations"),
