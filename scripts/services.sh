@@ -123,9 +123,18 @@ stop_all() {
   log "services stopped"
 }
 
+# A crash of PostgreSQL (`make chaos`): an immediate shutdown (no checkpoint, clients cut
+# off, recovery from the WAL at start) and a start again.
+crash_pg() {
+  pg_ready || { log "PostgreSQL is not up"; exit 1; }
+  local data; data="$(readlink -f "$LOCAL/pg")/data"
+  as_pg "$(pg_bindir)/pg_ctl" -D "$data" -l "$data/../postgres.log" -m immediate -w -t 60 restart >/dev/null
+}
+
 case "${1:-start}" in
   start) start_pg; start_moto; write_env ;;
   stop) stop_all ;;
+  crash-pg) crash_pg ;;
   status) pg_ready && echo "postgres: up" || echo "postgres: down"; moto_ready && echo "moto: up" || echo "moto: down" ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|crash-pg" >&2; exit 2 ;;
 esac

@@ -154,6 +154,25 @@ async fn a_request_becomes_an_analysis_in_the_pool_and_a_second_user_gets_it_at_
 }
 
 #[tokio::test]
+async fn one_user_asking_for_two_analyses_of_one_filing_gets_both() {
+    // Both filing requests reach the fetcher (a per-filing-and-user FIFO deduplication id
+    // dropped the second one, found by `make chaos`).
+    let s = FilingStack::start(false).await;
+    let ana = s.user("ana", "basic").await;
+    let mut tasks = Vec::new();
+    for kind in ["summary", "mdna"] {
+        let (status, _, accepted) = s.post_analysis(&ana, &slxh_10k(kind)).await;
+        assert_eq!(status, 202, "{accepted}");
+        tasks.push(accepted["task"]["id"].as_str().unwrap().to_owned());
+    }
+    s.stack.settle().await;
+    for task_id in tasks {
+        let (status, task) = s.get(&ana, &format!("/v1/tasks/{task_id}")).await;
+        assert_eq!((status, task["status"].as_str()), (200, Some("completed")), "{task}");
+    }
+}
+
+#[tokio::test]
 async fn redelivered_requests_change_nothing() {
     let s = FilingStack::start(false).await;
     let ana = s.user("ana", "basic").await;

@@ -148,8 +148,10 @@ impl Envelope {
             // A ticker is queued once per refresh and kind.
             Payload::PriceJobRequested(m) => format!("{}:{}:{}", m.refresh_id, m.ticker, m.kind.as_str()),
             Payload::PriceRefreshProgress(_) | Payload::PriceRefreshSummary(_) => self.message_id.to_string(),
-            // The same user asking for the same filing is queued once (seed 002: `{filing}_{user}`).
-            Payload::FilingRequested(m) => fifo_safe(format!("{}_{}", m.spec.key(), m.user_id)),
+            // Each accepted task is queued once (the API answers a repeated request with its
+            // task). Keyed by filing and user (seed 002), SQS dropped a user's second kind of
+            // analysis of one filing within 5 minutes and that task was never done (make chaos).
+            Payload::FilingRequested(m) => m.task_id.to_string(),
             Payload::AnalysisRequested(m) => m.task_id.to_string(),
             Payload::AnalysisCompleted(_) | Payload::AnalysisFailed(_) => self.message_id.to_string(),
             // The same delivery (same item, same version) is queued once.
@@ -183,6 +185,32 @@ mod tests {
         assert_eq!(Envelope::from_queue_body(&sns).unwrap(), bare);
         assert!(Envelope::from_queue_body(r#"{"Type":"Notification","Message":"nope"}"#).is_err());
         assert!(Envelope::from_queue_body("").is_err());
+    }
+
+    #[test]
+    fn two_analyses_of_one_filing_by_one_user_are_two_filing_requests() {
+        let golden = include_str!("../tests/golden/v1/filing_requested.json");
+        let first = Envelope::from_json(golden).unwrap();
+        let Payload::FilingRequested(request) = &first.payload else {
+            panic!("a filing request")
+        };
+        let mut other = request.clone();
+        other.task_id = uuid::Uuid::new_v4();
+        other.kind = crate::AnalysisKind::ALL
+            .into_iter()
+            .find(|k| *k != request.kind)
+            .unwrap();
+        let second = Envelope::new(
+            first.producer,
+            first.correlation_id.clone(),
+            Payload::FilingRequested(other),
+        );
+        assert_ne!(first.deduplication_id(), second.deduplication_id());
+        // The same task staged again is still one message.
+        assert_eq!(
+            first.deduplication_id(),
+            Envelope::from_json(golden).unwrap().deduplication_id()
+        );
     }
 
     #[test]

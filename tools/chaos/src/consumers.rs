@@ -1,0 +1,368 @@
+//! The consumers under test: which event source, what each does that can be counted
+//! (its effects, linear in its inputs), what must be zero at the end, and how the
+//! run gives it work (through the real stages upstream of it, run in the harness).
+
+use crate::stack::{ChaosStack, JWT_SECRET};
+use anyhow::Context;
+use aws_sdk_s3::primitives::ByteStream;
+use sluice_messages::{CorrelationId, Envelope, FeedbackReceived, FeedbackSource, Payload, Producer};
+
+pub type Counters = &'static [(&'static str, &'static str)];
+
+pub struct Consumer {
+    /// As in RELIABILITY.md.
+    pub label: &'static str,
+    /// The event source, as `Functions::event_sources` names it.
+    pub source: &'static str,
+    /// Effects of its work: each grows by the same amount for every input.
+    pub effects: Counters,
+    /// What must be 0 once it has finished (beside its queue and dead-letter queue).
+    pub invariants: Counters,
+    pub seed: Seed,
+}
+
+#[derive(Clone, Copy)]
+pub enum Seed {
+    /// Spreadsheets put in the bucket (S3 notifications on the uploads queue).
+    Uploads,
+    /// Uploads validated by ingest-validator (load requests on the ETL queue).
+    LoadRequests,
+    /// Uploads validated and loaded (their events on sse-notifier's queue).
+    Events,
+    /// Feedback items on the feedback queue.
+    Feedback,
+    /// Analyses accepted by the HTTP API (filing requests on the filings queue).
+    FilingRequests,
+    /// Accepted analyses whose filings were fetched (analysis requests).
+    AnalysisRequests,
+}
+
+const UNPUBLISHED: (&str, &str) = (
+    "outbox rows never published",
+    "SELECT count(*) FROM outbox WHERE published_at IS NULL",
+);
+
+pub const CONSUMERS: &[Consumer] = &[
+    Consumer {
+        label: "upload validation (ingest-validator)",
+        source: "ingest-validator",
+        effects: &[
+            ("data versions", "SELECT count(*) FROM data_versions"),
+            (
+                "messages staged",
+                "SELECT count(*) FROM outbox WHERE producer = 'ingest-validator'",
+            ),
+        ],
+        invariants: &[
+            UNPUBLISHED,
+            (
+                "uploads recorded twice",
+                "SELECT count(*) FROM (SELECT s3_path FROM data_versions GROUP BY s3_path HAVING count(*) > 1) d",
+            ),
+        ],
+        seed: Seed::Uploads,
+    },
+    Consumer {
+        label: "ETL (etl-transformer)",
+        source: "etl-transformer",
+        effects: &[
+            ("rows loaded", "SELECT count(*) FROM kpis"),
+            ("row versions", "SELECT coalesce(sum(version), 0)::bigint FROM kpis"),
+            (
+                "loads settled",
+                "SELECT count(*) FROM data_versions WHERE status <> 'pending'",
+            ),
+            (
+                "messages staged",
+                "SELECT count(*) FROM outbox WHERE producer = 'etl-transformer'",
+            ),
+        ],
+        invariants: &[UNPUBLISHED],
+        seed: Seed::LoadRequests,
+    },
+    Consumer {
+        label: "events (sse-notifier)",
+        source: "sse-notifier",
+        effects: &[("events stored", "SELECT count(*) FROM events")],
+        invariants: &[],
+        seed: Seed::Events,
+    },
+    Consumer {
+        label: "triage (llm-analyzer, feedback)",
+        source: "llm-analyzer-feedback",
+        effects: &[
+            ("tickets", "SELECT count(*) FROM tickets"),
+            ("processing logs", "SELECT count(*) FROM processing_logs"),
+            (
+                "messages staged",
+                "SELECT count(*) FROM outbox WHERE producer = 'llm-analyzer'",
+            ),
+        ],
+        invariants: &[UNPUBLISHED],
+        seed: Seed::Feedback,
+    },
+    Consumer {
+        label: "filing fetch (filing-fetcher)",
+        source: "filing-fetcher",
+        effects: &[
+            (
+                "tasks past fetching",
+                "SELECT count(*) FROM tasks WHERE status IN ('analysing', 'completed', 'failed')",
+            ),
+            (
+                "analysis requests staged",
+                "SELECT count(*) FROM outbox WHERE producer = 'filing-fetcher' AND kind = 'AnalysisRequested'",
+            ),
+        ],
+        invariants: &[
+            UNPUBLISHED,
+            (
+                "filings stored twice",
+                "SELECT count(*) FROM (SELECT accession FROM filings GROUP BY accession HAVING count(*) > 1) f",
+            ),
+        ],
+        seed: Seed::FilingRequests,
+    },
+    Consumer {
+        label: "analysis (llm-analyzer)",
+        source: "llm-analyzer",
+        effects: &[
+            (
+                "tasks completed",
+                "SELECT count(*) FROM tasks WHERE status = 'completed'",
+            ),
+            (
+                "analysis charges",
+                "SELECT count(*) FROM usage_transactions WHERE kind = 'analysis'",
+            ),
+            (
+                "completions announced",
+                "SELECT count(*) FROM outbox WHERE producer = 'llm-analyzer' AND kind = 'AnalysisCompleted'",
+            ),
+        ],
+        invariants: &[UNPUBLISHED, DOUBLE_CHARGED, OUT_OF_BALANCE, CHARGED_NOT_QUOTED],
+        seed: Seed::AnalysisRequests,
+    },
+];
+
+/// A task charged its analysis fee more than once.
+pub const DOUBLE_CHARGED: (&str, &str) = (
+    "tasks charged twice",
+    "SELECT count(*) FROM (SELECT task_id FROM usage_transactions WHERE kind = 'analysis'
+                           GROUP BY task_id HAVING count(*) > 1) t",
+);
+/// An account whose balance is not its starting credits less what its ledger says.
+pub const OUT_OF_BALANCE: (&str, &str) = (
+    "accounts whose balance disagrees with their ledger",
+    "SELECT count(*) FROM user_accounts a WHERE a.user_id LIKE 'chaos-%' AND a.credit_balance_micros <>
+         1000000000 + coalesce((SELECT sum(u.amount_micros) FROM usage_transactions u WHERE u.user_id = a.user_id), 0)",
+);
+/// A completed task whose charges are not what it was quoted (less the filing access
+/// it already had).
+pub const CHARGED_NOT_QUOTED: (&str, &str) = (
+    "completed tasks charged more than quoted",
+    "SELECT count(*) FROM tasks WHERE status = 'completed' AND charged_micros > quoted_micros",
+);
+
+/// Starting credits of every account the run makes: $1,000.
+pub const CREDITS: i64 = 1_000_000_000;
+
+/// A KPI spreadsheet of `rows` rows no other upload has (so none is a duplicate).
+fn kpi_file(rows: usize) -> String {
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let mut csv = String::from("Fondo;Empresa;Fecha;Cuarto;Tipo;Indicador;Unidad;Valor\n");
+    for i in 0..rows {
+        csv.push_str(&format!("Fondo C;Co {tag} {i};31/03/2026;Q1;Real;Ventas;EUR;{i},50\n"));
+    }
+    csv
+}
+
+/// Rows per spreadsheet.
+pub const ROWS_PER_UPLOAD: usize = 20;
+
+/// The specs one user can ask for in the local EDGAR mirror: 2 filings x 3 kinds.
+const SPECS: [(&str, &str); 6] = [
+    ("10-K", "summary"),
+    ("10-K", "risk_factors"),
+    ("10-K", "mdna"),
+    ("10-Q", "summary"),
+    ("10-Q", "risk_factors"),
+    ("10-Q", "mdna"),
+];
+
+fn spec(form: &str, kind: &str) -> serde_json::Value {
+    match form {
+        "10-K" => serde_json::json!({"ticker": "SLXH", "form": "10-K", "fiscal_year": 2025, "kind": kind}),
+        _ => {
+            serde_json::json!({"ticker": "SLXH", "form": "10-Q", "fiscal_year": 2026, "fiscal_quarter": 3, "kind": kind})
+        }
+    }
+}
+
+/// Makes an enterprise account with [`CREDITS`] and a token for it.
+pub async fn account(stack: &ChaosStack, user: &str, credits: i64) -> anyhow::Result<String> {
+    account_of_tier(stack, user, "enterprise", credits).await
+}
+
+/// An account of `tier` with `credits`, and a token for it.
+pub async fn account_of_tier(stack: &ChaosStack, user: &str, tier: &str, credits: i64) -> anyhow::Result<String> {
+    stack
+        .pool
+        .get()
+        .await?
+        .execute(
+            "INSERT INTO user_accounts (user_id, email, tier, credit_balance_micros, team_member)
+             VALUES ($1, NULL, $3, $2, false)
+             ON CONFLICT (user_id) DO UPDATE SET credit_balance_micros = $2",
+            &[&user, &credits, &tier],
+        )
+        .await?;
+    sluice_local::issue_token(JWT_SECRET.as_bytes(), user, tier, false, 2).map_err(anyhow::Error::msg)
+}
+
+/// POST /v1/analyses; the status.
+pub async fn request_analysis(
+    http: &reqwest::Client,
+    api: &str,
+    bearer: &str,
+    body: &serde_json::Value,
+) -> anyhow::Result<u16> {
+    let response = http
+        .post(format!("{api}/v1/analyses"))
+        .bearer_auth(bearer)
+        .json(body)
+        .send()
+        .await?;
+    Ok(response.status().as_u16())
+}
+
+pub struct Seeder {
+    pub api: String,
+    pub http: reqwest::Client,
+}
+
+impl Seeder {
+    /// Puts `n` inputs on the queue of the consumer `seed` feeds.
+    pub async fn seed(&self, stack: &ChaosStack, seed: Seed, n: usize) -> anyhow::Result<()> {
+        match seed {
+            Seed::Uploads => self.uploads(stack, n).await,
+            Seed::LoadRequests => {
+                self.uploads(stack, n).await?;
+                stack.drain("ingest-validator").await
+            }
+            Seed::Events => {
+                self.uploads(stack, n).await?;
+                stack.drain("ingest-validator").await?;
+                stack.drain("etl-transformer").await
+            }
+            Seed::Feedback => {
+                for _ in 0..n {
+                    let id = format!("CHAOS-{}", uuid::Uuid::new_v4().simple());
+                    let envelope = Envelope::new(
+                        Producer::IngestValidator,
+                        CorrelationId::new(),
+                        Payload::FeedbackReceived(FeedbackReceived {
+                            source: FeedbackSource::Zendesk,
+                            external_id: id.clone(),
+                            revision: "1".into(),
+                            author: Some("customer@example.com".into()),
+                            rating: None,
+                            subject: None,
+                            text: "The export to Excel crashes every time I open the quarterly report. Please fix."
+                                .into(),
+                            language: None,
+                            received_at: chrono::Utc::now(),
+                            link: Some(format!("https://support.example.com/{id}")),
+                        }),
+                    );
+                    stack
+                        .clients
+                        .sqs
+                        .send_message()
+                        .queue_url(&stack.res.feedback.url)
+                        .message_body(envelope.to_json())
+                        .message_group_id(envelope.fifo_group_id())
+                        .message_deduplication_id(envelope.deduplication_id())
+                        .send()
+                        .await?;
+                }
+                Ok(())
+            }
+            Seed::FilingRequests => self.analyses(stack, n).await,
+            Seed::AnalysisRequests => {
+                self.analyses(stack, n).await?;
+                stack.drain("filing-fetcher").await
+            }
+        }
+    }
+
+    async fn uploads(&self, stack: &ChaosStack, n: usize) -> anyhow::Result<()> {
+        for _ in 0..n {
+            let key = format!("uploads/kpis/chaos-{}.csv", uuid::Uuid::new_v4().simple());
+            stack
+                .clients
+                .s3
+                .put_object()
+                .bucket(&stack.res.bucket)
+                .key(&key)
+                .body(ByteStream::from(kpi_file(ROWS_PER_UPLOAD).into_bytes()))
+                .metadata("uploaded-by", "chaos@fund.example")
+                .send()
+                .await
+                .with_context(|| format!("put {key}"))?;
+        }
+        Ok(())
+    }
+
+    /// `n` analyses accepted, six per new user (every spec of the mirror once).
+    async fn analyses(&self, stack: &ChaosStack, n: usize) -> anyhow::Result<()> {
+        let mut made = 0;
+        while made < n {
+            let user = format!("chaos-{}", uuid::Uuid::new_v4().simple());
+            let bearer = account(stack, &user, CREDITS).await?;
+            for (form, kind) in SPECS.iter().take(n - made) {
+                let status = request_analysis(&self.http, &self.api, &bearer, &spec(form, kind)).await?;
+                anyhow::ensure!(status == 202, "an analysis request was answered {status}, not 202");
+                made += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One analysis's worth of credits for a professional user who has not read the filing
+/// (enterprise analyses cost nothing; professional allows the burst's requests an hour).
+pub fn one_analysis() -> i64 {
+    let policy = sluice_messages::UserTier::Professional.policy();
+    policy.filing_access_fee.micros() + policy.analysis_fee.micros()
+}
+
+/// 200 (or `n`) different analyses at once from one account that can pay for one.
+pub async fn burst(stack: &ChaosStack, seeder: &Seeder, n: usize) -> anyhow::Result<(usize, Vec<(u16, usize)>)> {
+    let user = format!("chaos-burst-{}", uuid::Uuid::new_v4().simple());
+    let bearer = account_of_tier(stack, &user, "professional", one_analysis()).await?;
+    // Different requests (not one repeated): 2 filings x 3 kinds x fiscal years.
+    let bodies: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            let (form, kind) = SPECS[i % SPECS.len()];
+            let mut body = spec(form, kind);
+            body["fiscal_year"] = serde_json::json!(2026 - (i / SPECS.len()) as i64 % 30);
+            body
+        })
+        .collect();
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(n));
+    let mut handles = Vec::new();
+    for body in bodies {
+        let (http, api, bearer, barrier) = (seeder.http.clone(), seeder.api.clone(), bearer.clone(), barrier.clone());
+        handles.push(tokio::spawn(async move {
+            barrier.wait().await;
+            request_analysis(&http, &api, &bearer, &body).await
+        }));
+    }
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    for h in handles {
+        *statuses.entry(h.await??).or_default() += 1;
+    }
+    let accepted = statuses.get(&202).copied().unwrap_or(0);
+    Ok((accepted, statuses.into_iter().collect()))
+}
