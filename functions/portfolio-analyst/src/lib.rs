@@ -37,6 +37,8 @@ impl RecordError for AnalystError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Outcome {
     pub alerts: usize,
+    /// Deals scored again (after a deal-flow load).
+    pub scored: u64,
 }
 
 #[derive(Clone)]
@@ -81,15 +83,23 @@ impl PortfolioAnalyst {
                     &delivery.correlation_id,
                 )
                 .await?;
-                Outcome { alerts: alerts.len() }
+                Outcome {
+                    alerts: alerts.len(),
+                    scored: 0,
+                }
             }
-            Dataset::Companies | Dataset::Dealflow => Outcome::default(),
+            Dataset::Dealflow => Outcome {
+                alerts: 0,
+                scored: sluice_portfolio::deals::rescore_all(&tx).await?,
+            },
+            Dataset::Companies => Outcome::default(),
         };
         tx.commit().await?;
         tracing::info!(
             data_version_id = loaded.data_version_id.0,
             dataset = %loaded.dataset,
             alerts = outcome.alerts,
+            scored = outcome.scored,
             "load tracked"
         );
         Ok(outcome)

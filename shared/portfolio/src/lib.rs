@@ -3,7 +3,9 @@
 //! - [`rules`]: the KPI alert rules the team edits, validated (pure).
 //! - [`tracker`]: after a KPI load, the rules evaluated over the rows it wrote; alerts
 //!   stored once and announced as `KpiAlert` events, in the caller's transaction.
+//! - [`deals`]: the deal-flow scorer (weighted factors, each explained).
 
+pub mod deals;
 pub mod rules;
 pub mod tracker;
 
