@@ -57,6 +57,7 @@ Sluice is running locally.
   fake FMP vendor   $FMP_BASE_URL
   events topic      $EVENTS_TOPIC_ARN (tap: $EVENTS_TAP_QUEUE_URL)
   sse-notifier      <- ${SSE_EVENTS_QUEUE_URL:-}; streams at $API_URL/v1/events/stream
+  portfolio-analyst <- ${PORTFOLIO_EVENTS_QUEUE_URL:-} (DatasetLoaded: KPI alerts, deal scores)
   live page         $API_URL/   (paste a token from make token)
   settings        .local/stack.env     logs: make logs     stop: make down
 

@@ -190,7 +190,12 @@ async fn team_spreadsheets_read_back_as_pages_and_csv() {
     // Deal flow by score: highest first, unscored last, across pages.
     let deals = walk(&api, "/v1/dealflow?sort=score", &team, 1).await;
     let order: Vec<&str> = deals.iter().map(|d| d["company"].as_str().unwrap()).collect();
-    assert_eq!(order, ["Orbit", "Nova", "Pulse"]);
+    // The scorer's stage factor alone (the sheet has no other factor): seed 1.0, series A 0.9.
+    assert_eq!(order, ["Nova", "Pulse", "Orbit"]);
+    assert_eq!(
+        (deals[0]["score"].as_str(), deals[2]["score"].as_str()),
+        (Some("0.2500"), Some("0.2250"))
+    );
     let open = get(&format!("{api}/v1/dealflow?status=OPEN&stage=seed"), &team)
         .await
         .json();
@@ -555,4 +560,50 @@ async fn fundamentals_follow_the_tier_s_coverage() {
     let ratios = get(&format!("{api}/v1/ratios/AAPL"), &demo).await.json();
     assert_eq!(ratios["ratios"]["net_margin"].as_f64(), Some(0.1));
     assert_eq!(ratios["fiscal_date"], recent.to_string());
+}
+
+/// Every deal of the real Crunchbase sheet gets a score whose factors explain it.
+#[tokio::test]
+async fn the_real_deal_flow_sheet_is_scored_with_explanations() {
+    let Some(path) = fixture("vc_csv/crunchbase2015__acquisitions_excerpt_3000rows.csv") else {
+        return;
+    };
+    let stack = TestStack::start().await;
+    let mapping =
+        "acquired_at=date_of_first_contact; company_category_list=industry; company_country_code=headquarters";
+    stack
+        .upload(
+            "uploads/dealflow/acquisitions.csv",
+            std::fs::read(path).unwrap(),
+            &[("column-map", mapping)],
+        )
+        .await;
+    stack.settle().await;
+    let row = &stack
+        .query(
+            "SELECT (SELECT count(*) FROM dealflow), count(*), count(*) FILTER (WHERE score > 0),
+                    bool_and(jsonb_array_length(factors) = 6)
+             FROM deal_scores",
+        )
+        .await[0];
+    let (deals, scored, positive, six): (i64, i64, i64, bool) = (row.get(0), row.get(1), row.get(2), row.get(3));
+    assert!(deals > 1000, "{deals}");
+    assert_eq!(scored, deals, "every deal is scored");
+    assert!(positive > 0 && six);
+    // The contributions add up to the score.
+    let off: i64 = stack
+        .query(
+            "SELECT count(*) FROM deal_scores
+             WHERE abs(score - (SELECT sum((f->>'contribution')::numeric) FROM jsonb_array_elements(factors) f)) > 0.001",
+        )
+        .await[0]
+        .get(0);
+    assert_eq!(off, 0);
+    let api = stack.serve_api().await;
+    let top = get(
+        &format!("{api}/v1/dealflow?sort=score&limit=1"),
+        &token("tess", "basic", true),
+    )
+    .await;
+    assert_eq!(top.status, 200, "{}", top.text);
 }

@@ -10,6 +10,7 @@ use sluice_messages::Payload;
 ///   loaded tables are team data (the HTTP API shows data versions to team members).
 /// - Market-data jobs, progress and summaries: team-wide.
 /// - Feedback (received, triaged): team-wide (tickets are the team's).
+/// - KPI alerts: team-wide (portfolio data is the team's).
 pub fn owner(payload: &Payload) -> Option<&str> {
     match payload {
         Payload::AnalysisCompleted(m) => Some(&m.user_id),
@@ -23,7 +24,8 @@ pub fn owner(payload: &Payload) -> Option<&str> {
         | Payload::PriceRefreshProgress(_)
         | Payload::PriceRefreshSummary(_)
         | Payload::FeedbackReceived(_)
-        | Payload::FeedbackTriaged(_) => None,
+        | Payload::FeedbackTriaged(_)
+        | Payload::KpiAlert(_) => None,
     }
 }
 
@@ -48,5 +50,6 @@ mod tests {
         assert_eq!(owner(&golden("price_refresh_summary").payload), None);
         assert_eq!(owner(&golden("price_refresh_progress").payload), None);
         assert_eq!(owner(&golden("feedback_triaged").payload), None);
+        assert_eq!(owner(&golden("kpi_alert").payload), None);
     }
 }

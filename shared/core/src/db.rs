@@ -213,8 +213,10 @@ pub mod roles {
     pub const HTTP_API: DatabaseRole = DatabaseRole("sluice_http_api");
     /// The monthly credits schedule.
     pub const ACCOUNT_WORKER: DatabaseRole = DatabaseRole("sluice_account_worker");
+    /// The KPI tracker and deal-flow scorer (after each load).
+    pub const PORTFOLIO_ANALYST: DatabaseRole = DatabaseRole("sluice_portfolio_analyst");
 
-    pub const ALL: [DatabaseRole; 9] = [
+    pub const ALL: [DatabaseRole; 10] = [
         INGEST_VALIDATOR,
         ETL_TRANSFORMER,
         FILING_FETCHER,
@@ -224,6 +226,7 @@ pub mod roles {
         SSE_STREAM,
         HTTP_API,
         ACCOUNT_WORKER,
+        PORTFOLIO_ANALYST,
     ];
 }
 

@@ -19,6 +19,8 @@ pub enum Producer {
     LlmAnalyzer,
     SseNotifier,
     PriceUpdater,
+    /// The KPI tracker and deal-flow scorer (`functions/portfolio-analyst`).
+    PortfolioAnalyst,
 }
 
 impl Producer {
@@ -31,6 +33,7 @@ impl Producer {
             Self::LlmAnalyzer => "llm-analyzer",
             Self::SseNotifier => "sse-notifier",
             Self::PriceUpdater => "price-updater",
+            Self::PortfolioAnalyst => "portfolio-analyst",
         }
     }
 }
@@ -135,6 +138,8 @@ impl Envelope {
             // One ticket's versions are triaged in order; different tickets in parallel.
             Payload::FeedbackReceived(m) => fifo_safe(format!("{}:{}", m.source.as_str(), m.external_id)),
             Payload::FeedbackTriaged(m) => m.ticket_id.to_string(),
+            // One company's alerts in order; companies in parallel.
+            Payload::KpiAlert(m) => fifo_safe(m.company.clone()),
         }
     }
 
@@ -159,6 +164,8 @@ impl Envelope {
                 fifo_safe(format!("{}:{}:{}", m.source.as_str(), m.external_id, m.revision))
             }
             Payload::FeedbackTriaged(_) => self.message_id.to_string(),
+            // An alert is stored once: its id names it.
+            Payload::KpiAlert(m) => format!("kpi-alert-{}", m.alert_id),
         }
     }
 }

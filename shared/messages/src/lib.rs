@@ -20,8 +20,9 @@ pub use newtypes::{
     UserTier,
 };
 pub use payloads::{
-    AnalysisCompleted, AnalysisFailed, AnalysisRequested, DatasetLoaded, DatasetUploaded, FeedbackReceived,
-    FeedbackSource, FeedbackTriaged, FilingRequested, FromPayload, LoadCounts, LoadStatus, Payload, PriceJobRequested,
-    PriceRefreshKind, PriceRefreshProgress, PriceRefreshSummary, TaskStep, TickerReason, UploadChecked, UploadVerdict,
+    AlertSeverity, AnalysisCompleted, AnalysisFailed, AnalysisRequested, DatasetLoaded, DatasetUploaded,
+    FeedbackReceived, FeedbackSource, FeedbackTriaged, FilingRequested, FromPayload, KpiAlert, LoadCounts, LoadStatus,
+    Payload, PriceJobRequested, PriceRefreshKind, PriceRefreshProgress, PriceRefreshSummary, TaskStep, TickerReason,
+    UploadChecked, UploadVerdict,
 };
 pub use tiers::TierPolicy;

@@ -35,6 +35,8 @@ pub enum Payload {
     FeedbackReceived(FeedbackReceived),
     /// A feedback item was triaged into a ticket (events topic).
     FeedbackTriaged(FeedbackTriaged),
+    /// A portfolio company's KPI met an alert rule after a load (events topic).
+    KpiAlert(KpiAlert),
 }
 
 /// A payload a consumer expects, taken out of [`Payload`]: what the batch processor's
@@ -81,6 +83,7 @@ from_payload!(
     AnalysisFailed: "AnalysisFailed message",
     FeedbackReceived: "feedback item",
     FeedbackTriaged: "FeedbackTriaged message",
+    KpiAlert: "KpiAlert message",
 );
 
 impl Payload {
@@ -141,6 +144,7 @@ impl Payload {
                 m.category,
                 m.summary
             ),
+            Self::KpiAlert(m) => format!("{} alert for {}: {}", m.severity.as_str(), m.company, m.message),
         }
     }
 
@@ -158,6 +162,7 @@ impl Payload {
             Self::AnalysisFailed(_) => "AnalysisFailed",
             Self::FeedbackReceived(_) => "FeedbackReceived",
             Self::FeedbackTriaged(_) => "FeedbackTriaged",
+            Self::KpiAlert(_) => "KpiAlert",
         }
     }
 }
@@ -484,4 +489,62 @@ pub struct FeedbackTriaged {
     pub summary: String,
     /// `provider:model` that triaged it (`extractive:v1` for the rule-based triage).
     pub model: ModelKey,
+}
+
+/// How urgent an alert is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertSeverity {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl AlertSeverity {
+    pub const ALL: [AlertSeverity; 3] = [Self::Info, Self::Warning, Self::Critical];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Critical => "critical",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, crate::InvalidValue> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(raw.trim()))
+            .ok_or_else(|| {
+                crate::InvalidValue::new("severity", format!("`{raw}` is not one of info, warning, critical"))
+            })
+    }
+}
+
+/// A KPI of a portfolio company met an alert rule in a load. One per rule, company,
+/// period and load: a redelivered load raises none again. Decimals are strings (every
+/// digit the table keeps).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KpiAlert {
+    pub alert_id: i64,
+    pub rule_id: i64,
+    pub data_version_id: DataVersionId,
+    pub company: String,
+    pub indicator: String,
+    /// The KPI's date (`fecha`).
+    pub period: chrono::NaiveDate,
+    pub severity: AlertSeverity,
+    /// The rule's condition (`drop_qoq_pct`, `drop_yoy_pct`, `below_value`, `below_budget_pct`).
+    pub condition: String,
+    pub threshold: String,
+    /// The value that met the rule.
+    pub value: String,
+    /// What it was compared with: the previous quarter's or year's value, or the budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// The change against `reference`, in percent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_pct: Option<String>,
+    /// In words, for a person.
+    pub message: String,
 }

@@ -15,6 +15,7 @@ use etl_transformer::Etl;
 use filing_fetcher::FilingFetcher;
 use ingest_validator::Ingest;
 use llm_analyzer::LlmAnalyzer;
+use portfolio_analyst::PortfolioAnalyst;
 use price_updater::PriceUpdater;
 use pump::{EventSource, SqsHandler};
 use resources::StackResources;
@@ -88,6 +89,8 @@ pub fn function_env(res: &StackResources) -> Vec<(&'static str, String)> {
         ("EVENTS_TAP_QUEUE_URL", res.events_tap_url.clone()),
         ("SSE_EVENTS_QUEUE_URL", res.sse_events.url.clone()),
         ("SSE_EVENTS_DLQ_URL", res.sse_events.dlq_url.clone()),
+        ("PORTFOLIO_EVENTS_QUEUE_URL", res.portfolio_events.url.clone()),
+        ("PORTFOLIO_EVENTS_DLQ_URL", res.portfolio_events.dlq_url.clone()),
         ("FEEDBACK_QUEUE_URL", res.feedback.url.clone()),
         ("FEEDBACK_QUEUE_ARN", res.feedback.arn.clone()),
         ("FEEDBACK_DLQ_URL", res.feedback.dlq_url.clone()),
@@ -137,6 +140,8 @@ pub struct Functions {
     pub notifier: Arc<Notifier>,
     /// sse-notifier's function URL (the stream, tickets, long-poll).
     pub events: EventsService,
+    /// portfolio-analyst: the KPI tracker and deal-flow scorer after each load.
+    pub portfolio: Arc<PortfolioAnalyst>,
     /// The HTTP API.
     pub api: Router,
     /// The monthly credits schedule.
@@ -213,6 +218,15 @@ impl Functions {
                     .await?,
             )
             .await?,
+            portfolio: Arc::new(PortfolioAnalyst::build(
+                &stack
+                    .instance(
+                        portfolio_analyst::SERVICE,
+                        roles::PORTFOLIO_ANALYST,
+                        &res.portfolio_events.dlq_url,
+                    )
+                    .await?,
+            )?),
             api: http_api::build(&stack.instance(http_api::SERVICE, roles::HTTP_API, "").await?).await?,
             accounts: Arc::new(AccountWorker::build(
                 &stack
@@ -254,6 +268,11 @@ impl Functions {
             "sse-notifier",
             &res.sse_events,
             sqs_handler(self.notifier.clone()),
+        ));
+        sources.push(source(
+            "portfolio-analyst",
+            &res.portfolio_events,
+            sqs_handler(self.portfolio.clone()),
         ));
         sources
     }

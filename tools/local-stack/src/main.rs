@@ -331,6 +331,7 @@ async fn run(cfg: &ConfigSource) -> anyhow::Result<()> {
             "filing-fetcher": {"trigger": res.filings.url.clone(), "dlq": res.filings.dlq_url.clone()},
             "llm-analyzer": {"trigger": [res.analyses.url.clone(), res.feedback.url.clone()], "dlq": [res.analyses.dlq_url.clone(), res.feedback.dlq_url.clone()], "model": functions.llm.analyzer.model.model().as_str()},
             "sse-notifier": {"trigger": [res.sse_events.url.clone(), format!("{api_url}/v1/events/*")], "dlq": res.sse_events.dlq_url.clone()},
+            "portfolio-analyst": {"trigger": res.portfolio_events.url.clone(), "dlq": res.portfolio_events.dlq_url.clone()},
         },
         "web": format!("{api_url}/"),
         "bucket": res.bucket,

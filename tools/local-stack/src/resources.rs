@@ -42,6 +42,9 @@ pub struct Queue {
     pub dlq_arn: String,
 }
 
+/// What portfolio-analyst's subscription lets through (template.yaml's FilterPolicy).
+pub const PORTFOLIO_EVENTS_FILTER: &str = r#"{"type": ["DatasetLoaded"]}"#;
+
 #[derive(Debug, Clone)]
 pub struct StackResources {
     pub bucket: String,
@@ -61,6 +64,8 @@ pub struct StackResources {
     pub events_tap_url: String,
     /// sse-notifier's subscription to the events topic (standard queue + DLQ; SNS envelope, not raw).
     pub sse_events: Queue,
+    /// portfolio-analyst's subscription to the events topic: `DatasetLoaded` only.
+    pub portfolio_events: Queue,
     /// Feedback items (FIFO, `FeedbackReceived`) -> llm-analyzer's triage.
     pub feedback: Queue,
     /// Per-day feedback counters (pk, sk), with a TTL.
@@ -170,6 +175,20 @@ impl Provisioner<'_> {
             .send()
             .await
             .map_err(fail("sse-notifier subscription"))?;
+        // portfolio-analyst's subscription (template.yaml: PortfolioEventsQueue + DLQ),
+        // filtered on the `type` message attribute as template.yaml filters it.
+        let portfolio_events = self
+            .queue_with_dlq(&format!("{p}-portfolio-events"), false, names.uploads_timing)
+            .await?;
+        self.sns
+            .subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(&portfolio_events.arn)
+            .attributes("FilterPolicy", PORTFOLIO_EVENTS_FILTER)
+            .send()
+            .await
+            .map_err(fail("portfolio-analyst subscription"))?;
         let bucket = format!("{p}-uploads");
         self.bucket(&bucket, &uploads.arn).await?;
         Ok(StackResources {
@@ -184,6 +203,7 @@ impl Provisioner<'_> {
             topic_arn,
             events_tap_url: tap.0,
             sse_events,
+            portfolio_events,
             feedback,
             feedback_metrics_table,
         })

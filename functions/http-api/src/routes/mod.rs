@@ -2,6 +2,7 @@
 //! once, in [`crate::ROUTES`].
 
 pub mod account;
+pub mod alerts;
 pub mod analyses;
 pub mod billing;
 pub mod data_versions;

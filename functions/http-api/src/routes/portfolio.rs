@@ -361,8 +361,8 @@ pub async fn dealflow(
     .await
 }
 
-/// A deal's score (`d` is the deal): the sheet's own `algorithm_score` until Sluice scores deals.
-const DEAL_SCORE: &str = "SELECT d.algorithm_score AS score";
+/// A deal's score (`d` is the deal), as the scorer stored it.
+const DEAL_SCORE: &str = "SELECT ds.score FROM deal_scores ds WHERE ds.deal_id = d.deal_id";
 
 #[cfg(test)]
 mod tests {
