@@ -10,4 +10,5 @@ pub mod listing;
 pub mod market;
 pub mod portfolio;
 pub mod tickets;
+pub mod uploads;
 pub mod webhooks;
