@@ -10,10 +10,12 @@ use sluice_tests::repo_root;
 use sluice_tests::sse::EventsStack;
 use std::collections::BTreeMap;
 
-/// Two good rows and one impossible date (31 February): a partial load, one reject.
+/// Two actual values, one budget and one impossible date (31 February): a partial load,
+/// one reject.
 const KPI_CSV: &str = "empresa;fecha;tipo;indicador;valor\n\
     Acme;31/03/2026;Real;Ventas;1.300,50\n\
     Acme;30/06/2026;Real;Ventas;1.450,00\n\
+    Acme;30/06/2026;Presupuesto;Ventas;1.400,00\n\
     Acme;31/02/2026;Real;Ventas;1\n";
 
 #[tokio::test]
@@ -72,7 +74,7 @@ async fn every_page_works_in_a_real_browser() {
     let upload = one("UPLOAD");
     assert!(upload.starts_with("loaded "), "{upload}");
     assert!(
-        upload.contains("loaded (partial): 2 inserted") && upload.contains("1 rejected"),
+        upload.contains("loaded (partial): 3 inserted") && upload.contains("1 rejected"),
         "{upload}"
     );
     let rows = s
@@ -85,13 +87,15 @@ async fn every_page_works_in_a_real_browser() {
     assert_eq!(rows[0].get::<_, Option<&str>>(1), Some("web-ana"));
     assert!(rows[0].get::<_, &str>(2).ends_with("uploads/kpis/web-kpis.csv"));
     let kpis = s.stack.query("SELECT count(*) FROM kpis").await;
-    assert_eq!(kpis[0].get::<_, i64>(0), 2);
+    assert_eq!(kpis[0].get::<_, i64>(0), 3);
     // The rejects link of the page downloads the rejected row with its reason.
     let rejects = one("REJECTS");
-    assert!(rejects.starts_with("200 "), "{rejects}");
+    assert!(rejects.starts_with("200 ") && rejects.contains("reason"), "{rejects}");
 
-    // The KPI chart is drawn with the two loaded points.
-    assert_eq!(one("CHART"), "2");
+    // The KPI chart is drawn with the three loaded points (two actual, one budget), and
+    // the variance table has the two dates.
+    assert_eq!(one("CHART"), "3");
+    assert_eq!(one("BUDGET"), "2");
 
     // No serious or critical accessibility violation on any page.
     let axe = seen.get("AXE").cloned().unwrap_or_default();

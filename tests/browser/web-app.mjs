@@ -5,6 +5,7 @@
 //                                   load ended (live, from the event stream)
 //   REJECTS <status> <first line>   its rejects file, downloaded from the page's link
 //   CHART <points>                  the Portfolio page's KPI chart (uPlot), with its points
+//   BUDGET <rows>                   the rows of its budget-against-actual table
 //   AXE <page> <problems>           axe-core's serious/critical violations (none: "ok")
 //   NARROW <page> <width>           the page's scroll width in a 375 px wide window
 // Screenshots go to SCREENSHOTS (a git-ignored folder) when set.
@@ -64,6 +65,9 @@ await withPage(async (page) => {
   const chart = page.locator("figure.chart canvas");
   await chart.first().waitFor();
   console.log(`CHART ${await page.locator("figure.chart").first().getAttribute("data-points")}`);
+  const budget = page.locator("table", { has: page.locator("caption", { hasText: "Budget against actual" }) });
+  await budget.waitFor();
+  console.log(`BUDGET ${await budget.locator("tbody tr").count()}`);
   await check(page, "portfolio");
 
   for (const name of PAGES.filter((p) => !["account", "uploads", "portfolio"].includes(p))) {
