@@ -5,6 +5,7 @@
 //! points, and no serious accessibility violation on any page (axe-core). Skips, saying
 //! why, only when chromium cannot be installed. Screenshots: target/web-app-screenshots.
 
+use sluice_messages::{CorrelationId, Envelope, FeedbackReceived, FeedbackSource, Payload, Producer};
 use sluice_tests::browser::Browser;
 use sluice_tests::repo_root;
 use sluice_tests::sse::EventsStack;
@@ -33,6 +34,34 @@ async fn every_page_works_in_a_real_browser() {
         .into_iter()
         .map(|source| tokio::spawn(source.run(stopped.clone())))
         .collect();
+    // A customer's complaint, triaged by the pumps into a ticket on the Feedback board.
+    let complaint = Envelope::new(
+        Producer::IngestValidator,
+        CorrelationId::new(),
+        Payload::FeedbackReceived(FeedbackReceived {
+            source: FeedbackSource::Standard,
+            external_id: "web-1".into(),
+            revision: "1".into(),
+            author: Some("customer@example.com".into()),
+            rating: None,
+            subject: Some("Export broken".into()),
+            text: "The CSV export crashes every time since the update; we cannot send our report.".into(),
+            language: None,
+            received_at: chrono::Utc::now(),
+            link: None,
+        }),
+    );
+    s.stack
+        .clients
+        .sqs
+        .send_message()
+        .queue_url(&s.stack.resources.feedback.url)
+        .message_body(complaint.to_json())
+        .message_group_id(complaint.fifo_group_id())
+        .message_deduplication_id(complaint.deduplication_id())
+        .send()
+        .await
+        .expect("feedback queued");
     let screenshots = std::env::var("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|_| repo_root().join("target"))
@@ -96,6 +125,14 @@ async fn every_page_works_in_a_real_browser() {
     // the variance table has the two dates.
     assert_eq!(one("CHART"), "3");
     assert_eq!(one("BUDGET"), "2");
+
+    // The ticket's status changed on the board is stored, with the user as the actor.
+    assert_eq!(one("TICKET"), "in_progress");
+    let tickets = s
+        .stack
+        .query("SELECT status FROM tickets WHERE external_id = 'web-1'")
+        .await;
+    assert_eq!(tickets[0].get::<_, &str>(0), "in_progress");
 
     // No serious or critical accessibility violation on any page.
     let axe = seen.get("AXE").cloned().unwrap_or_default();

@@ -6,6 +6,7 @@
 //   REJECTS <status> <first line>   its rejects file, downloaded from the page's link
 //   CHART <points>                  the Portfolio page's KPI chart (uPlot), with its points
 //   BUDGET <rows>                   the rows of its budget-against-actual table
+//   TICKET <status>                 a ticket's status after changing it on the Feedback board
 //   AXE <page> <problems>           axe-core's serious/critical violations (none: "ok")
 //   NARROW <page> <width>           the page's scroll width in a 375 px wide window
 // Screenshots go to SCREENSHOTS (a git-ignored folder) when set.
@@ -69,6 +70,16 @@ await withPage(async (page) => {
   await budget.waitFor();
   console.log(`BUDGET ${await budget.locator("tbody tr").count()}`);
   await check(page, "portfolio");
+
+  // Feedback: a ticket's status changed on the board (PATCH), shown once stored.
+  await page.click("#nav a[data-path=feedback]");
+  await settled(page, "feedback");
+  const ticket = page.locator("#board .ticket").first();
+  await ticket.waitFor();
+  await ticket.locator("select.status").selectOption("in_progress");
+  const moved = page.locator("#board .ticket[data-status=in_progress]").first();
+  await moved.waitFor();
+  console.log(`TICKET ${await moved.getAttribute("data-status")}`);
 
   for (const name of PAGES.filter((p) => !["account", "uploads", "portfolio"].includes(p))) {
     await page.click(`#nav a[data-path=${name}]`);
