@@ -16,7 +16,7 @@ AS :=
 # Every cargo/aws call below sees the local services.
 WITH_ENV = set -a; . $(LOCAL)/services.env; [ -f $(STACK_ENV) ] && . $(STACK_ENV); API_URL=$(API_URL); set +a;
 
-.PHONY: help setup tools services runner up down logs logs-aws events status token tick tickers sections test deny lint migrate build bench fuzz deploy fmt clean chaos
+.PHONY: help setup tools services runner web up down logs logs-aws events status token tick tickers sections test deny lint migrate build bench fuzz deploy fmt clean chaos
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,7 +24,7 @@ help: ## list the targets
 setup: ## install what the local stack needs and is missing (moto and awscli in .local/venv; PostgreSQL)
 	@scripts/bootstrap.sh stack
 
-tools: ## install the build, lint and browser-test tools (cfn-lint, sam, cargo-lambda, rustfmt, clippy, cargo-deny, chromium, playwright-core)
+tools: ## install the build, lint and browser-test tools (cfn-lint, sam, cargo-lambda, rustfmt, clippy, cargo-deny, chromium, playwright-core, axe-core)
 	@scripts/bootstrap.sh tools
 	@scripts/browser.sh
 
@@ -34,7 +34,10 @@ services: setup ## start PostgreSQL (127.0.0.1:54329) and moto (127.0.0.1:4566)
 runner: ## build the local runner (every function, dev profile: the build make test reuses)
 	@cargo build -p sluice-local --bin sluice-local
 
-up: services runner ## set up everything and leave the local stack running in the background
+web: ## build the web app (npm ci from web/package-lock.json, esbuild into web/dist; fails above its size budget)
+	@scripts/web.sh
+
+up: services runner web ## set up everything and leave the local stack running in the background (prints the web app's URL)
 	@scripts/edgar-mirror.sh $(LOCAL)/edgar-mirror
 	@$(WITH_ENV) $(RUNNER) provision $(STACK_ENV) >/dev/null
 	@$(WITH_ENV) $(RUNNER) migrate >/dev/null
@@ -79,7 +82,7 @@ sections: ## the sections of a filing as JSON: make sections FILE=<filing.html> 
 status: ## what is running
 	@scripts/services.sh status; scripts/runner.sh status
 
-test: tools services ## formatting, clippy, dependency advisories and licenses, unit and integration tests, template lint
+test: tools services web ## formatting, clippy, dependency advisories and licenses, web app build, unit, integration and browser tests, template lint
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	@scripts/deny.sh

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# What the live page's browser test needs (tests/sse.rs, `the_live_page_shows_a_published_event`):
-# Debian's chromium (installed with apt-get when missing; the test drives it headless) and
-# playwright-core from tests/browser/package-lock.json (npm ci; it never downloads a browser).
+# What the browser tests need (tests/web_app.rs, and tests/sse.rs's
+# `the_web_app_shows_a_published_event`): Debian's chromium (installed with apt-get when
+# missing; the tests drive it headless), playwright-core and axe-core from
+# tests/browser/package-lock.json (npm ci; it never downloads a browser).
 # Idempotent; `make setup` runs it. Exit status 0 even when chromium cannot be installed (the
 # test then skips and says why); non-zero when node/npm or the npm packages cannot be set up.
 set -uo pipefail
@@ -30,7 +31,7 @@ DIR="$ROOT/tests/browser"
 STAMP="$DIR/node_modules/.package-lock.sha256"
 want="$(sha256sum "$DIR/package-lock.json" | cut -d' ' -f1)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
-  log "installing playwright-core (npm ci in tests/browser)"
+  log "installing playwright-core and axe-core (npm ci in tests/browser)"
   # playwright-core has no install script: it never downloads a browser build.
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$DIR" --no-audit --no-fund --loglevel=error >&2 || { log "npm ci failed"; exit 1; }
   echo "$want" > "$STAMP"

@@ -46,6 +46,7 @@ case "${1:-}" in
     cat <<TXT
 
 Sluice is running locally.
+  web app         $API_URL/   (sign in as anyone: the local sign-in)
   PostgreSQL      $DATABASE_URL
   AWS (moto)      $AWS_ENDPOINT_URL
   HTTP API        $API_URL/v1/...   (token: make token AS=you TIER=basic TEAM=1)
@@ -58,7 +59,6 @@ Sluice is running locally.
   events topic      $EVENTS_TOPIC_ARN (tap: $EVENTS_TAP_QUEUE_URL)
   sse-notifier      <- ${SSE_EVENTS_QUEUE_URL:-}; streams at $API_URL/v1/events/stream
   portfolio-analyst <- ${PORTFOLIO_EVENTS_QUEUE_URL:-} (DatasetLoaded: KPI alerts, deal scores)
-  live page         $API_URL/   (paste a token from make token)
   settings        .local/stack.env     logs: make logs     stop: make down
 
 Try it:

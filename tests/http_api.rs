@@ -513,3 +513,73 @@ async fn extreme_dates_in_query_strings_are_refused() {
     // The server is still answering.
     assert_eq!(get(&format!("{api}/v1/me"), Some(&team)).await.0, 200);
 }
+
+/// `POST /v1/uploads`: a team member gets a presigned PUT into `uploads/<dataset>/`; the
+/// file sent with it lands there with its uploader; a path, an unknown dataset or a caller
+/// outside the team is refused.
+#[tokio::test]
+async fn a_team_member_gets_a_presigned_upload() {
+    let stack = TestStack::start().await;
+    let api = stack.serve_api().await;
+    let client = reqwest::Client::new();
+    let ask = |bearer: String, body: Value| {
+        let client = client.clone();
+        let url = format!("{api}/v1/uploads");
+        async move {
+            let response = client.post(url).bearer_auth(bearer).json(&body).send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let ana = token("ana", "basic", true);
+    let (status, signed) = ask(
+        ana.clone(),
+        serde_json::json!({"dataset": "kpis", "file_name": "Q3 2026.csv"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{signed}");
+    assert_eq!(signed["key"], "uploads/kpis/Q3 2026.csv");
+    assert_eq!(signed["method"], "PUT");
+    assert_eq!(signed["headers"]["x-amz-meta-uploaded-by"], "ana");
+    let url = signed["url"].as_str().unwrap();
+    assert!(url.contains("X-Amz-Signature="), "{url}");
+    let mut put = client.put(url).body("empresa;fecha;indicador;valor\n");
+    for (k, v) in signed["headers"].as_object().unwrap() {
+        put = put.header(k.as_str(), v.as_str().unwrap());
+    }
+    assert!(put.send().await.unwrap().status().is_success());
+    let head = stack
+        .clients
+        .s3
+        .head_object()
+        .bucket(&stack.resources.bucket)
+        .key("uploads/kpis/Q3 2026.csv")
+        .send()
+        .await
+        .expect("the upload is in the bucket");
+    assert_eq!(head.metadata().unwrap()["uploaded-by"], "ana");
+
+    for (body, why) in [
+        (
+            serde_json::json!({"dataset": "kpis", "file_name": "../x.csv"}),
+            "file_name",
+        ),
+        (
+            serde_json::json!({"dataset": "prices", "file_name": "x.csv"}),
+            "dataset",
+        ),
+    ] {
+        let (status, problem) = ask(ana.clone(), body).await;
+        assert_eq!(status, 400, "{problem}");
+        assert!(
+            problem["detail"].as_str().unwrap_or_default().contains(why),
+            "{problem}"
+        );
+    }
+    let (status, _) = ask(
+        token("olga", "basic", false),
+        serde_json::json!({"dataset": "kpis", "file_name": "x.csv"}),
+    )
+    .await;
+    assert_eq!(status, 403);
+}

@@ -19,6 +19,7 @@ use tokio::sync::OnceCell;
 
 pub use sluice_local;
 
+pub mod browser;
 pub mod filings;
 pub mod market;
 pub mod sse;

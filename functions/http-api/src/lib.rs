@@ -67,6 +67,7 @@ routes! {
     POST "/v1/admin/credits" Admin => routes::billing::adjust,
     GET "/v1/data-versions" Team => routes::data_versions::list,
     GET "/v1/data-versions/{id}" Team => routes::data_versions::get,
+    POST "/v1/uploads" Team => routes::uploads::presign,
     GET "/v1/companies" Team => routes::portfolio::companies,
     GET "/v1/companies/{id}" Team => routes::portfolio::company,
     GET "/v1/kpis" Team => routes::portfolio::kpis,
@@ -106,6 +107,8 @@ pub struct ApiState {
     pub feedback: FeedbackConfig,
     pub billing: routes::billing::BillingConfig,
     pub feedback_metrics: MetricsTable,
+    /// Where spreadsheets are uploaded (presigned PUTs).
+    pub uploads: routes::uploads::UploadConfig,
     /// What the routes stage (filing requests, feedback), sent after each commit.
     pub outbox: Outbox,
 }
@@ -151,6 +154,7 @@ pub async fn build(instance: &Instance) -> Result<Router, InitError> {
             dynamodb,
             table: cfg.required("FEEDBACK_METRICS_TABLE")?,
         },
+        uploads: routes::uploads::UploadConfig::load(cfg)?,
         outbox: instance.outbox(Producer::HttpApi),
     };
     Ok(router(Arc::new(state)))

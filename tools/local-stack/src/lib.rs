@@ -146,6 +146,8 @@ pub struct Functions {
     pub api: Router,
     /// The monthly credits schedule.
     pub accounts: Arc<AccountWorker>,
+    /// The web app (`web/dist`) and its local sign-in.
+    pub web: web::WebApp,
 }
 
 impl Functions {
@@ -186,7 +188,17 @@ impl Functions {
             )?)),
             None => None,
         };
+        let web = web::WebApp {
+            dir: cfg
+                .optional::<String>("WEB_DIR")?
+                .map(Into::into)
+                .unwrap_or_else(web::default_dir),
+            token_secret: cfg.optional("LOCAL_JWT_SECRET")?,
+            // Uploads go from the page straight to S3 (moto here), by presigned PUT.
+            storage_origin: clients.sdk.endpoint_url().and_then(origin_of),
+        };
         Ok(Self {
+            web,
             ingest: Arc::new(Ingest::build(
                 &stack
                     .instance(ingest_validator::SERVICE, roles::INGEST_VALIDATOR, &res.uploads.dlq_url)
@@ -283,8 +295,17 @@ impl Functions {
         self.events
             .clone()
             .router()
-            .merge(web::router(health))
+            .merge(web::router(health, self.web.clone()))
             .merge(self.api.clone())
+    }
+}
+
+/// `scheme://host[:port]` of a URL (what a Content-Security-Policy names).
+pub fn origin_of(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    match parsed.origin() {
+        url::Origin::Tuple(..) => Some(parsed.origin().ascii_serialization()),
+        url::Origin::Opaque(_) => None,
     }
 }
 

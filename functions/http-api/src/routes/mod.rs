@@ -11,4 +11,5 @@ pub mod listing;
 pub mod market;
 pub mod portfolio;
 pub mod tickets;
+pub mod uploads;
 pub mod webhooks;

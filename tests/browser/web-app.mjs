@@ -1,0 +1,99 @@
+// Drives every page of the web app in Debian's headless chromium against a local stack
+// and prints what it saw, one line each, for tests/web_app.rs to judge:
+//   ME <tier> <credits>             the Account page, from GET /v1/me
+//   UPLOAD <state> <text>           a KPI spreadsheet sent from the Uploads page, once its
+//                                   load ended (live, from the event stream)
+//   REJECTS <status> <first line>   its rejects file, downloaded from the page's link
+//   CHART <points>                  the Portfolio page's KPI chart (uPlot), with its points
+//   BUDGET <rows>                   the rows of its budget-against-actual table
+//   TICKET <status>                 a ticket's status after changing it on the Feedback board
+//   AXE <page> <problems>           axe-core's serious/critical violations (none: "ok")
+//   NARROW <page> <width>           the page's scroll width in a 375 px wide window
+// Screenshots go to SCREENSHOTS (a git-ignored folder) when set.
+//
+//   PAGE_URL=http://127.0.0.1:PORT/ USER_ID=ana KPI_CSV=... node web-app.mjs
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { accessibilityProblems, signIn, withPage } from "./common.mjs";
+
+const { PAGE_URL, USER_ID = "ana", KPI_CSV, SCREENSHOTS } = process.env;
+if (!PAGE_URL || !KPI_CSV) {
+  console.error("PAGE_URL and KPI_CSV are required");
+  process.exit(2);
+}
+if (SCREENSHOTS) mkdirSync(SCREENSHOTS, { recursive: true });
+const PAGES = ["account", "portfolio", "uploads", "dealflow", "filings", "feedback", "market"];
+
+async function settled(page, name) {
+  await page.locator(`section.page[data-page=${name}]`).waitFor();
+  // Every page has drawn its data (or said it is missing) once nothing says "Loading…".
+  await page.waitForFunction(() => !document.querySelector("main").innerText.includes("Loading…"));
+}
+
+async function check(page, name) {
+  const problems = await accessibilityProblems(page);
+  console.log(`AXE ${name} ${problems.length ? problems.join(" | ") : "ok"}`);
+  if (SCREENSHOTS) await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+await withPage(async (page) => {
+  await page.goto(PAGE_URL);
+  await page.locator("#local-sign-in").waitFor();
+  await check(page, "sign-in");
+  await signIn(page, { user: USER_ID, tier: "basic", team: true });
+  await page.locator("#tier").waitFor();
+  console.log(`ME ${await page.locator("#tier").innerText()} ${await page.locator("#credits").innerText()}`);
+  await page.locator("#live[data-state=connected]").waitFor();
+  await check(page, "account");
+
+  // Uploads: the file goes to S3 by the presigned PUT; the page follows the load live.
+  await page.click("#nav a[data-path=uploads]");
+  await settled(page, "uploads");
+  await page.selectOption("#dataset", "kpis");
+  await page.setInputFiles("#file", { name: "web-kpis.csv", mimeType: "text/csv", buffer: Buffer.from(KPI_CSV) });
+  const item = page.locator("#upload-progress li[data-state=loaded], #upload-progress li[data-state=failed], #upload-progress li[data-state=refused]");
+  await item.first().waitFor();
+  console.log(`UPLOAD ${await item.first().getAttribute("data-state")} ${(await item.first().innerText()).replace(/\s+/g, " ")}`);
+  const rejects = page.locator("#upload-progress li a.rejects");
+  await rejects.first().waitFor();
+  const download = await fetch(await rejects.first().getAttribute("href"));
+  console.log(`REJECTS ${download.status} ${(await download.text()).split("\n")[0]}`);
+  await check(page, "uploads");
+
+  // Portfolio: the KPI just loaded, charted.
+  await page.click("#nav a[data-path=portfolio]");
+  await settled(page, "portfolio");
+  const chart = page.locator("figure.chart canvas");
+  await chart.first().waitFor();
+  console.log(`CHART ${await page.locator("figure.chart").first().getAttribute("data-points")}`);
+  const budget = page.locator("table", { has: page.locator("caption", { hasText: "Budget against actual" }) });
+  await budget.waitFor();
+  console.log(`BUDGET ${await budget.locator("tbody tr").count()}`);
+  await check(page, "portfolio");
+
+  // Feedback: a ticket's status changed on the board (PATCH), shown once stored.
+  await page.click("#nav a[data-path=feedback]");
+  await settled(page, "feedback");
+  const ticket = page.locator("#board .ticket").first();
+  await ticket.waitFor();
+  await ticket.locator("select.status").selectOption("in_progress");
+  const moved = page.locator("#board .ticket[data-status=in_progress]").first();
+  await moved.waitFor();
+  console.log(`TICKET ${await moved.getAttribute("data-status")}`);
+
+  for (const name of PAGES.filter((p) => !["account", "uploads", "portfolio"].includes(p))) {
+    await page.click(`#nav a[data-path=${name}]`);
+    await settled(page, name);
+    await check(page, name);
+  }
+
+  // A phone's width: nothing wider than the window.
+  await page.setViewportSize({ width: 375, height: 800 });
+  for (const name of ["account", "uploads", "feedback"]) {
+    await page.click(`#nav a[data-path=${name}]`);
+    await settled(page, name);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    console.log(`NARROW ${name} ${width}`);
+    if (SCREENSHOTS) await page.screenshot({ path: join(SCREENSHOTS, `${name}-375.png`), fullPage: true });
+  }
+});

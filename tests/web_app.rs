@@ -1,0 +1,152 @@
+//! The web app (web/) in Debian's headless chromium against a local stack (the runner's
+//! HTTP front and its event sources, running as `make up` runs them): sign in on the local
+//! screen, read the account, upload a KPI spreadsheet from the Uploads page and follow it
+//! live until it is loaded, download its rejects, see the KPI chart drawn with the loaded
+//! points, and no serious accessibility violation on any page (axe-core). Skips, saying
+//! why, only when chromium cannot be installed. Screenshots: target/web-app-screenshots.
+
+use sluice_messages::{CorrelationId, Envelope, FeedbackReceived, FeedbackSource, Payload, Producer};
+use sluice_tests::browser::Browser;
+use sluice_tests::repo_root;
+use sluice_tests::sse::EventsStack;
+use std::collections::BTreeMap;
+
+/// Two actual values, one budget and one impossible date (31 February): a partial load,
+/// one reject.
+const KPI_CSV: &str = "empresa;fecha;tipo;indicador;valor\n\
+    Acme;31/03/2026;Real;Ventas;1.300,50\n\
+    Acme;30/06/2026;Real;Ventas;1.450,00\n\
+    Acme;30/06/2026;Presupuesto;Ventas;1.400,00\n\
+    Acme;31/02/2026;Real;Ventas;1\n";
+
+#[tokio::test]
+async fn every_page_works_in_a_real_browser() {
+    let Some(browser) = Browser::find().await else {
+        return;
+    };
+    let s = EventsStack::start(sluice_core::ConfigSource::default()).await;
+    // The event sources run as the runner runs them, until the test ends.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let pumps: Vec<_> = s
+        .stack
+        .functions
+        .event_sources(&s.stack.resources, &s.stack.clients, 1)
+        .into_iter()
+        .map(|source| tokio::spawn(source.run(stopped.clone())))
+        .collect();
+    // A customer's complaint, triaged by the pumps into a ticket on the Feedback board.
+    let complaint = Envelope::new(
+        Producer::IngestValidator,
+        CorrelationId::new(),
+        Payload::FeedbackReceived(FeedbackReceived {
+            source: FeedbackSource::Standard,
+            external_id: "web-1".into(),
+            revision: "1".into(),
+            author: Some("customer@example.com".into()),
+            rating: None,
+            subject: Some("Export broken".into()),
+            text: "The CSV export crashes every time since the update; we cannot send our report.".into(),
+            language: None,
+            received_at: chrono::Utc::now(),
+            link: None,
+        }),
+    );
+    s.stack
+        .clients
+        .sqs
+        .send_message()
+        .queue_url(&s.stack.resources.feedback.url)
+        .message_body(complaint.to_json())
+        .message_group_id(complaint.fifo_group_id())
+        .message_deduplication_id(complaint.deduplication_id())
+        .send()
+        .await
+        .expect("feedback queued");
+    let screenshots = std::env::var("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join("target"))
+        .join("web-app-screenshots");
+    let mut child = browser.run(
+        "web-app.mjs",
+        &[
+            ("PAGE_URL", format!("{}/", s.url)),
+            ("USER_ID", "web-ana".into()),
+            ("KPI_CSV", KPI_CSV.into()),
+            ("SCREENSHOTS", screenshots.display().to_string()),
+        ],
+    );
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+    let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    while let Some(line) = lines.next_line().await.expect("read node's output") {
+        eprintln!("{line}");
+        if let Some((what, rest)) = line.split_once(' ') {
+            seen.entry(what.to_owned()).or_default().push(rest.to_owned());
+        }
+    }
+    let status = child.wait().await.expect("node");
+    let _ = stop.send(true);
+    for pump in pumps {
+        let _ = pump.await;
+    }
+    assert!(
+        status.success(),
+        "the browser run failed (its stderr says where): {seen:?}"
+    );
+    let one = |what: &str| seen.get(what).and_then(|v| v.first()).cloned().unwrap_or_default();
+
+    // The Account page shows GET /v1/me: the tier chosen at sign-in and the tier's credits.
+    let me = one("ME");
+    assert!(me.starts_with("basic $"), "{me}");
+
+    // The upload went from the page to S3 and through the pipeline, followed live.
+    let upload = one("UPLOAD");
+    assert!(upload.starts_with("loaded "), "{upload}");
+    assert!(
+        upload.contains("loaded (partial): 3 inserted") && upload.contains("1 rejected"),
+        "{upload}"
+    );
+    let rows = s
+        .stack
+        .query("SELECT status, imported_by, s3_path FROM data_versions ORDER BY version_id")
+        .await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].get::<_, &str>(0), "partial");
+    // The presigned PUT carried the uploader, as the signature required.
+    assert_eq!(rows[0].get::<_, Option<&str>>(1), Some("web-ana"));
+    assert!(rows[0].get::<_, &str>(2).ends_with("uploads/kpis/web-kpis.csv"));
+    let kpis = s.stack.query("SELECT count(*) FROM kpis").await;
+    assert_eq!(kpis[0].get::<_, i64>(0), 3);
+    // The rejects link of the page downloads the rejected row with its reason.
+    let rejects = one("REJECTS");
+    assert!(rejects.starts_with("200 ") && rejects.contains("reason"), "{rejects}");
+
+    // The KPI chart is drawn with the three loaded points (two actual, one budget), and
+    // the variance table has the two dates.
+    assert_eq!(one("CHART"), "3");
+    assert_eq!(one("BUDGET"), "2");
+
+    // The ticket's status changed on the board is stored, with the user as the actor.
+    assert_eq!(one("TICKET"), "in_progress");
+    let tickets = s
+        .stack
+        .query("SELECT status FROM tickets WHERE external_id = 'web-1'")
+        .await;
+    assert_eq!(tickets[0].get::<_, &str>(0), "in_progress");
+
+    // No serious or critical accessibility violation on any page.
+    let axe = seen.get("AXE").cloned().unwrap_or_default();
+    assert_eq!(axe.len(), 8, "sign-in and seven pages: {axe:?}");
+    for page in &axe {
+        assert!(page.ends_with(" ok"), "{page}");
+    }
+    // Usable 375 px wide: nothing wider than the window.
+    for narrow in seen.get("NARROW").cloned().unwrap_or_default() {
+        let width: u32 = narrow
+            .rsplit(' ')
+            .next()
+            .and_then(|w| w.parse().ok())
+            .unwrap_or(u32::MAX);
+        assert!(width <= 375, "{narrow}");
+    }
+}
