@@ -72,7 +72,14 @@ fn services_env() -> HashMap<String, String> {
 }
 
 async fn reachable(env: &HashMap<String, String>) -> bool {
-    let pg = tokio::net::TcpStream::connect("127.0.0.1:54329").await.is_ok();
+    // host:port of postgres://user@host:port/db (services.sh's own port may be moved).
+    let pg_addr = env
+        .get("DATABASE_URL")
+        .and_then(|u| u.rsplit_once('@'))
+        .and_then(|(_, rest)| rest.split('/').next())
+        .unwrap_or("127.0.0.1:54329")
+        .to_owned();
+    let pg = tokio::net::TcpStream::connect(pg_addr).await.is_ok();
     let moto = env
         .get("AWS_ENDPOINT_URL")
         .map(|u| u.trim_start_matches("http://").to_owned())
