@@ -62,6 +62,8 @@ start_pg() {
   if pg_ready; then log "PostgreSQL already up on 127.0.0.1:$PG_PORT"; return; fi
   ensure_pg_installed
   local bin data; bin="$(pg_bindir)"; data="$(pg_datadir)"
+  # pgvector (the chunks' embeddings): Debian bookworm has no package, so it is built once.
+  "$ROOT/scripts/pgvector.sh" "$bin"
   if [ ! -f "$data/PG_VERSION" ]; then
     log "initialising a PostgreSQL cluster in $data"
     # Trust on loopback only: a developer cluster, never reachable from elsewhere.

@@ -12,6 +12,7 @@
 //!   completions, answering schema-valid JSON, with throttling and scripted replies.
 
 pub mod edgar;
+pub mod embeddings;
 pub mod fmp;
 pub mod llm;
 pub mod stripe;

@@ -3,6 +3,8 @@
 //! - Amazon Bedrock Converse: `POST /model/{modelId}/converse` (what
 //!   `aws-sdk-bedrockruntime` sends when its endpoint URL is this server), with
 //!   Bedrock's error shapes (`x-amzn-ErrorType` header, `{"message": ...}` body).
+//! - Embeddings (OpenAI `/v1/embeddings`, Bedrock `InvokeModel` for Titan v2): see
+//!   [`crate::embeddings`].
 //! - OpenAI chat completions: `POST /v1/chat/completions` (also without `/v1`), the
 //!   shape Ollama, vLLM and OpenAI share, with OpenAI's `{"error": {...}}` bodies.
 //!
@@ -251,6 +253,9 @@ pub async fn start(config: FakeLlmConfig) -> std::io::Result<FakeLlm> {
         .route("/v1/chat/completions", post(chat))
         .route("/chat/completions", post(chat))
         .route("/v1/models", get(models))
+        .route("/v1/embeddings", post(crate::embeddings::openai_embeddings))
+        .route("/embeddings", post(crate::embeddings::openai_embeddings))
+        .route("/model/{model_id}/invoke", post(crate::embeddings::bedrock_invoke))
         .with_state(state);
     let server = crate::Server::serve(port, app, "fake model").await?;
     Ok(FakeLlm {
