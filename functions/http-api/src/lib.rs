@@ -89,6 +89,7 @@ routes! {
     GET "/v1/tasks/{id}" User => routes::analyses::task,
     DELETE "/v1/tasks/{id}" User => routes::analyses::cancel_task,
     GET "/v1/filings" User => routes::analyses::filings,
+    GET "/v1/search" User => routes::search::search,
     POST "/v1/webhooks/{source}" Signature => routes::webhooks::receive,
     GET "/v1/tickets" Team => routes::tickets::list,
     GET "/v1/tickets/{id}" Team => routes::tickets::get,
@@ -111,6 +112,8 @@ pub struct ApiState {
     pub uploads: routes::uploads::UploadConfig,
     /// What the routes stage (filing requests, feedback), sent after each commit.
     pub outbox: Outbox,
+    /// Ask Sluice: embeds questions with the model the documents were indexed with.
+    pub knowledge: Arc<dyn sluice_knowledge::Embedder>,
 }
 
 impl ApiState {
@@ -156,6 +159,7 @@ pub async fn build(instance: &Instance) -> Result<Router, InitError> {
         },
         uploads: routes::uploads::UploadConfig::load(cfg)?,
         outbox: instance.outbox(Producer::HttpApi),
+        knowledge: sluice_knowledge::embed::from_config(cfg, &instance.sdk)?,
     };
     Ok(router(Arc::new(state)))
 }

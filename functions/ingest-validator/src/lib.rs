@@ -6,10 +6,14 @@
 //! - Review exports under `uploads/reviews/` and raw e-mail under `inbound-email/`:
 //!   each item becomes a `FeedbackReceived` on the feedback FIFO queue ([`feedback`]).
 //!
+//! - Team documents under `knowledge/`: chunked, embedded and stored for Ask Sluice's
+//!   search and chat ([`knowledge`]).
+//!
 //! Notifications arrive through the uploads queue (S3 -> SQS) or from S3 directly.
 
 pub mod feedback;
 pub mod inspect;
+pub mod knowledge;
 pub mod notice;
 
 use aws_lambda_events::s3::S3Event;
@@ -66,6 +70,8 @@ pub struct Ingest {
     pub processor: BatchProcessor,
     /// What this function stages (`DatasetUploaded`, `FeedbackReceived`).
     pub outbox: Outbox,
+    /// Team documents for Ask Sluice.
+    pub knowledge: knowledge::KnowledgeIntake,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +89,9 @@ pub enum IngestError {
     /// Queueing feedback from S3 failed (S3 or the queue was unreachable): retried.
     #[error("feedback intake: {0}")]
     Feedback(String),
+    /// Reading, embedding or storing a knowledge document failed: retried.
+    #[error("knowledge document: {0}")]
+    Knowledge(String),
 }
 
 impl RecordError for IngestError {
@@ -124,6 +133,11 @@ impl Ingest {
             },
             processor: instance.processor("DEAD_LETTER_QUEUE_URL")?.with_outbox(outbox.clone()),
             outbox,
+            knowledge: knowledge::KnowledgeIntake {
+                pool: instance.pool.clone(),
+                s3: instance.s3(),
+                embedder: sluice_knowledge::embed::from_config(&instance.cfg, &instance.sdk)?,
+            },
         })
     }
 
@@ -142,6 +156,13 @@ impl Ingest {
 
     /// One S3 object: feedback (review exports, e-mail) or a spreadsheet upload.
     async fn handle_notice(&self, notice: &UploadNotice, correlation: CorrelationId) -> Result<(), IngestError> {
+        if knowledge::is_knowledge(&notice.key) {
+            self.knowledge
+                .object(notice)
+                .await
+                .map_err(|e| IngestError::Knowledge(e.to_string()))?;
+            return Ok(());
+        }
         if let Some(kind) = feedback::feedback_object(&notice.key) {
             self.feedback
                 .object(notice, kind)

@@ -114,7 +114,12 @@ pub enum Notification {
 
 /// Parses the body of an uploads-queue record (an S3 event notification).
 pub fn parse_notification(body: &str) -> Result<Notification, String> {
-    let value: serde_json::Value = serde_json::from_str(body).map_err(|e| format!("body is not JSON: {e}"))?;
+    let mut value: serde_json::Value = serde_json::from_str(body).map_err(|e| format!("body is not JSON: {e}"))?;
+    // S3 -> SNS -> SQS (without raw delivery): the S3 event is the notification's Message.
+    if value.get("Type").and_then(|t| t.as_str()) == Some("Notification") {
+        let message = value.get("Message").and_then(|m| m.as_str()).unwrap_or_default();
+        value = serde_json::from_str(message).map_err(|e| format!("SNS message is not JSON: {e}"))?;
+    }
     if value.get("Event").and_then(|e| e.as_str()) == Some("s3:TestEvent") {
         return Ok(Notification::Test);
     }
@@ -220,6 +225,17 @@ mod tests {
         assert!(notice("uploads/prices/x.csv").dataset().unwrap_err().contains("prices"));
         assert!(notice("uploads/kpis.csv").dataset().is_err());
         assert!(notice("uploads/kpis/").dataset().is_err());
+    }
+
+    #[test]
+    fn an_s3_event_inside_an_sns_notification_is_read() {
+        let s3 = serde_json::json!({"Records": [{"eventName": "ObjectCreated:Put",
+            "s3": {"bucket": {"name": "b"}, "object": {"key": "knowledge/Board+memo.pdf", "size": 10}}}]});
+        let sns = serde_json::json!({"Type": "Notification", "Message": s3.to_string()});
+        match parse_notification(&sns.to_string()).expect("parsed") {
+            Notification::Uploads(u) => assert_eq!(u[0].key, "knowledge/Board memo.pdf"),
+            Notification::Test => panic!("not a test event"),
+        }
     }
 
     #[test]

@@ -492,7 +492,8 @@ pub fn shared_static_model(dir: &Path) -> Result<std::sync::Arc<StaticModel>, Em
 
 /// The embedder the settings name: `EMBEDDINGS_PROVIDER` = `local` (the default:
 /// `EMBEDDING_MODEL_DIR`), `openai` (`EMBEDDINGS_BASE_URL`, `EMBEDDINGS_MODEL`,
-/// `EMBEDDINGS_DIMENSIONS`, optional `EMBEDDINGS_API_KEY`) or `bedrock` (Titan v2).
+/// `EMBEDDINGS_DIMENSIONS`, optional `EMBEDDINGS_API_KEY`) or `bedrock` (Titan v2; optional
+/// `BEDROCK_ENDPOINT_URL`).
 pub fn from_config(
     cfg: &sluice_core::ConfigSource,
     sdk: &aws_config::SdkConfig,
@@ -522,9 +523,16 @@ pub fn from_config(
                 http, &base, &model, dims, key,
             )))
         }
-        "bedrock" => Ok(std::sync::Arc::new(TitanEmbeddings::new(
-            aws_sdk_bedrockruntime::Client::new(sdk),
-        ))),
+        "bedrock" => {
+            // BEDROCK_ENDPOINT_URL: as llm-analyzer, a Bedrock-compatible endpoint (tests: the fake).
+            let mut builder = aws_sdk_bedrockruntime::config::Builder::from(sdk);
+            if let Some(url) = cfg.optional::<String>("BEDROCK_ENDPOINT_URL")? {
+                builder = builder.endpoint_url(url);
+            }
+            Ok(std::sync::Arc::new(TitanEmbeddings::new(
+                aws_sdk_bedrockruntime::Client::from_conf(builder.build()),
+            )))
+        }
         other => Err(InitError::unusable(
             "EMBEDDINGS_PROVIDER",
             format!("`{other}` is not one of local, openai, bedrock"),

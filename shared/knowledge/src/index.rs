@@ -108,7 +108,7 @@ mod tests {
             prepare(Some(DocumentKind::Markdown), b"\xff\xfe", &meta),
             Err(Refusal::NotUtf8)
         );
-        let pdf = crate::pdf::tests::pdf_with_pages(&["Page one", "Page two"]);
+        let pdf = crate::pdf::pdf_with_pages(&["Page one", "Page two"]);
         let chunks = prepare(Some(DocumentKind::Pdf), &pdf, &meta).expect("chunks");
         assert_eq!(
             chunks.iter().map(|c| c.page).collect::<Vec<_>>(),

@@ -331,6 +331,27 @@ impl Provisioner<'_> {
             )
             .build()
             .map_err(fail("bucket notification"))?;
+        // Team documents for Ask Sluice, to the same queue (ingest-validator indexes them).
+        let knowledge = QueueConfiguration::builder()
+            .id("knowledge-to-indexer")
+            .queue_arn(queue_arn)
+            .events(Event::from("s3:ObjectCreated:*"))
+            .filter(
+                NotificationConfigurationFilter::builder()
+                    .key(
+                        S3KeyFilter::builder()
+                            .filter_rules(
+                                FilterRule::builder()
+                                    .name(FilterRuleName::Prefix)
+                                    .value("knowledge/")
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+            .map_err(fail("bucket notification"))?;
         self.s3
             .put_bucket_notification_configuration()
             .bucket(name)
@@ -338,6 +359,7 @@ impl Provisioner<'_> {
                 NotificationConfiguration::builder()
                     .queue_configurations(queue)
                     .queue_configurations(email)
+                    .queue_configurations(knowledge)
                     .build(),
             )
             .send()

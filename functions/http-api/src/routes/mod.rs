@@ -10,6 +10,7 @@ pub mod fundamentals;
 pub mod listing;
 pub mod market;
 pub mod portfolio;
+pub mod search;
 pub mod tickets;
 pub mod uploads;
 pub mod webhooks;
