@@ -65,6 +65,8 @@ CREATE INDEX knowledge_chunks_hnsw_titan ON knowledge_chunks
 -- The indexer is a consumer in ingest-validator (uploads under knowledge/): it replaces a
 -- document's row and chunks (DELETE cascades to the chunks).
 GRANT SELECT, INSERT, DELETE ON knowledge_documents, knowledge_chunks TO sluice_ingest_validator;
+-- filing-fetcher indexes every filing it stores (its sections).
+GRANT SELECT, INSERT, DELETE ON knowledge_documents, knowledge_chunks TO sluice_filing_fetcher;
 
 -- The HTTP API searches (GET /v1/search).
 GRANT SELECT ON knowledge_documents, knowledge_chunks TO sluice_http_api;

@@ -291,3 +291,39 @@ async fn the_local_model_ranks_related_text_closer() {
     assert!(dot(&q, &related) > dot(&q, &unrelated));
     index_and_search(model.as_ref()).await;
 }
+
+#[tokio::test]
+async fn a_fetched_filing_is_searchable_and_cites_its_section() {
+    if sluice_tests::fixture("sec/filings/aapl-10-k-2024-11-01.html").is_none() {
+        return;
+    }
+    let s = sluice_tests::filings::FilingStack::start(false).await;
+    let ent = s.user("erin", "enterprise").await;
+    let tenk = serde_json::json!({"ticker": "AAPL", "form": "10-K", "fiscal_year": 2024, "kind": "risk_factors"});
+    let (status, _, accepted) = s.post_analysis(&ent, &tenk).await;
+    assert_eq!(status, 202, "{accepted}");
+    s.stack.settle().await;
+    let (status, indexed, chunks) = document(&s.stack, "filing/0000320193-24-000123")
+        .await
+        .expect("the filing is indexed");
+    assert_eq!(status, "indexed");
+    assert!(chunks > 50, "{chunks} chunks");
+    assert!(indexed.is_none());
+    let (status, body) = search(
+        &s.api,
+        &ent,
+        "q=risks+from+global+supply+chain+and+outsourcing+partners&ticker=AAPL&source=filing&limit=5",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let sections: Vec<&str> = body["results"]
+        .as_array()
+        .map(|r| r.iter().filter_map(|h| h["citation"]["section"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(sections.contains(&"Item 1A Risk Factors"), "{sections:?}");
+    assert_eq!(body["results"][0]["form"], "10-K");
+    assert!(body["results"][0]["header"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("Apple Inc. · AAPL · 10-K · FY2024"));
+}

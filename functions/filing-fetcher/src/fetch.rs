@@ -55,6 +55,8 @@ pub struct FilingFetcher {
     /// The filing requests queue's consumer (its DLQ: `DEAD_LETTER_QUEUE_URL`).
     pub processor: BatchProcessor,
     pub clock: Clock,
+    /// Ask Sluice: each stored filing's sections are chunked and embedded for search.
+    pub knowledge: std::sync::Arc<dyn sluice_knowledge::Embedder>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +67,9 @@ pub enum FetchError {
     Edgar(#[from] EdgarError),
     #[error("storing the filing in S3 failed: {0}")]
     Storage(String),
+    /// Embedding or storing the filing's chunks for search failed: retried.
+    #[error("indexing the filing for search failed: {0}")]
+    Knowledge(String),
     #[error("database: {0}")]
     Database(#[from] tokio_postgres::Error),
     #[error("database pool: {0}")]
@@ -82,7 +87,7 @@ impl RecordError for FetchError {
             Self::Edgar(e) => e.is_retryable(),
             Self::Database(e) => !db::is_permanent(e),
             Self::Lifecycle(e) => e.is_retryable(),
-            Self::Storage(_) | Self::Pool(_) | Self::Extraction(_) => true,
+            Self::Storage(_) | Self::Pool(_) | Self::Extraction(_) | Self::Knowledge(_) => true,
         }
     }
 }
@@ -124,6 +129,7 @@ impl FilingFetcher {
                 .processor("DEAD_LETTER_QUEUE_URL")?
                 .with_outbox(instance.outbox(Producer::FilingFetcher)),
             clock: instance.clock,
+            knowledge: sluice_knowledge::embed::from_config(&instance.cfg, &instance.sdk)?,
         })
     }
 
@@ -317,6 +323,10 @@ impl FilingFetcher {
         self.put(&document_key, raw, content_type(&entry.primary_document), &sha256)
             .await?;
         self.put(&sections_key, sections_json, "application/json", "").await?;
+        // Searchable before the row exists: a failure here is retried with the whole
+        // store, and a redelivery finds this version indexed (idempotent per sha256).
+        self.index_sections(facts, entry, &document_key, &sha256, &sections)
+            .await?;
         let id = Uuid::new_v4();
         let client = self.pool.get().await?;
         let row = client
@@ -354,6 +364,48 @@ impl FilingFetcher {
             id: row.get(0),
             accession: entry.accession.clone(),
         }))
+    }
+
+    /// The filing's items as Ask Sluice chunks (context: company, form, period, item).
+    async fn index_sections(
+        &self,
+        facts: &FilingFacts<'_>,
+        entry: &FilingEntry,
+        document_key: &str,
+        sha256: &str,
+        sections: &FilingSections,
+    ) -> Result<(), FetchError> {
+        let period = match facts.fiscal_quarter {
+            Some(q) => format!("FY{}-Q{q}", facts.fiscal_year),
+            None => format!("FY{}", facts.fiscal_year),
+        };
+        let meta = sluice_knowledge::DocumentMeta {
+            title: format!("{} {} {period}", facts.company_name, entry.form),
+            company: Some(facts.company_name.to_owned()),
+            ticker: facts.ticker.clone(),
+            form: Some(entry.form.clone()),
+            period: Some(period.clone()),
+        };
+        let chunks = sluice_knowledge::chunk::chunk_filing(&meta, sections);
+        let prepared = if chunks.is_empty() {
+            Err(sluice_knowledge::pdf::Refusal::NoText)
+        } else {
+            Ok(chunks)
+        };
+        let doc = sluice_knowledge::store::NewDocument {
+            source: sluice_knowledge::store::Source::Filing,
+            source_key: format!("filing/{}", entry.accession),
+            title: meta.title.clone(),
+            ticker: meta.ticker.clone(),
+            form: meta.form.clone(),
+            period: Some(period),
+            s3_key: Some(document_key.to_owned()),
+            sha256: sha256.to_owned(),
+        };
+        sluice_knowledge::index::store_prepared(&self.pool, self.knowledge.as_ref(), &doc, prepared)
+            .await
+            .map_err(|e| FetchError::Knowledge(e.to_string()))?;
+        Ok(())
     }
 
     async fn put(&self, key: &str, body: Vec<u8>, content_type: &str, sha256: &str) -> Result<(), FetchError> {
