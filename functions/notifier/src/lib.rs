@@ -30,8 +30,8 @@ use sluice_core::{
     RecordError, Trigger,
 };
 use sluice_messages::{audience, Envelope, Money, Payload};
-use sluice_notify::kinds::{self, NotificationKind};
-use sluice_notify::target::TargetPolicy;
+use sluice_notify::kinds;
+use sluice_notify::target::{TargetPolicy, ALLOW_PRIVATE_SETTING};
 use std::time::Duration;
 
 pub const SERVICE: &str = "notifier";
@@ -91,14 +91,8 @@ pub struct NotifierConfig {
 
 /// `WEBHOOK_ALLOW_PRIVATE_TARGETS`: loopback and private receivers, allowed only off AWS.
 pub fn target_policy(cfg: &sluice_core::ConfigSource) -> Result<TargetPolicy, InitError> {
-    let allow_private: bool = cfg.or("WEBHOOK_ALLOW_PRIVATE_TARGETS", false)?;
-    if allow_private && cfg.in_aws() {
-        return Err(InitError::unusable(
-            "WEBHOOK_ALLOW_PRIVATE_TARGETS",
-            "never in AWS: webhooks must not reach private addresses there",
-        ));
-    }
-    Ok(TargetPolicy { allow_private })
+    TargetPolicy::configured(cfg.or(ALLOW_PRIVATE_SETTING, false)?, cfg.in_aws())
+        .map_err(|reason| InitError::unusable(ALLOW_PRIVATE_SETTING, reason))
 }
 
 impl NotifierConfig {
@@ -269,9 +263,4 @@ impl Function for Notifier {
             other => Err(FunctionError::Unsupported(other.kind().into())),
         }
     }
-}
-
-/// Which kinds a user muted (an unknown name in the column is ignored).
-pub fn muted(names: &[String]) -> Vec<NotificationKind> {
-    names.iter().filter_map(|n| NotificationKind::parse(n)).collect()
 }

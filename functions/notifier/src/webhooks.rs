@@ -198,7 +198,7 @@ impl Notifier {
                 "UPDATE webhook_deliveries SET attempts = $2, last_status_code = $3, last_error = $4,
                      next_attempt_at = $5,
                      status = CASE WHEN $5::timestamptz IS NULL THEN 'failed' ELSE 'pending' END,
-                     finished_at = CASE WHEN $5::timestamptz IS NULL THEN $6 END
+                     finished_at = CASE WHEN $5::timestamptz IS NULL THEN $6::timestamptz END
                  WHERE id = $1",
                 &[&id, &attempt, &status_code, &response.error, &next_at, &at],
             )

@@ -30,7 +30,19 @@ pub enum TargetError {
     Unresolvable(String),
 }
 
+/// The setting that allows private targets, and why it is refused in AWS.
+pub const ALLOW_PRIVATE_SETTING: &str = "WEBHOOK_ALLOW_PRIVATE_TARGETS";
+
 impl TargetPolicy {
+    /// The policy a function runs with: private targets only where asked for and never
+    /// in AWS (the error says why, for the start-up failure).
+    pub fn configured(allow_private: bool, in_aws: bool) -> Result<Self, &'static str> {
+        if allow_private && in_aws {
+            return Err("never in AWS: webhooks must not reach private addresses there");
+        }
+        Ok(Self { allow_private })
+    }
+
     /// Checks an endpoint URL as written: `https` (or `http` where private targets are
     /// allowed), a host, no credentials, no fragment; a literal IP must be public.
     pub fn check_url(&self, raw: &str) -> Result<Url, TargetError> {
@@ -173,6 +185,16 @@ mod tests {
         ] {
             assert!(is_public(ip(a)), "{a}");
         }
+    }
+
+    #[test]
+    fn private_targets_are_refused_in_aws() {
+        assert!(TargetPolicy::configured(true, true).is_err());
+        assert_eq!(
+            TargetPolicy::configured(true, false),
+            Ok(TargetPolicy { allow_private: true })
+        );
+        assert_eq!(TargetPolicy::configured(false, true), Ok(TargetPolicy::default()));
     }
 
     #[test]
