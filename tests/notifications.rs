@@ -700,3 +700,39 @@ async fn private_and_loopback_targets_are_refused_unless_allowed() {
     );
     assert!(hits.got.lock().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn the_sample_events_drive_the_notifier_and_poison_goes_to_its_dlq() {
+    use sluice_core::{Answer, Function, Trigger};
+    let stack = TestStack::start().await;
+    let notify = &stack.functions.notify;
+    let sample = |name: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(sluice_tests::repo_root().join("events").join(name)).unwrap())
+            .unwrap()
+    };
+    // analyst-7 has an address and plenty of credit: the sample's analysis e-mails them,
+    // once for two deliveries.
+    let address = unique("analyst-7");
+    sql(&stack, &format!("INSERT INTO user_accounts (user_id, email, tier, credit_balance_micros) VALUES ('analyst-7', '{address}', 'basic', 50000000)")).await;
+    for name in [
+        "sqs-webhook-retry.json",
+        "sqs-sse-analysis-completed.json",
+        "sqs-sse-analysis-completed.json",
+    ] {
+        match notify.handle(Trigger::decode(sample(name)).unwrap()).await.unwrap() {
+            Answer::Batch(response) => assert!(response.batch_item_failures.is_empty(), "{name}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    let sent = sent_to(&stack, &[address.as_str()]).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].kind, "analysis_completed");
+    // Neither an event nor a retry: dead-lettered with its reason, not retried.
+    let mut poison = sample("sqs-webhook-retry.json");
+    poison["Records"][0]["body"] = json!("{\"webhook_delivery\": \"soon\"}");
+    let Answer::Batch(response) = notify.handle(Trigger::decode(poison).unwrap()).await.unwrap() else {
+        panic!("a batch answer")
+    };
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(stack.queue_depth(&stack.resources.notifier_events.dlq_url).await, 1);
+}
