@@ -356,12 +356,15 @@ async fn each_kind_is_emailed_once_to_whom_may_see_it_and_preferences_hold() {
     assert!(!after.contains_key(&(tess.clone(), "kpi_alert".to_owned())));
 }
 
+/// One request a receiver got: its headers and body.
+type Received = (BTreeMap<String, String>, String);
+
 /// A receiver that answers each request with the next status of its script (the last
 /// one repeats) and keeps what it received.
 #[derive(Clone, Default)]
 struct Receiver {
     script: Arc<Vec<u16>>,
-    got: Arc<Mutex<Vec<(BTreeMap<String, String>, String)>>>,
+    got: Arc<Mutex<Vec<Received>>>,
 }
 
 async fn receive(State(r): State<Receiver>, headers: http::HeaderMap, body: String) -> impl IntoResponse {

@@ -301,10 +301,6 @@ impl TestStack {
             Ok(Some(_)) => config,
             _ => config.with("LOCAL_JWT_SECRET", String::from_utf8_lossy(TEST_JWT_SECRET)),
         };
-        let config = match config.optional::<String>("NOTIFY_SIGNING_SECRET") {
-            Ok(Some(_)) => config,
-            _ => config.with("NOTIFY_SIGNING_SECRET", String::from_utf8_lossy(TEST_NOTIFY_SECRET)),
-        };
         let (pool, database) = fresh_database().await;
         let clients = clients().await;
         // Short visibility and few receives: retries and redrive happen within a test.
@@ -450,9 +446,6 @@ impl TestStack {
         self.pool.get().await.expect("client").query(sql, &[]).await.expect(sql)
     }
 }
-
-/// The key the test stacks sign unsubscribe links with.
-pub const TEST_NOTIFY_SECRET: &[u8] = b"sluice-tests-notify-key";
 
 /// The secret the test stacks verify tokens with.
 pub const TEST_JWT_SECRET: &[u8] = b"sluice-tests-only-secret";

@@ -173,6 +173,11 @@ impl Functions {
         for (k, v) in function_env(res) {
             cfg = cfg.with(k, v);
         }
+        // The unsubscribe links' key: `make up` keeps one in .local/stack.env; a stack built
+        // without it (benchmarks, chaos runs) gets one of its own, for its lifetime.
+        if cfg.optional::<String>("NOTIFY_SIGNING_SECRET")?.is_none() {
+            cfg = cfg.with("NOTIFY_SIGNING_SECRET", uuid::Uuid::new_v4().simple().to_string());
+        }
         // The unsubscribe links point at the runner's HTTP front unless told otherwise.
         if cfg.optional::<String>("PUBLIC_API_URL")?.is_none() {
             let api_url: String = cfg.or("API_URL", "http://127.0.0.1:8787".to_owned())?;
