@@ -739,3 +739,57 @@ async fn the_sample_events_drive_the_notifier_and_poison_goes_to_its_dlq() {
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(stack.queue_depth(&stack.resources.notifier_events.dlq_url).await, 1);
 }
+
+#[tokio::test]
+async fn real_uploads_refused_or_partly_loaded_email_the_team() {
+    let stack = TestStack::start().await;
+    let api = stack.serve_api().await;
+    let (ana, olga) = (unique("ana"), unique("olga"));
+    for (user, email, team) in [("ana", &ana, true), ("olga", &olga, false)] {
+        assert_eq!(
+            call(
+                reqwest::Method::GET,
+                &format!("{api}/v1/me"),
+                Some(&token_with_email(user, email, team)),
+                None
+            )
+            .await
+            .0,
+            200
+        );
+    }
+    // No indicator column: refused by ingest-validator.
+    stack
+        .upload(
+            "uploads/kpis/sin-indicador.csv",
+            "Empresa;Fecha;Tipo;Valor\nAcme;31/03/2026;Real;1.100\n",
+            &[],
+        )
+        .await;
+    // One row with a date that is no date: loaded without it.
+    stack
+        .upload(
+            "uploads/kpis/una-mala.csv",
+            "Empresa;Fecha;Tipo;Indicador;Valor\nAcme;31/03/2026;Real;EBITDA;1.100\nAcme;el martes;Real;EBITDA;900\n",
+            &[],
+        )
+        .await;
+    stack.settle().await;
+    let sent = sent_to(&stack, &[ana.as_str(), olga.as_str()]).await;
+    let mut kinds: Vec<(String, String)> = sent.iter().map(|s| (s.to.clone(), s.kind.clone())).collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            (ana.clone(), "load_partial".to_owned()),
+            (ana.clone(), "upload_failed".to_owned())
+        ],
+        "{sent:#?}"
+    );
+    let partial = sent.iter().find(|s| s.kind == "load_partial").unwrap();
+    assert!(
+        partial.subject.contains("una-mala.csv") && partial.text.contains("X-Amz-Signature"),
+        "{}",
+        partial.text
+    );
+}
