@@ -87,6 +87,9 @@ pub struct NotifierConfig {
     pub disable_after: i32,
     /// `WEBHOOK_RETRY_QUEUE_URL`.
     pub retry_queue_url: String,
+    /// `WEBHOOK_RETRY_SCHEDULE_SECS` (default Svix's: 5,300,1800,7200,18000,36000,36000):
+    /// the waits after each failed attempt.
+    pub retry_schedule: Vec<Duration>,
 }
 
 /// `WEBHOOK_ALLOW_PRIVATE_TARGETS`: loopback and private receivers, allowed only off AWS.
@@ -121,6 +124,11 @@ impl NotifierConfig {
             webhook_timeout: Duration::from_secs(cfg.or("WEBHOOK_TIMEOUT_SECS", 10u64)?),
             disable_after,
             retry_queue_url: cfg.required("WEBHOOK_RETRY_QUEUE_URL")?,
+            retry_schedule: match cfg.optional::<String>("WEBHOOK_RETRY_SCHEDULE_SECS")? {
+                Some(raw) => sluice_notify::webhooks::parse_schedule(&raw)
+                    .map_err(|e| InitError::unusable("WEBHOOK_RETRY_SCHEDULE_SECS", e))?,
+                None => sluice_notify::webhooks::RETRY_SCHEDULE.to_vec(),
+            },
         })
     }
 }
@@ -199,11 +207,10 @@ impl Notifier {
         let envelope = delivery.into_envelope();
         let mut outcome = self.stage(&envelope).await?;
         outcome.sent_emails = self.send_pending(&envelope).await?;
-        // Webhooks are tried at once; a failure is retried from the retry queue, never by
-        // failing this record (which would send nothing again anyway).
-        if let Err(e) = self.deliver_event_webhooks(&envelope).await {
-            tracing::warn!(error = %e, message_id = %envelope.message_id, "webhook deliveries will be retried");
-        }
+        // Webhooks are tried at once; a receiver's failure is retried from the retry queue.
+        // Only our own trouble (the database, the retry queue) fails the record: its
+        // redelivery finds the deliveries still pending and puts them back on schedule.
+        self.deliver_event_webhooks(&envelope).await?;
         Ok(outcome)
     }
 
@@ -238,9 +245,10 @@ impl Notifier {
         Ok(outcome)
     }
 
-    /// The first attempt of each delivery of this event staged and not yet tried.
+    /// Each pending delivery of this event: tried when due, else (a redelivered event
+    /// whose retry message was lost) put back on the retry queue.
     async fn deliver_event_webhooks(&self, envelope: &Envelope) -> Result<usize, NotifierError> {
-        let ids = webhooks::due_for_message(&self.pool, envelope.message_id.0, self.clock.now()).await?;
+        let ids = webhooks::pending_for_message(&self.pool, envelope.message_id.0).await?;
         let mut attempted = 0;
         for id in ids {
             if self.retry_delivery(id, self.clock.now()).await? != webhooks::Attempted::NotDue {

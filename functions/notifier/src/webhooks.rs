@@ -82,18 +82,13 @@ pub async fn stage(
     Ok(staged)
 }
 
-/// The pending deliveries of one event that are due at `at`.
-pub async fn due_for_message(
-    pool: &sluice_core::Pool,
-    message_id: Uuid,
-    at: DateTime<Utc>,
-) -> Result<Vec<i64>, NotifierError> {
+/// The pending deliveries of one event.
+pub async fn pending_for_message(pool: &sluice_core::Pool, message_id: Uuid) -> Result<Vec<i64>, NotifierError> {
     let client = pool.get().await?;
     Ok(client
         .query(
-            "SELECT id FROM webhook_deliveries WHERE message_id = $1 AND status = 'pending' AND next_attempt_at <= $2
-             ORDER BY id",
-            &[&message_id, &at],
+            "SELECT id FROM webhook_deliveries WHERE message_id = $1 AND status = 'pending' ORDER BY id",
+            &[&message_id],
         )
         .await?
         .iter()
@@ -188,7 +183,9 @@ impl Notifier {
                 )
                 .await?
                 .get(0);
-            let retry = u32::try_from(attempt).ok().and_then(wire::retry_after);
+            let retry = u32::try_from(attempt)
+                .ok()
+                .and_then(|n| wire::retry_after(&self.config.retry_schedule, n));
             let disable = failures >= self.config.disable_after;
             let next_at = match retry {
                 Some(wait) if !disable => chrono::Duration::from_std(wait).ok().map(|w| at + w),
@@ -234,7 +231,10 @@ impl Notifier {
             "webhook attempt"
         );
         if outcome == Attempted::WillRetry {
-            if let Some(wait) = u32::try_from(attempt).ok().and_then(wire::retry_after) {
+            if let Some(wait) = u32::try_from(attempt)
+                .ok()
+                .and_then(|n| wire::retry_after(&self.config.retry_schedule, n))
+            {
                 self.enqueue_retry(id, wait).await?;
             }
         }

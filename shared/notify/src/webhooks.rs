@@ -50,10 +50,25 @@ pub const RETRY_SCHEDULE: [Duration; 7] = [
     Duration::from_secs(10 * 3600),
 ];
 
-/// After `attempts` failed attempts, how long until the next; `None`: give up.
-pub fn retry_after(attempts: u32) -> Option<Duration> {
+/// After `attempts` failed attempts, how long until the next by `schedule` (the waits
+/// after the first, second, ... failure; [`RETRY_SCHEDULE`] by default); `None`: give up.
+pub fn retry_after(schedule: &[Duration], attempts: u32) -> Option<Duration> {
     let index = usize::try_from(attempts).ok()?.checked_sub(1)?;
-    RETRY_SCHEDULE.get(index).copied()
+    schedule.get(index).copied()
+}
+
+/// A schedule as configured: whole seconds, comma-separated (`5,300,1800`).
+pub fn parse_schedule(raw: &str) -> Result<Vec<Duration>, String> {
+    raw.split(',')
+        .map(|part| {
+            part.trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|s| *s > 0)
+                .map(Duration::from_secs)
+                .ok_or_else(|| format!("{:?} is not a whole number of seconds above 0", part.trim()))
+        })
+        .collect()
 }
 
 /// Whether a receiver's answer counts as delivered: any 2xx.
@@ -76,13 +91,25 @@ mod tests {
 
     #[test]
     fn retries_back_off_then_stop() {
-        assert_eq!(retry_after(0), None);
-        assert_eq!(retry_after(1), Some(Duration::from_secs(5)));
-        assert_eq!(retry_after(2), Some(Duration::from_secs(300)));
-        assert!(retry_after(7).is_some());
-        assert_eq!(retry_after(8), None);
-        let waits: Vec<Duration> = (1..=7).filter_map(retry_after).collect();
+        let after = |n| retry_after(&RETRY_SCHEDULE, n);
+        assert_eq!(after(0), None);
+        assert_eq!(after(1), Some(Duration::from_secs(5)));
+        assert_eq!(after(2), Some(Duration::from_secs(300)));
+        assert!(after(7).is_some());
+        assert_eq!(after(8), None);
+        let waits: Vec<Duration> = (1..=7).filter_map(after).collect();
         assert!(waits.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    #[test]
+    fn schedules_parse_or_name_the_bad_part() {
+        assert_eq!(
+            parse_schedule("5, 300").unwrap(),
+            [Duration::from_secs(5), Duration::from_secs(300)]
+        );
+        assert!(parse_schedule("5,soon").unwrap_err().contains("soon"));
+        assert!(parse_schedule("0").is_err());
+        assert!(parse_schedule("").is_err());
     }
 
     #[test]
