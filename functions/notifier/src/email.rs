@@ -157,7 +157,8 @@ impl Notifier {
             ),
             _ => self.content(kind, &envelope.payload).await?,
         };
-        let token = unsubscribe::sign(self.config.signing_key.expose().as_bytes(), &user_id, kind);
+        let token = unsubscribe::sign(self.config.signing_key.expose().as_bytes(), &user_id, kind)
+            .ok_or_else(|| NotifierError::Mime("NOTIFY_SIGNING_SECRET is empty".into()))?;
         let link = unsubscribe::link(&self.config.public_api_url, &token);
         let raw = email::mime(&self.config.from, &address, &content, &link)
             .map_err(|e| NotifierError::Mime(e.to_string()))?;

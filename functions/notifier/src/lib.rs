@@ -109,6 +109,10 @@ impl NotifierConfig {
                 "between 1 and 604800 (7 days, the most a presigned link works)",
             ));
         }
+        let signing_key = instance.secrets.required(cfg, "NOTIFY_SIGNING_SECRET").await?;
+        if signing_key.expose().len() < 16 {
+            return Err(InitError::unusable("NOTIFY_SIGNING_SECRET", "at least 16 characters"));
+        }
         let disable_after: i32 = cfg.or("WEBHOOK_DISABLE_AFTER_FAILURES", 20)?;
         if disable_after < 1 {
             return Err(InitError::unusable("WEBHOOK_DISABLE_AFTER_FAILURES", "at least 1"));
@@ -117,7 +121,7 @@ impl NotifierConfig {
             from: cfg.required("SES_FROM_ADDRESS")?,
             configuration_set: cfg.optional("SES_CONFIGURATION_SET")?,
             public_api_url: cfg.required("PUBLIC_API_URL")?,
-            signing_key: instance.secrets.required(cfg, "NOTIFY_SIGNING_SECRET").await?,
+            signing_key,
             low_balance: Money::parse_dollars(&low).map_err(|e| InitError::unusable("LOW_BALANCE_THRESHOLD", e))?,
             rejects_link_ttl: Duration::from_secs(rejects_ttl),
             targets: target_policy(cfg)?,

@@ -29,28 +29,28 @@ pub enum TokenError {
     BadSignature,
 }
 
-fn mac(key: &[u8], user_id: &str, kind: NotificationKind) -> Hmac<Sha256> {
-    // HMAC takes keys of any length: new_from_slice cannot fail for it.
-    let mut mac = match Hmac::<Sha256>::new_from_slice(key) {
-        Ok(m) => m,
-        Err(_) => unreachable!("HMAC accepts any key length"),
-    };
+/// `None` only for an empty key (HMAC itself takes keys of any length).
+fn mac(key: &[u8], user_id: &str, kind: NotificationKind) -> Option<Hmac<Sha256>> {
+    if key.is_empty() {
+        return None;
+    }
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).ok()?;
     mac.update(CONTEXT);
     mac.update(user_id.as_bytes());
     mac.update(b"\0");
     mac.update(kind.as_str().as_bytes());
-    mac
+    Some(mac)
 }
 
-/// The token of `user_id`'s link for `kind`.
-pub fn sign(key: &[u8], user_id: &str, kind: NotificationKind) -> String {
-    let tag = mac(key, user_id, kind).finalize().into_bytes();
-    format!(
+/// The token of `user_id`'s link for `kind` (`None` for an empty key: nothing to sign with).
+pub fn sign(key: &[u8], user_id: &str, kind: NotificationKind) -> Option<String> {
+    let tag = mac(key, user_id, kind)?.finalize().into_bytes();
+    Some(format!(
         "{VERSION}.{}.{}.{}",
         URL_SAFE_NO_PAD.encode(user_id.as_bytes()),
         kind.as_str(),
         URL_SAFE_NO_PAD.encode(tag)
-    )
+    ))
 }
 
 /// Checks a token (constant-time comparison of the signature).
@@ -70,6 +70,7 @@ pub fn verify(key: &[u8], token: &str) -> Result<Unsubscribe, TokenError> {
     let kind = NotificationKind::parse(kind).ok_or(TokenError::Malformed)?;
     let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| TokenError::Malformed)?;
     mac(key, &user_id, kind)
+        .ok_or(TokenError::BadSignature)?
         .verify_slice(&tag)
         .map_err(|_| TokenError::BadSignature)?;
     Ok(Unsubscribe { user_id, kind })
@@ -88,7 +89,7 @@ mod tests {
 
     #[test]
     fn a_signed_token_verifies_and_names_its_user_and_kind() {
-        let token = sign(KEY, "user/with.dots", NotificationKind::KpiAlert);
+        let token = sign(KEY, "user/with.dots", NotificationKind::KpiAlert).unwrap();
         assert_eq!(
             verify(KEY, &token),
             Ok(Unsubscribe {
@@ -101,7 +102,9 @@ mod tests {
 
     #[test]
     fn forged_or_damaged_tokens_are_refused() {
-        let token = sign(KEY, "ana", NotificationKind::LowBalance);
+        let token = sign(KEY, "ana", NotificationKind::LowBalance).unwrap();
+        assert_eq!(sign(b"", "ana", NotificationKind::LowBalance), None);
+        assert_eq!(verify(b"", &token), Err(TokenError::BadSignature));
         assert_eq!(verify(b"other-key", &token), Err(TokenError::BadSignature));
         // Another user's id under ana's signature.
         let parts: Vec<&str> = token.split('.').collect();

@@ -34,9 +34,14 @@ impl NotificationConfig {
         cfg: &sluice_core::ConfigSource,
         secrets: &sluice_core::Secrets,
     ) -> Result<Self, sluice_core::InitError> {
-        Ok(Self {
-            signing_key: secrets.required(cfg, "NOTIFY_SIGNING_SECRET").await?,
-        })
+        let signing_key = secrets.required(cfg, "NOTIFY_SIGNING_SECRET").await?;
+        if signing_key.expose().len() < 16 {
+            return Err(sluice_core::InitError::unusable(
+                "NOTIFY_SIGNING_SECRET",
+                "at least 16 characters",
+            ));
+        }
+        Ok(Self { signing_key })
     }
 }
 
