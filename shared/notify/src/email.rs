@@ -126,6 +126,8 @@ pub fn render(kind: NotificationKind, payload: &Payload, links: &Links) -> Optio
         ),
         _ => return None,
     };
+    // Names in subjects come from uploads and tickets: one line, never a header break.
+    let subject = one_line(&subject, 200);
     Some(EmailContent { kind, subject, text })
 }
 
@@ -143,7 +145,11 @@ pub fn low_balance(balance: Money, threshold: Money) -> EmailContent {
 }
 
 fn one_line(text: &str, max: usize) -> String {
-    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let line: String = text
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
     if line.chars().count() <= max {
         line
     } else {
@@ -206,6 +212,30 @@ mod tests {
             text.contains("To: <ana@example.com>") || text.contains("To: ana@example.com"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn subjects_stay_on_one_line() {
+        let mut upload: sluice_messages::Envelope = serde_json::from_str(
+            &std::fs::read_to_string(format!(
+                "{}/../messages/tests/golden/v1/upload_checked.json",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        if let Payload::UploadChecked(u) = &mut upload.payload {
+            u.key = "uploads/kpis/a.csv\r\nBcc: everyone@example.com".into();
+        }
+        let content = render(NotificationKind::UploadFailed, &upload.payload, &Links::default()).unwrap();
+        assert!(
+            !content.subject.contains('\r') && !content.subject.contains('\n'),
+            "{}",
+            content.subject
+        );
+        let raw = String::from_utf8(mime("a@example.com", "b@example.com", &content, "https://x/u").unwrap()).unwrap();
+        let headers = raw.split("\r\n\r\n").next().unwrap_or_default();
+        assert!(!headers.lines().any(|l| l.starts_with("Bcc:")), "{raw}");
     }
 
     #[test]
