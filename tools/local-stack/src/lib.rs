@@ -86,6 +86,8 @@ pub fn function_env(res: &StackResources) -> Vec<(&'static str, String)> {
         ("FILINGS_DLQ_URL", res.filings.dlq_url.clone()),
         ("ANALYSES_QUEUE_URL", res.analyses.url.clone()),
         ("ANALYSES_DLQ_URL", res.analyses.dlq_url.clone()),
+        ("PRIORITY_ANALYSES_QUEUE_URL", res.priority_analyses.url.clone()),
+        ("PRIORITY_ANALYSES_DLQ_URL", res.priority_analyses.dlq_url.clone()),
         ("DOCUMENT_BUCKET", res.bucket.clone()),
         ("RATE_LIMIT_TABLE", res.rate_limit_table.clone()),
         ("QUOTE_CACHE_TABLE", res.quote_cache_table.clone()),
@@ -298,6 +300,12 @@ impl Functions {
         if let Some(filings) = &self.filings {
             sources.push(source("filing-fetcher", &res.filings, sqs_handler(filings.clone())));
         }
+        // The priority lane first: it is polled first in every round of the tests' settle.
+        sources.push(source(
+            "llm-analyzer-priority",
+            &res.priority_analyses,
+            sqs_handler(self.llm.clone()),
+        ));
         sources.push(source("llm-analyzer", &res.analyses, sqs_handler(self.llm.clone())));
         sources.push(source(
             "llm-analyzer-feedback",

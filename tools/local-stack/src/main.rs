@@ -334,7 +334,7 @@ async fn run(cfg: &ConfigSource) -> anyhow::Result<()> {
             "etl-transformer": {"trigger": res.etl.url, "dlq": res.etl.dlq_url},
             "price-updater": {"trigger": [res.price_jobs.url.clone(), "schedules: daily-quotes (Mon-Fri 21:30 UTC), weekly-fundamentals (Sat 06:00 UTC)".to_owned()], "dlq": res.price_jobs.dlq_url},
             "filing-fetcher": {"trigger": res.filings.url.clone(), "dlq": res.filings.dlq_url.clone()},
-            "llm-analyzer": {"trigger": [res.analyses.url.clone(), res.feedback.url.clone()], "dlq": [res.analyses.dlq_url.clone(), res.feedback.dlq_url.clone()], "model": functions.llm.analyzer.model.model().as_str()},
+            "llm-analyzer": {"trigger": [res.priority_analyses.url.clone(), res.analyses.url.clone(), res.feedback.url.clone()], "dlq": [res.priority_analyses.dlq_url.clone(), res.analyses.dlq_url.clone(), res.feedback.dlq_url.clone()], "model": functions.llm.analyzer.model.model().as_str()},
             "sse-notifier": {"trigger": [res.sse_events.url.clone(), format!("{api_url}/v1/events/*")], "dlq": res.sse_events.dlq_url.clone()},
             "portfolio-analyst": {"trigger": res.portfolio_events.url.clone(), "dlq": res.portfolio_events.dlq_url.clone()},
             "notifier": {"trigger": [res.notifier_events.url.clone(), res.webhook_retries.url.clone()], "dlq": [res.notifier_events.dlq_url.clone(), res.webhook_retries.dlq_url.clone()], "ses_from": res.ses_from.clone()},

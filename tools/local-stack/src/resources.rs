@@ -62,6 +62,8 @@ pub struct StackResources {
     pub filings: Queue,
     /// Analysis requests (FIFO) -> llm-analyzer.
     pub analyses: Queue,
+    /// The priority lane of analysis requests (FIFO; enterprise and professional) -> llm-analyzer.
+    pub priority_analyses: Queue,
     /// The vendor rate-limit bucket (shared by every price-updater invocation).
     pub rate_limit_table: String,
     /// Quotes, symbol + data type, with a TTL.
@@ -132,6 +134,9 @@ impl Provisioner<'_> {
             .await?;
         let analyses = self
             .queue_with_dlq(&format!("{p}-analyses"), true, names.etl_timing)
+            .await?;
+        let priority_analyses = self
+            .queue_with_dlq(&format!("{p}-analyses-priority"), true, names.etl_timing)
             .await?;
         let feedback = self
             .queue_with_dlq(&format!("{p}-feedback"), true, names.etl_timing)
@@ -235,6 +240,7 @@ impl Provisioner<'_> {
             price_jobs,
             filings,
             analyses,
+            priority_analyses,
             rate_limit_table,
             quote_cache_table,
             topic_arn,
