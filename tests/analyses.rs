@@ -93,7 +93,7 @@ async fn a_request_becomes_an_analysis_in_the_pool_and_a_second_user_gets_it_at_
     // Credits: basic pays $0.10 for the filing and $0.02 for the analysis, once.
     assert_eq!(s.balance("ana").await, 5_000_000 - 120_000);
     assert_eq!(
-        s.count("SELECT count(*) FROM usage_transactions WHERE user_id = 'ana' AND kind <> 'monthly_credits'")
+        s.count("SELECT count(*) FROM usage_transactions WHERE user_id = 'ana' AND amount_micros < 0")
             .await,
         2
     );
@@ -211,7 +211,7 @@ async fn redelivered_requests_change_nothing() {
     assert_eq!(s.balance("ana").await, balance);
     assert_eq!(balance, 5_000_000 - 120_000);
     assert_eq!(
-        s.count("SELECT count(*) FROM usage_transactions WHERE kind <> 'monthly_credits'")
+        s.count("SELECT count(*) FROM usage_transactions WHERE amount_micros < 0")
             .await,
         2
     );
@@ -293,7 +293,7 @@ async fn a_filing_edgar_does_not_have_fails_the_task_and_charges_nothing() {
     assert!(reason.contains("no 10-K for fiscal year 2019"), "{reason}");
     assert_eq!(s.balance("pia").await, 25_000_000);
     assert_eq!(
-        s.count("SELECT count(*) FROM usage_transactions WHERE kind <> 'monthly_credits'")
+        s.count("SELECT count(*) FROM usage_transactions WHERE amount_micros < 0")
             .await,
         0
     );
@@ -642,7 +642,7 @@ async fn a_pool_read_cannot_spend_what_running_tasks_hold() {
     assert_eq!(status, 402, "{refused}");
     assert_eq!(s.balance("ana").await, 120_000, "nothing charged");
     assert_eq!(
-        s.count("SELECT count(*) FROM usage_transactions WHERE user_id = 'ana' AND kind <> 'monthly_credits'")
+        s.count("SELECT count(*) FROM usage_transactions WHERE user_id = 'ana' AND amount_micros < 0")
             .await,
         0
     );
