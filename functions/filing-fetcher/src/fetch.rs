@@ -496,4 +496,28 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
     }
+
+    #[test]
+    fn paying_tiers_wait_in_the_priority_lane_when_there_is_one() {
+        use sluice_messages::UserTier;
+        let mut config = FetcherConfig {
+            document_bucket: "b".into(),
+            analyses_queue_url: "standard".into(),
+            priority_analyses_queue_url: Some("priority".into()),
+            events_topic_arn: "t".into(),
+            directory_max_age: Duration::from_secs(1),
+        };
+        let lanes: Vec<&str> = [
+            UserTier::Demo,
+            UserTier::Basic,
+            UserTier::Professional,
+            UserTier::Enterprise,
+        ]
+        .into_iter()
+        .map(|t| config.analyses_lane(t))
+        .collect();
+        assert_eq!(lanes, ["standard", "standard", "priority", "priority"]);
+        config.priority_analyses_queue_url = None;
+        assert_eq!(config.analyses_lane(UserTier::Enterprise), "standard");
+    }
 }
