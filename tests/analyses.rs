@@ -667,3 +667,26 @@ async fn a_task_is_charged_what_it_was_quoted() {
     assert_eq!(task["charged"]["micros"], 120_000, "{task}");
     assert_eq!(s.balance("ana").await, 5_000_000 - 120_000);
 }
+
+#[tokio::test]
+async fn paying_tiers_wait_in_the_priority_lane_and_are_served_past_a_backlog() {
+    let s = FilingStack::start(false).await;
+    let bea = s.user("bea", "basic").await;
+    let eve = s.user("eve", "enterprise").await;
+    let (status, _, basic) = s.post_analysis(&bea, &slxh_10k("summary")).await;
+    assert_eq!(status, 202, "{basic}");
+    let (status, _, enterprise) = s.post_analysis(&eve, &slxh_10k("mdna")).await;
+    assert_eq!(status, 202, "{enterprise}");
+    s.drain("filing-fetcher").await;
+    // Each waits in its lane.
+    let res = &s.stack.resources;
+    assert_eq!(s.stack.queue_depth(&res.priority_analyses.url).await, 1);
+    assert_eq!(s.stack.queue_depth(&res.analyses.url).await, 1);
+    // The priority lane's workers serve eve while bea's analysis still waits.
+    s.drain("llm-analyzer-priority").await;
+    let task = |t: &Value| format!("/v1/tasks/{}", t["task"]["id"].as_str().unwrap());
+    assert_eq!(s.get(&eve, &task(&enterprise)).await.1["status"], "completed");
+    assert_ne!(s.get(&bea, &task(&basic)).await.1["status"], "completed");
+    s.drain("llm-analyzer").await;
+    assert_eq!(s.get(&bea, &task(&basic)).await.1["status"], "completed");
+}

@@ -62,6 +62,14 @@ routes! {
     GET "/v1/openapi.json" Public => openapi,
     GET "/v1/me" User => routes::account::me,
     GET "/v1/me/usage" User => routes::billing::usage,
+    GET "/v1/me/notifications" User => routes::notifications::get,
+    PUT "/v1/me/notifications" User => routes::notifications::put,
+    GET "/v1/unsubscribe" Public => routes::notifications::confirm,
+    POST "/v1/unsubscribe" Public => routes::notifications::unsubscribe,
+    POST "/v1/webhook-endpoints" User => routes::webhook_endpoints::create,
+    GET "/v1/webhook-endpoints" User => routes::webhook_endpoints::list,
+    DELETE "/v1/webhook-endpoints/{id}" User => routes::webhook_endpoints::delete,
+    GET "/v1/webhook-endpoints/{id}/deliveries" User => routes::webhook_endpoints::deliveries,
     POST "/v1/billing/checkout" User => routes::billing::checkout,
     POST "/v1/webhooks/stripe" Signature => routes::billing::stripe_webhook,
     POST "/v1/admin/credits" Admin => routes::billing::adjust,
@@ -111,6 +119,10 @@ pub struct ApiState {
     pub uploads: routes::uploads::UploadConfig,
     /// What the routes stage (filing requests, feedback), sent after each commit.
     pub outbox: Outbox,
+    /// The unsubscribe links' key.
+    pub notifications: routes::notifications::NotificationConfig,
+    /// Where outbound webhooks may point (`WEBHOOK_ALLOW_PRIVATE_TARGETS`, local only).
+    pub webhook_targets: sluice_notify::target::TargetPolicy,
 }
 
 impl ApiState {
@@ -156,6 +168,12 @@ pub async fn build(instance: &Instance) -> Result<Router, InitError> {
         },
         uploads: routes::uploads::UploadConfig::load(cfg)?,
         outbox: instance.outbox(Producer::HttpApi),
+        notifications: routes::notifications::NotificationConfig::load(cfg, &instance.secrets).await?,
+        webhook_targets: sluice_notify::target::TargetPolicy::configured(
+            cfg.or(sluice_notify::target::ALLOW_PRIVATE_SETTING, false)?,
+            cfg.in_aws(),
+        )
+        .map_err(|reason| InitError::unusable(sluice_notify::target::ALLOW_PRIVATE_SETTING, reason))?,
     };
     Ok(router(Arc::new(state)))
 }

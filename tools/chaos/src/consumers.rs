@@ -125,7 +125,8 @@ pub const CONSUMERS: &[Consumer] = &[
     },
     Consumer {
         label: "analysis (llm-analyzer)",
-        source: "llm-analyzer",
+        // The seeded accounts are professional: their analyses wait in the priority lane.
+        source: "llm-analyzer-priority",
         effects: &[
             (
                 "tasks completed",
