@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod analyses;
 pub mod billing;
 pub mod data_versions;
+pub mod deals;
 pub mod fundamentals;
 pub mod listing;
 pub mod market;
