@@ -165,3 +165,163 @@ async fn the_team_reweights_the_scorer_and_every_deal_is_rescored_with_its_reaso
     assert_eq!(get(&format!("{api}/v1/dealflow/999999"), &team).await.0, 404);
     assert_eq!(get(&format!("{api}/v1/dealflow/nova"), &team).await.0, 404);
 }
+
+async fn bars(stack: &TestStack, ticker: &str, sp500: bool, closes: &[(chrono::NaiveDate, f64)]) {
+    let client = stack.pool.get().await.unwrap();
+    let index: Vec<&str> = if sp500 { vec!["SP500"] } else { vec![] };
+    client
+        .execute(
+            "INSERT INTO tickers (ticker, name, index_membership) VALUES ($1, $1, $2) ON CONFLICT DO NOTHING",
+            &[&ticker, &index],
+        )
+        .await
+        .unwrap();
+    for (date, close) in closes {
+        client
+            .execute(
+                "INSERT INTO prices (ticker, date, open, high, low, close, volume)
+                 VALUES ($1, $2, $3::float8::numeric, $3::float8::numeric, $3::float8::numeric, $3::float8::numeric, 1000)",
+                &[&ticker, date, close],
+            )
+            .await
+            .unwrap();
+    }
+}
+
+fn near(v: &Value, expected: f64) -> bool {
+    v.as_f64().is_some_and(|v| (v - expected).abs() < 1e-6)
+}
+
+#[tokio::test]
+async fn indicators_over_stored_bars_match_a_hand_computation() {
+    let stack = TestStack::start().await;
+    let api = stack.serve_api().await;
+    let today = chrono::Utc::now().date_naive();
+    let day = |n: u64| today.checked_sub_days(chrono::Days::new(n)).unwrap();
+    // Ten days rising by one from 100, then one fall of 5: 100..109, 104.
+    let mut closes: Vec<(chrono::NaiveDate, f64)> = (0..10).map(|i| (day(20 - i), 100.0 + i as f64)).collect();
+    closes.push((day(10), 104.0));
+    bars(&stack, "ACME", true, &closes).await;
+    bars(&stack, "SMALL", false, &[(day(3), 10.0), (day(2), 11.0)]).await;
+    let user = token("ana", "demo", false);
+
+    let url = format!("{api}/v1/prices/acme/indicators?window=3&from={}", day(12));
+    let (status, answer) = get(&url, &user).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        (answer["ticker"].as_str(), answer["window"].as_u64()),
+        (Some("ACME"), Some(3))
+    );
+    assert_eq!(answer["basis"], "close");
+    // Days 12 and 11 (108, 109) and 10 (104); the earlier bars are the indicators' history.
+    let items = answer["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3, "{answer}");
+    let last = &items[2];
+    assert_eq!(last["date"], day(10).to_string());
+    assert!(near(&last["close"], 104.0));
+    // 104 / 109 - 1
+    assert!(near(&last["return"], 104.0 / 109.0 - 1.0), "{last}");
+    // (108 + 109 + 104) / 3
+    assert!(near(&last["sma"], 107.0), "{last}");
+    // EMA(3), alpha 0.5, seeded with (100+101+102)/3 = 101: each rise of one keeps it one
+    // below the close (103 + ... -> 108 on 109), then 0.5*104 + 0.5*108 = 106.
+    assert!(near(&items[1]["ema"], 108.0), "{items:?}");
+    assert!(near(&last["ema"], 106.0), "{last}");
+    // RSI(14) needs 15 closes: there are 11.
+    assert_eq!(last["rsi"], Value::Null);
+    let summary = &answer["summary"];
+    // From 108 to 104.
+    assert!(near(&summary["return"], 104.0 / 108.0 - 1.0), "{summary}");
+    let (r1, r2): (f64, f64) = (109.0 / 108.0 - 1.0, 104.0 / 109.0 - 1.0);
+    let mean = (r1 + r2) / 2.0;
+    let vol = (((r1 - mean).powi(2) + (r2 - mean).powi(2)) / 1.0f64).sqrt() * 252f64.sqrt();
+    assert!(near(&summary["annualised_volatility"], vol), "{summary} {vol}");
+    assert_eq!(summary["trading_days"], 3);
+
+    // Refusals: bad window, dates, unknown parameter; tier and ticker.
+    for (query, status) in [
+        ("window=1", 400),
+        ("window=251", 400),
+        ("window=ten", 400),
+        ("from=2026-13-01", 400),
+        (&format!("from={}&to={}", day(1), day(5)) as &str, 400),
+        ("period=5", 400),
+    ] {
+        let (got, body) = get(&format!("{api}/v1/prices/ACME/indicators?{query}"), &user).await;
+        assert_eq!(got, status, "{query}: {body}");
+    }
+    assert_eq!(
+        get(&format!("{api}/v1/prices/SMALL/indicators"), &user).await.0,
+        403,
+        "demo: S&P 500 only"
+    );
+    assert_eq!(
+        get(
+            &format!("{api}/v1/prices/SMALL/indicators"),
+            &token("bo", "basic", false)
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(get(&format!("{api}/v1/prices/NOPE/indicators"), &user).await.0, 404);
+    let (status, body) = get(&format!("{api}/v1/prices/ACME/indicators?to={}", day(30)), &user).await;
+    assert_eq!(status, 404, "no bars in the range: {body}");
+}
+
+/// The real AAPL daily bars (FMP's answer, as price-updater stores them): the indicators
+/// over them match a hand computation from the same file.
+#[tokio::test]
+async fn indicators_of_real_aapl_bars() {
+    let Some(path) = sluice_tests::fixture(
+        "prices/fmp/fmp4j__stable_historical-price-eod_full__symbol-AAPL_from-2024-02-22_to-2024-02-28.json",
+    ) else {
+        return;
+    };
+    let rows: Vec<Value> = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let mut closes: Vec<(chrono::NaiveDate, f64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["date"].as_str().unwrap().parse().unwrap(),
+                r["close"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    closes.sort_by_key(|c| c.0);
+    assert!(closes.len() >= 4);
+    let stack = TestStack::start().await;
+    let api = stack.serve_api().await;
+    bars(&stack, "AAPL", true, &closes).await;
+    let (first, last) = (closes[0], closes[closes.len() - 1]);
+    let (status, answer) = get(
+        &format!(
+            "{api}/v1/prices/AAPL/indicators?window=3&from={}&to={}",
+            first.0, last.0
+        ),
+        &token("ent", "enterprise", false),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let items = answer["items"].as_array().unwrap();
+    assert_eq!(items.len(), closes.len());
+    let n = closes.len();
+    let sma3 = (closes[n - 1].1 + closes[n - 2].1 + closes[n - 3].1) / 3.0;
+    assert!(
+        near(&items[n - 1]["sma"], (sma3 * 1e6).round() / 1e6),
+        "{}",
+        items[n - 1]
+    );
+    let returns: Vec<f64> = closes.windows(2).map(|w| w[1].1 / w[0].1 - 1.0).collect();
+    let mean = returns.iter().sum::<f64>() / returns.len() as f64;
+    let var = returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (returns.len() - 1) as f64;
+    let vol = var.sqrt() * 252f64.sqrt();
+    assert!(
+        near(&answer["summary"]["annualised_volatility"], (vol * 1e6).round() / 1e6),
+        "{answer}"
+    );
+    assert!(near(
+        &answer["summary"]["return"],
+        ((last.1 / first.1 - 1.0) * 1e6).round() / 1e6
+    ));
+}

@@ -83,6 +83,7 @@ routes! {
     DELETE "/v1/alert-rules/{id}" Team => routes::alerts::delete_rule,
     GET "/v1/quotes/{ticker}" User => routes::market::quote,
     GET "/v1/prices/{ticker}" User => routes::market::prices,
+    GET "/v1/prices/{ticker}/indicators" User => routes::market::indicators,
     GET "/v1/fundamentals/{ticker}" User => routes::fundamentals::fundamentals,
     GET "/v1/ratios/{ticker}" User => routes::fundamentals::ratios,
     POST "/v1/analyses" User => routes::analyses::request,
