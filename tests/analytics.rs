@@ -203,7 +203,7 @@ async fn indicators_over_stored_bars_match_a_hand_computation() {
     closes.push((day(10), 104.0));
     bars(&stack, "ACME", true, &closes).await;
     bars(&stack, "SMALL", false, &[(day(3), 10.0), (day(2), 11.0)]).await;
-    let user = token("ana", "demo", false);
+    let user = token("ana", "basic", false);
 
     let url = format!("{api}/v1/prices/acme/indicators?window=3&from={}", day(12));
     let (status, answer) = get(&url, &user).await;
@@ -250,20 +250,14 @@ async fn indicators_over_stored_bars_match_a_hand_computation() {
         let (got, body) = get(&format!("{api}/v1/prices/ACME/indicators?{query}"), &user).await;
         assert_eq!(got, status, "{query}: {body}");
     }
+    let demo = token("dee", "demo", false);
     assert_eq!(
-        get(&format!("{api}/v1/prices/SMALL/indicators"), &user).await.0,
+        get(&format!("{api}/v1/prices/SMALL/indicators"), &demo).await.0,
         403,
         "demo: S&P 500 only"
     );
-    assert_eq!(
-        get(
-            &format!("{api}/v1/prices/SMALL/indicators"),
-            &token("bo", "basic", false)
-        )
-        .await
-        .0,
-        200
-    );
+    assert_eq!(get(&format!("{api}/v1/prices/ACME/indicators"), &demo).await.0, 200);
+    assert_eq!(get(&format!("{api}/v1/prices/SMALL/indicators"), &user).await.0, 200);
     assert_eq!(get(&format!("{api}/v1/prices/NOPE/indicators"), &user).await.0, 404);
     let (status, body) = get(&format!("{api}/v1/prices/ACME/indicators?to={}", day(30)), &user).await;
     assert_eq!(status, 404, "no bars in the range: {body}");
@@ -324,4 +318,292 @@ async fn indicators_of_real_aapl_bars() {
         &answer["summary"]["return"],
         ((last.1 / first.1 - 1.0) * 1e6).round() / 1e6
     ));
+}
+
+/// A quote in the stack's quote cache (moto's DynamoDB), as price-updater puts it.
+async fn cached_quote(stack: &TestStack, ticker: &str, price: f64) {
+    let cache = sluice_market::QuoteCache::new(
+        stack.clients.dynamodb.clone(),
+        &stack.resources.quote_cache_table,
+        std::time::Duration::from_secs(300),
+    );
+    cache
+        .put(&sluice_market::Quote {
+            ticker: sluice_messages::Ticker::parse(ticker).unwrap(),
+            price,
+            open: None,
+            day_high: None,
+            day_low: None,
+            previous_close: None,
+            change: None,
+            change_percent: Some(1.25),
+            volume: None,
+            as_of: None,
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn portfolios_are_valued_exactly_at_the_latest_quotes_and_private_to_their_user() {
+    let stack = TestStack::start().await;
+    let api = stack.serve_api().await;
+    let today = chrono::Utc::now().date_naive();
+    let yesterday = today.checked_sub_days(chrono::Days::new(1)).unwrap();
+    // ACME: the latest stored bar; SMALL: a live quote in the cache; IDLE: nothing.
+    bars(
+        &stack,
+        "ACME",
+        true,
+        &[
+            (today.checked_sub_days(chrono::Days::new(2)).unwrap(), 99.0),
+            (yesterday, 104.5),
+        ],
+    )
+    .await;
+    bars(&stack, "SMALL", false, &[]).await;
+    bars(&stack, "IDLE", false, &[]).await;
+    cached_quote(&stack, "SMALL", 189.84).await;
+    let ana = token("ana", "basic", false);
+    let bo = token("bo", "basic", false);
+    let url = format!("{api}/v1/portfolios");
+
+    let (status, created) = send(
+        reqwest::Method::POST,
+        &url,
+        &ana,
+        json!({"name": "Main", "positions": [
+            {"ticker": "acme", "quantity": "10", "cost_basis": "1000"},
+            {"ticker": "SMALL", "quantity": 2.5, "cost_basis": "400.10"},
+            {"ticker": "IDLE", "quantity": 1, "cost_basis": 50}
+        ]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    let (status, valued) = get(&format!("{url}/{id}"), &ana).await;
+    assert_eq!(status, 200, "{valued}");
+    assert_eq!(valued, created);
+    let positions = valued["positions"].as_array().unwrap();
+    let acme = &positions[0];
+    assert_eq!(acme["ticker"], "ACME");
+    assert_eq!(
+        (
+            acme["price"].as_str(),
+            acme["market_value"].as_str(),
+            acme["unrealised_pl"].as_str()
+        ),
+        (Some("104.5"), Some("1045.0"), Some("45.0"))
+    );
+    assert_eq!(acme["unrealised_pl_pct"], "4.50");
+    assert_eq!(acme["quote"]["source"], "database");
+    let small = &positions[1];
+    // 2.5 x 189.84 = 474.600, exactly; P/L 74.500 on 400.10 = 18.62 %.
+    assert_eq!(
+        (
+            small["price"].as_str(),
+            small["market_value"].as_str(),
+            small["unrealised_pl"].as_str()
+        ),
+        (Some("189.84"), Some("474.600"), Some("74.500"))
+    );
+    assert_eq!(small["unrealised_pl_pct"], "18.62");
+    assert_eq!(small["average_cost"], "160.040000");
+    assert_eq!(small["quote"]["source"], "cache");
+    // Allocation over the priced positions' 1519.600.
+    assert_eq!(
+        (acme["allocation_pct"].as_str(), small["allocation_pct"].as_str()),
+        (Some("68.77"), Some("31.23"))
+    );
+    let idle = &positions[2];
+    assert_eq!(
+        (idle["price"].clone(), idle["market_value"].clone()),
+        (Value::Null, Value::Null)
+    );
+    let totals = &valued["totals"];
+    assert_eq!(totals["market_value"], "1519.600");
+    assert_eq!(totals["cost_basis"], "1450.10");
+    assert_eq!(
+        totals["unrealised_pl"], "119.500",
+        "the unpriced position's cost is left out of P/L"
+    );
+    assert_eq!(totals["unpriced_positions"], 1);
+
+    // Bad positions name the field; nothing is written.
+    for (body, field) in [
+        (
+            json!({"name": "Two", "positions": [{"ticker": "ACME", "quantity": 1, "cost_basis": 1}, {"ticker": "ZZZZ", "quantity": 1, "cost_basis": 1}]}),
+            "positions[1].ticker",
+        ),
+        (
+            json!({"name": "Two", "positions": [{"ticker": "ACME", "quantity": "ten", "cost_basis": 1}]}),
+            "positions[0].quantity",
+        ),
+        (json!({"positions": []}), "name"),
+    ] {
+        let (status, problem) = send(reqwest::Method::POST, &url, &ana, body.clone()).await;
+        assert_eq!(status, 400, "{body}: {problem}");
+        assert!(detail(&problem).starts_with(field), "{body}: {problem}");
+    }
+    let (status, problem) = send(
+        reqwest::Method::PUT,
+        &format!("{url}/{id}"),
+        &ana,
+        json!({"name": "Renamed", "positions": [{"ticker": "NOPE", "quantity": 1, "cost_basis": 1}]}),
+    )
+    .await;
+    assert_eq!(status, 400, "{problem}");
+    assert!(detail(&problem).starts_with("positions[0].ticker"), "{problem}");
+    let (_, list) = get(&url, &ana).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(
+        (
+            list["items"][0]["name"].as_str(),
+            list["items"][0]["positions"].as_i64()
+        ),
+        (Some("Main"), Some(3))
+    );
+    let (status, problem) = send(reqwest::Method::POST, &url, &ana, json!({"name": "Main"})).await;
+    assert_eq!(status, 409, "{problem}");
+
+    // Replaced positions are valued again.
+    let (status, replaced) = send(
+        reqwest::Method::PUT,
+        &format!("{url}/{id}"),
+        &ana,
+        json!({"positions": [{"ticker": "ACME", "quantity": "0.333", "cost_basis": "30"}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{replaced}");
+    assert_eq!(replaced["positions"][0]["market_value"], "34.7985");
+    assert_eq!(replaced["positions"][0]["allocation_pct"], "100.00");
+
+    // Another user sees none of it.
+    assert_eq!(get(&format!("{url}/{id}"), &bo).await.0, 404);
+    assert_eq!(
+        send(
+            reqwest::Method::PUT,
+            &format!("{url}/{id}"),
+            &bo,
+            json!({"name": "Mine"})
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        send(reqwest::Method::DELETE, &format!("{url}/{id}"), &bo, json!({}))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(get(&url, &bo).await.1["items"], json!([]));
+    assert_eq!(get(&format!("{url}/abc"), &ana).await.0, 404);
+    assert_eq!(
+        send(reqwest::Method::DELETE, &format!("{url}/{id}"), &ana, json!({}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(get(&format!("{url}/{id}"), &ana).await.0, 404);
+}
+
+#[tokio::test]
+async fn watchlists_hold_known_tickers_with_their_quotes() {
+    let stack = TestStack::start().await;
+    let api = stack.serve_api().await;
+    let yesterday = chrono::Utc::now()
+        .date_naive()
+        .checked_sub_days(chrono::Days::new(1))
+        .unwrap();
+    bars(&stack, "ACME", true, &[(yesterday, 104.5)]).await;
+    bars(&stack, "SMALL", false, &[]).await;
+    cached_quote(&stack, "SMALL", 12.3).await;
+    let ana = token("ana", "basic", false);
+    let url = format!("{api}/v1/watchlists");
+
+    let (status, list) = send(
+        reqwest::Method::POST,
+        &url,
+        &ana,
+        json!({"name": " Tech ", "tickers": ["small", "acme"]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{list}");
+    assert_eq!(
+        (list["name"].as_str(), list["tickers"].clone()),
+        (Some("Tech"), json!(["SMALL", "ACME"]))
+    );
+    let id = list["id"].as_i64().unwrap();
+    let (status, shown) = get(&format!("{url}/{id}"), &ana).await;
+    assert_eq!(status, 200, "{shown}");
+    let quotes = shown["quotes"].as_array().unwrap();
+    assert_eq!(
+        (quotes[0]["price"].as_str(), quotes[0]["source"].as_str()),
+        (Some("12.3"), Some("cache"))
+    );
+    assert_eq!(
+        (quotes[1]["price"].as_str(), quotes[1]["source"].as_str()),
+        (Some("104.5"), Some("database"))
+    );
+
+    for (body, field) in [
+        (json!({"name": "X", "tickers": ["ACME", "ZZZZ"]}), "tickers[1]"),
+        (json!({"name": "X", "tickers": ["ACME", "acme"]}), "tickers[1]"),
+        (json!({"name": "X", "tickers": ["NOT_A_TICKER"]}), "tickers[0]"),
+        (json!({"name": "", "tickers": []}), "name"),
+    ] {
+        let (status, problem) = send(reqwest::Method::POST, &url, &ana, body.clone()).await;
+        assert_eq!(status, 400, "{body}: {problem}");
+        assert!(detail(&problem).starts_with(field), "{body}: {problem}");
+    }
+    assert_eq!(
+        get(&url, &ana).await.1["items"].as_array().unwrap().len(),
+        1,
+        "nothing half-written"
+    );
+    let (status, problem) = send(
+        reqwest::Method::PUT,
+        &format!("{url}/{id}"),
+        &ana,
+        json!({"tickers": ["ACME", "QQQQ"]}),
+    )
+    .await;
+    assert_eq!(
+        (status, detail(&problem).starts_with("tickers[1]")),
+        (400, true),
+        "{problem}"
+    );
+    assert_eq!(
+        get(&format!("{url}/{id}"), &ana).await.1["tickers"],
+        json!(["SMALL", "ACME"])
+    );
+    let (status, changed) = send(
+        reqwest::Method::PUT,
+        &format!("{url}/{id}"),
+        &ana,
+        json!({"tickers": ["acme"]}),
+    )
+    .await;
+    assert_eq!(
+        (status, changed["tickers"].clone()),
+        (200, json!(["ACME"])),
+        "{changed}"
+    );
+
+    let bo = token("bo", "basic", false);
+    assert_eq!(get(&format!("{url}/{id}"), &bo).await.0, 404);
+    assert_eq!(
+        send(reqwest::Method::DELETE, &format!("{url}/{id}"), &bo, json!({}))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        send(reqwest::Method::DELETE, &format!("{url}/{id}"), &ana, json!({}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(get(&format!("{url}/{id}"), &ana).await.0, 404);
 }

@@ -8,6 +8,7 @@ pub mod billing;
 pub mod data_versions;
 pub mod deals;
 pub mod fundamentals;
+pub mod holdings;
 pub mod listing;
 pub mod market;
 pub mod portfolio;
