@@ -607,3 +607,126 @@ async fn watchlists_hold_known_tickers_with_their_quotes() {
     );
     assert_eq!(get(&format!("{url}/{id}"), &ana).await.0, 404);
 }
+
+/// Acme's KPIs over three quarters: EBITDA halves in June (the tracker raises its alerts),
+/// cash falls by 3,000 a quarter.
+const KPIS: &str = "Fondo;Empresa;Fecha;Tipo;Indicador;Unidad;Valor
+Fondo I;Acme;31/12/2025;Real;EBITDA;EUR;1.000
+Fondo I;Acme;31/12/2025;Real;Caja;EUR;15.000
+Fondo I;Acme;31/03/2026;Real;EBITDA;EUR;1.100
+Fondo I;Acme;31/03/2026;Real;Caja;EUR;12.000
+Fondo I;Acme;30/06/2026;Real;EBITDA;EUR;550
+Fondo I;Acme;30/06/2026;Presupuesto;EBITDA;EUR;1.000
+Fondo I;Acme;30/06/2026;Real;Caja;EUR;9.000,50
+Fondo II;Beta;30/06/2026;Real;Ventas;EUR;300
+";
+
+#[tokio::test]
+async fn a_report_is_generated_for_a_company_with_loaded_kpis_and_stored_in_s3() {
+    let stack = TestStack::start().await;
+    let api = stack.serve_api().await;
+    stack.upload("uploads/kpis/kpis.csv", KPIS, &[]).await;
+    stack.settle().await;
+    let team = token("tess", "basic", true);
+    let url = format!("{api}/v1/reports");
+
+    let (status, report) = send(reqwest::Method::POST, &url, &team, json!({"company": "Acme"})).await;
+    assert_eq!(status, 201, "{report}");
+    assert_eq!(report["narration"]["kind"], "extractive");
+    let companies = report["companies"].as_array().unwrap();
+    assert_eq!(companies.len(), 1);
+    let acme = &companies[0];
+    assert_eq!(
+        (acme["company"].as_str(), acme["fund"].as_str()),
+        (Some("Acme"), Some("Fondo I"))
+    );
+    assert_eq!(acme["latest_period"], "2026-06-30");
+    let ebitda = acme["kpi_trends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["indicator"] == "EBITDA")
+        .unwrap();
+    assert_eq!(ebitda["latest"]["value"], "550");
+    assert_eq!(ebitda["qoq_pct"].as_f64(), Some(-50.0));
+    assert_eq!(ebitda["history"].as_array().unwrap().len(), 3);
+    let attainment = &acme["budget_attainment"][0];
+    assert_eq!(
+        (attainment["indicator"].as_str(), attainment["attainment_pct"].as_f64()),
+        (Some("EBITDA"), Some(55.0))
+    );
+    // Cash fell from 15,000 to 9,000.50 in 181 days (5.95 months): 1,008.39 a month.
+    let runway = &acme["cash_runway"];
+    assert_eq!(
+        (runway["cash"].as_str(), runway["basis"].as_str()),
+        (Some("9000.5"), Some("cash_change"))
+    );
+    let burn = 5999.5 / (181.0 / (365.25 / 12.0));
+    assert!(
+        (runway["monthly_burn"].as_f64().unwrap() - burn).abs() < 0.01,
+        "{runway}"
+    );
+    assert_eq!(
+        runway["months"].as_f64(),
+        Some(((9000.5 / burn) * 10.0f64).round() / 10.0)
+    );
+    // The tracker's alerts about June (EBITDA down on the quarter and under budget).
+    let open = acme["open_alerts"].as_array().unwrap();
+    assert_eq!(open.len(), 2, "{open:?}");
+    assert!(open.iter().all(|a| a["indicator"] == "EBITDA"));
+    let sentences = acme["narrative"]["sentences"].as_array().unwrap();
+    assert!(
+        sentences
+            .iter()
+            .any(|s| s.as_str().unwrap().contains("55 % of its budget")),
+        "{sentences:?}"
+    );
+
+    // Stored in S3 and read back as generated.
+    let id = report["id"].as_str().unwrap();
+    let stored: Value = serde_json::from_slice(
+        &stack
+            .get_object(&format!("portfolio-reports/{id}.json"))
+            .await
+            .expect("the report in S3"),
+    )
+    .unwrap();
+    assert_eq!(stored["companies"], report["companies"]);
+    let (status, read) = get(&format!("{url}/{id}"), &team).await;
+    assert_eq!(status, 200, "{read}");
+    assert_eq!(
+        (read["companies"].clone(), read["id"].clone()),
+        (report["companies"].clone(), report["id"].clone())
+    );
+
+    // Every company, grouped by fund.
+    let (status, all) = send(reqwest::Method::POST, &url, &team, json!({})).await;
+    assert_eq!(status, 201, "{all}");
+    assert_eq!(all["companies"].as_array().unwrap().len(), 2);
+    let funds: Vec<&str> = all["funds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fund"].as_str().unwrap())
+        .collect();
+    assert_eq!(funds, ["Fondo I", "Fondo II"]);
+
+    // Refusals.
+    let (status, problem) = send(reqwest::Method::POST, &url, &team, json!({"company": "Nobody"})).await;
+    assert_eq!(status, 400, "{problem}");
+    assert!(detail(&problem).starts_with("company"), "{problem}");
+    assert_eq!(
+        send(reqwest::Method::POST, &url, &team, json!({"fund": "x"})).await.0,
+        400
+    );
+    assert_eq!(
+        get(&format!("{url}/00000000-0000-4000-8000-000000000000"), &team)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(get(&format!("{url}/x"), &team).await.0, 404);
+    let outsider = token("olga", "enterprise", false);
+    assert_eq!(send(reqwest::Method::POST, &url, &outsider, json!({})).await.0, 403);
+    assert_eq!(get(&format!("{url}/{id}"), &outsider).await.0, 403);
+}

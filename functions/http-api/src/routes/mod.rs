@@ -12,6 +12,7 @@ pub mod holdings;
 pub mod listing;
 pub mod market;
 pub mod portfolio;
+pub mod reports;
 pub mod tickets;
 pub mod uploads;
 pub mod webhooks;
