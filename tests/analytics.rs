@@ -730,3 +730,59 @@ async fn a_report_is_generated_for_a_company_with_loaded_kpis_and_stored_in_s3()
     assert_eq!(send(reqwest::Method::POST, &url, &outsider, json!({})).await.0, 403);
     assert_eq!(get(&format!("{url}/{id}"), &outsider).await.0, 403);
 }
+
+/// The real Crunchbase sheet: a change of weights rescores every deal with the new
+/// weights in its factors, and the contributions still add up to each score.
+#[tokio::test]
+async fn reweighting_the_real_deal_flow_sheet_rescores_every_deal() {
+    let Some(path) = sluice_tests::fixture("vc_csv/crunchbase2015__acquisitions_excerpt_3000rows.csv") else {
+        return;
+    };
+    let stack = TestStack::start().await;
+    let mapping =
+        "acquired_at=date_of_first_contact; company_category_list=industry; company_country_code=headquarters";
+    stack
+        .upload(
+            "uploads/dealflow/acquisitions.csv",
+            std::fs::read(path).unwrap(),
+            &[("column-map", mapping)],
+        )
+        .await;
+    stack.settle().await;
+    let api = stack.serve_api().await;
+    let team = token("tess", "basic", true);
+    let (status, changed) = send(
+        reqwest::Method::PUT,
+        &format!("{api}/v1/dealflow/weights"),
+        &team,
+        json!({"stage": 40, "sector_fit": {"weight": 30, "params": {"sectors": ["software", "enterprise software"]}}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{changed}");
+    let row = &stack
+        .query(
+            "SELECT (SELECT count(*) FROM dealflow), count(*),
+                    count(*) FILTER (WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(factors) f
+                                                   WHERE f->>'factor' = 'stage' AND (f->>'weight')::numeric = 40)),
+                    count(*) FILTER (WHERE abs(score - (SELECT sum((f->>'contribution')::numeric)
+                                                        FROM jsonb_array_elements(factors) f)) > 0.001)
+             FROM deal_scores",
+        )
+        .await[0];
+    let (deals, scored, reweighted, off): (i64, i64, i64, i64) = (row.get(0), row.get(1), row.get(2), row.get(3));
+    assert!(deals > 1000, "{deals}");
+    assert_eq!(changed["rescored"].as_i64(), Some(deals));
+    assert_eq!((scored, reweighted, off), (deals, deals, 0));
+    // A deal read back explains itself with the new weights.
+    let (status, top) = get(&format!("{api}/v1/dealflow?sort=score&limit=1"), &team).await;
+    assert_eq!(status, 200, "{top}");
+    let id = top["items"][0]["id"].as_i64().unwrap();
+    let (_, deal) = get(&format!("{api}/v1/dealflow/{id}"), &team).await;
+    let sector = deal["factors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["factor"] == "sector_fit")
+        .unwrap();
+    assert_eq!(sector["weight"].as_f64(), Some(30.0));
+}

@@ -145,36 +145,111 @@ async fn known_tickers(
     }
 }
 
-fn list_id(kind: &str, raw: &str) -> Result<i64, ApiError> {
-    raw.trim()
-        .parse()
-        .map_err(|_| ApiError::not_found(format!("no {kind} {raw}")))
+/// A kind of list each user keeps: its name in answers, its table and id column.
+#[derive(Debug, Clone, Copy)]
+struct Kind {
+    name: &'static str,
+    table: &'static str,
+    id: &'static str,
 }
 
-/// A unique name taken: the caller already has a list called so.
-fn taken(kind: &'static str, name: &str) -> impl FnOnce(tokio_postgres::Error) -> ApiError {
-    let name = name.to_owned();
-    move |e| {
+const WATCHLIST: Kind = Kind {
+    name: "watchlist",
+    table: "watchlists",
+    id: "watchlist_id",
+};
+const PORTFOLIO: Kind = Kind {
+    name: "portfolio",
+    table: "portfolios",
+    id: "portfolio_id",
+};
+
+impl Kind {
+    fn missing(&self, raw: &str) -> ApiError {
+        ApiError::not_found(format!("no {} {raw}", self.name))
+    }
+
+    fn id_of(&self, raw: &str) -> Result<i64, ApiError> {
+        raw.trim().parse().map_err(|_| self.missing(raw))
+    }
+
+    /// A unique name taken: the caller already has a list called so.
+    fn taken(&self, name: &str, e: tokio_postgres::Error) -> ApiError {
         if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
-            ApiError::Conflict(format!("name: you already have a {kind} called `{name}`"))
+            ApiError::Conflict(format!("name: you already have a {} called `{name}`", self.name))
         } else {
             e.into()
         }
     }
-}
 
-/// The caller's count of lists in `table` is under [`MAX_LISTS`].
-async fn room_for_one(client: &impl deadpool_postgres::GenericClient, table: &str, user: &str) -> Result<(), ApiError> {
-    let count: i64 = client
-        .query_one(&format!("SELECT count(*) FROM {table} WHERE user_id = $1"), &[&user])
-        .await?
-        .try_get(0)?;
-    if count >= MAX_LISTS {
-        return Err(ApiError::Conflict(format!(
-            "you have {count} {table}, the most one user may keep; delete one first"
-        )));
+    /// A new list of the caller's (at most [`MAX_LISTS`] of a kind); its id.
+    async fn create(&self, tx: &deadpool_postgres::Transaction<'_>, user: &str, name: &str) -> Result<i64, ApiError> {
+        let count: i64 = tx
+            .query_one(
+                &format!("SELECT count(*) FROM {} WHERE user_id = $1", self.table),
+                &[&user],
+            )
+            .await?
+            .try_get(0)?;
+        if count >= MAX_LISTS {
+            return Err(ApiError::Conflict(format!(
+                "you have {count} {}, the most one user may keep; delete one first",
+                self.table
+            )));
+        }
+        let row = tx
+            .query_one(
+                &format!(
+                    "INSERT INTO {} (user_id, name) VALUES ($1, $2) RETURNING {}",
+                    self.table, self.id
+                ),
+                &[&user, &name],
+            )
+            .await
+            .map_err(|e| self.taken(name, e))?;
+        Ok(row.try_get(0)?)
     }
-    Ok(())
+
+    /// Renames the caller's list (or only marks it changed); a 404 when it is not theirs.
+    async fn touch(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        raw_id: &str,
+        id: i64,
+        user: &str,
+        name: Option<&str>,
+    ) -> Result<(), ApiError> {
+        let found = tx
+            .execute(
+                &format!(
+                    "UPDATE {} SET name = coalesce($3, name), updated_at = now() WHERE {} = $1 AND user_id = $2",
+                    self.table, self.id
+                ),
+                &[&id, &user, &name],
+            )
+            .await
+            .map_err(|e| self.taken(name.unwrap_or_default(), e))?;
+        if found == 0 {
+            return Err(self.missing(raw_id));
+        }
+        Ok(())
+    }
+
+    /// `DELETE /v1/<kind>s/{id}`: the caller's list goes; anyone else's is a 404.
+    async fn delete(&self, api: &ApiState, raw_id: &str, user: &str) -> Result<Response, ApiError> {
+        let id = self.id_of(raw_id)?;
+        let client = api.pool.get().await?;
+        let deleted = client
+            .execute(
+                &format!("DELETE FROM {} WHERE {} = $1 AND user_id = $2", self.table, self.id),
+                &[&id, &user],
+            )
+            .await?;
+        if deleted == 0 {
+            return Err(self.missing(raw_id));
+        }
+        Ok(json(StatusCode::OK, &json!({ "deleted": id })))
+    }
 }
 
 /// The latest quote of each ticker (a few at a time), `None` where there is none.
@@ -269,15 +344,7 @@ pub async fn create_watchlist(
     let tickers = tickers_of(body.tickers.as_deref().unwrap_or_default())?;
     let mut client = api.pool.get().await?;
     let tx = client.transaction().await?;
-    room_for_one(&tx, "watchlists", &caller.user_id).await?;
-    let id: i64 = tx
-        .query_one(
-            "INSERT INTO watchlists (user_id, name) VALUES ($1, $2) RETURNING watchlist_id",
-            &[&caller.user_id, &name],
-        )
-        .await
-        .map_err(taken("watchlist", &name))?
-        .try_get(0)?;
+    let id = WATCHLIST.create(&tx, &caller.user_id, &name).await?;
     put_tickers(&tx, id, &tickers).await?;
     let list = one_watchlist(&tx, id, &caller.user_id).await?;
     tx.commit().await?;
@@ -290,12 +357,12 @@ pub async fn watchlist(
     Caller(caller): Caller,
     Path(raw_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = list_id("watchlist", &raw_id)?;
+    let id = WATCHLIST.id_of(&raw_id)?;
     let mut list = {
         let client = api.pool.get().await?;
         one_watchlist(&client, id, &caller.user_id).await?
     }
-    .ok_or_else(|| ApiError::not_found(format!("no watchlist {raw_id}")))?;
+    .ok_or_else(|| WATCHLIST.missing(&raw_id))?;
     let tickers: Vec<String> = list["tickers"]
         .as_array()
         .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect())
@@ -323,7 +390,7 @@ pub async fn update_watchlist(
     Path(raw_id): Path<String>,
     JsonBody(body): JsonBody<WatchlistBody>,
 ) -> Result<Response, ApiError> {
-    let id = list_id("watchlist", &raw_id)?;
+    let id = WATCHLIST.id_of(&raw_id)?;
     let name = body.name.as_deref().map(name_of).transpose()?;
     let tickers = body.tickers.as_deref().map(tickers_of).transpose()?;
     if name.is_none() && tickers.is_none() {
@@ -331,17 +398,9 @@ pub async fn update_watchlist(
     }
     let mut client = api.pool.get().await?;
     let tx = client.transaction().await?;
-    let found = tx
-        .execute(
-            "UPDATE watchlists SET name = coalesce($3, name), updated_at = now()
-             WHERE watchlist_id = $1 AND user_id = $2",
-            &[&id, &caller.user_id, &name],
-        )
-        .await
-        .map_err(taken("watchlist", name.as_deref().unwrap_or_default()))?;
-    if found == 0 {
-        return Err(ApiError::not_found(format!("no watchlist {raw_id}")));
-    }
+    WATCHLIST
+        .touch(&tx, &raw_id, id, &caller.user_id, name.as_deref())
+        .await?;
     if let Some(tickers) = &tickers {
         put_tickers(&tx, id, tickers).await?;
     }
@@ -356,18 +415,7 @@ pub async fn delete_watchlist(
     Caller(caller): Caller,
     Path(raw_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = list_id("watchlist", &raw_id)?;
-    let client = api.pool.get().await?;
-    let deleted = client
-        .execute(
-            "DELETE FROM watchlists WHERE watchlist_id = $1 AND user_id = $2",
-            &[&id, &caller.user_id],
-        )
-        .await?;
-    if deleted == 0 {
-        return Err(ApiError::not_found(format!("no watchlist {raw_id}")));
-    }
-    Ok(json(StatusCode::OK, &json!({ "deleted": id })))
+    WATCHLIST.delete(&api, &raw_id, &caller.user_id).await
 }
 
 // ---------------------------------------------------------------- portfolios
@@ -436,15 +484,7 @@ pub async fn create_portfolio(
     let id = {
         let mut client = api.pool.get().await?;
         let tx = client.transaction().await?;
-        room_for_one(&tx, "portfolios", &caller.user_id).await?;
-        let id: i64 = tx
-            .query_one(
-                "INSERT INTO portfolios (user_id, name) VALUES ($1, $2) RETURNING portfolio_id",
-                &[&caller.user_id, &name],
-            )
-            .await
-            .map_err(taken("portfolio", &name))?
-            .try_get(0)?;
+        let id = PORTFOLIO.create(&tx, &caller.user_id, &name).await?;
         put_positions(&tx, id, &positions).await?;
         tx.commit().await?;
         id
@@ -532,10 +572,10 @@ pub async fn portfolio(
     Caller(caller): Caller,
     Path(raw_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = list_id("portfolio", &raw_id)?;
+    let id = PORTFOLIO.id_of(&raw_id)?;
     let valued = valuation(&api, id, &caller.user_id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no portfolio {raw_id}")))?;
+        .ok_or_else(|| PORTFOLIO.missing(&raw_id))?;
     Ok(json(StatusCode::OK, &valued))
 }
 
@@ -546,7 +586,7 @@ pub async fn update_portfolio(
     Path(raw_id): Path<String>,
     JsonBody(body): JsonBody<PortfolioBody>,
 ) -> Result<Response, ApiError> {
-    let id = list_id("portfolio", &raw_id)?;
+    let id = PORTFOLIO.id_of(&raw_id)?;
     let name = body.name.as_deref().map(name_of).transpose()?;
     let positions = body.positions.as_deref().map(positions_of).transpose()?;
     if name.is_none() && positions.is_none() {
@@ -555,17 +595,9 @@ pub async fn update_portfolio(
     {
         let mut client = api.pool.get().await?;
         let tx = client.transaction().await?;
-        let found = tx
-            .execute(
-                "UPDATE portfolios SET name = coalesce($3, name), updated_at = now()
-                 WHERE portfolio_id = $1 AND user_id = $2",
-                &[&id, &caller.user_id, &name],
-            )
-            .await
-            .map_err(taken("portfolio", name.as_deref().unwrap_or_default()))?;
-        if found == 0 {
-            return Err(ApiError::not_found(format!("no portfolio {raw_id}")));
-        }
+        PORTFOLIO
+            .touch(&tx, &raw_id, id, &caller.user_id, name.as_deref())
+            .await?;
         if let Some(positions) = &positions {
             put_positions(&tx, id, positions).await?;
         }
@@ -581,18 +613,7 @@ pub async fn delete_portfolio(
     Caller(caller): Caller,
     Path(raw_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = list_id("portfolio", &raw_id)?;
-    let client = api.pool.get().await?;
-    let deleted = client
-        .execute(
-            "DELETE FROM portfolios WHERE portfolio_id = $1 AND user_id = $2",
-            &[&id, &caller.user_id],
-        )
-        .await?;
-    if deleted == 0 {
-        return Err(ApiError::not_found(format!("no portfolio {raw_id}")));
-    }
-    Ok(json(StatusCode::OK, &json!({ "deleted": id })))
+    PORTFOLIO.delete(&api, &raw_id, &caller.user_id).await
 }
 
 #[cfg(test)]

@@ -33,6 +33,29 @@ pub async fn quote(
     Ok(json(StatusCode::OK, &serde_json::to_value(quote)?))
 }
 
+/// `from` and `to` (ISO dates): `to` today and `from` `default_days` before it unless
+/// given, in order, at most 20 years apart.
+fn date_range(
+    query: &QueryParams,
+    today: chrono::NaiveDate,
+    default_days: u64,
+) -> Result<(chrono::NaiveDate, chrono::NaiveDate), ApiError> {
+    let to = query.date("to")?.unwrap_or(today);
+    let from = match query.date("from")? {
+        Some(from) => from,
+        None => to
+            .checked_sub_days(chrono::Days::new(default_days))
+            .ok_or_else(|| ApiError::invalid("to is too early"))?,
+    };
+    if from > to {
+        return Err(ApiError::invalid("from must not be after to"));
+    }
+    if (to - from).num_days() > 366 * 20 {
+        return Err(ApiError::invalid("ask for at most 20 years at a time"));
+    }
+    Ok((from, to))
+}
+
 /// `GET /v1/prices/{ticker}?from=&to=`: daily bars between two ISO dates (the last 30
 /// days by default), at most 20 years at a time.
 pub async fn prices(
@@ -43,19 +66,7 @@ pub async fn prices(
 ) -> Result<Response, ApiError> {
     query.only(&["from", "to"])?;
     let ticker = Ticker::parse(&raw_ticker)?;
-    let to = query.date("to")?.unwrap_or_else(|| api.clock.today());
-    let from = match query.date("from")? {
-        Some(from) => from,
-        None => to
-            .checked_sub_days(chrono::Days::new(30))
-            .ok_or_else(|| ApiError::invalid("to is too early"))?,
-    };
-    if from > to {
-        return Err(ApiError::invalid("from must not be after to"));
-    }
-    if (to - from).num_days() > 366 * 20 {
-        return Err(ApiError::invalid("ask for at most 20 years at a time"));
-    }
+    let (from, to) = date_range(&query, api.clock.today(), 30)?;
     let bars = api.market.prices(&ticker, from, to).await.map_err(ApiError::internal)?;
     Ok(json(
         StatusCode::OK,
@@ -92,19 +103,7 @@ pub async fn indicators(
     if !WINDOWS.contains(&window) {
         return Err(ApiError::invalid(format!("window must be {expected}")));
     }
-    let to = query.date("to")?.unwrap_or_else(|| api.clock.today());
-    let from = match query.date("from")? {
-        Some(from) => from,
-        None => to
-            .checked_sub_days(chrono::Days::new(365))
-            .ok_or_else(|| ApiError::invalid("to is too early"))?,
-    };
-    if from > to {
-        return Err(ApiError::invalid("from must not be after to"));
-    }
-    if (to - from).num_days() > 366 * 20 {
-        return Err(ApiError::invalid("ask for at most 20 years at a time"));
-    }
+    let (from, to) = date_range(&query, api.clock.today(), 365)?;
     let earliest = {
         let client = api.pool.get().await?;
         super::fundamentals::coverage(&client, &caller, &ticker, api.clock.today()).await?
