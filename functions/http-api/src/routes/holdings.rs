@@ -252,14 +252,20 @@ impl Kind {
     }
 }
 
-/// The latest quote of each ticker (a few at a time), `None` where there is none.
+/// The latest quote of one ticker, `None` when there is none.
+async fn quote_of(api: &ApiState, ticker: String) -> Result<Option<QuoteView>, ApiError> {
+    match Ticker::parse(&ticker) {
+        Ok(ticker) => api.market.quote(&ticker).await.map_err(ApiError::internal),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The latest quote of each ticker, eight at a time, in order.
 async fn quotes(api: &ApiState, tickers: &[String]) -> Result<Vec<Option<QuoteView>>, ApiError> {
     let mut out = Vec::with_capacity(tickers.len());
-    for t in tickers {
-        out.push(match Ticker::parse(t) {
-            Ok(ticker) => api.market.quote(&ticker).await.map_err(ApiError::internal)?,
-            Err(_) => None,
-        });
+    for chunk in tickers.chunks(8) {
+        let got = futures::future::try_join_all(chunk.iter().map(|t| quote_of(api, t.clone()))).await?;
+        out.extend(got);
     }
     Ok(out)
 }
