@@ -59,6 +59,7 @@ Sluice is running locally.
   events topic      $EVENTS_TOPIC_ARN (tap: $EVENTS_TAP_QUEUE_URL)
   sse-notifier      <- ${SSE_EVENTS_QUEUE_URL:-}; streams at $API_URL/v1/events/stream
   portfolio-analyst <- ${PORTFOLIO_EVENTS_QUEUE_URL:-} (DatasetLoaded: KPI alerts, deal scores)
+  notifier          <- ${NOTIFIER_EVENTS_QUEUE_URL:-} + ${WEBHOOK_RETRY_QUEUE_URL:-} (e-mail in moto's SES, webhooks)
   settings        .local/stack.env     logs: make logs     stop: make down
 
 Try it:

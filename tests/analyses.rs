@@ -93,7 +93,7 @@ async fn a_request_becomes_an_analysis_in_the_pool_and_a_second_user_gets_it_at_
     // Credits: basic pays $0.10 for the filing and $0.02 for the analysis, once.
     assert_eq!(s.balance("ana").await, 5_000_000 - 120_000);
     assert_eq!(
-        s.count("SELECT count(*) FROM usage_transactions WHERE user_id = 'ana'")
+        s.count("SELECT count(*) FROM usage_transactions WHERE user_id = 'ana' AND amount_micros < 0")
             .await,
         2
     );
@@ -210,7 +210,11 @@ async fn redelivered_requests_change_nothing() {
         .is_empty());
     assert_eq!(s.balance("ana").await, balance);
     assert_eq!(balance, 5_000_000 - 120_000);
-    assert_eq!(s.count("SELECT count(*) FROM usage_transactions").await, 2);
+    assert_eq!(
+        s.count("SELECT count(*) FROM usage_transactions WHERE amount_micros < 0")
+            .await,
+        2
+    );
     assert_eq!(s.count("SELECT count(*) FROM analyses").await, 1);
     assert_eq!(
         s.count("SELECT count(*) FROM tasks WHERE status = 'completed'").await,
@@ -288,7 +292,11 @@ async fn a_filing_edgar_does_not_have_fails_the_task_and_charges_nothing() {
     let reason = task["failure_reason"].as_str().unwrap();
     assert!(reason.contains("no 10-K for fiscal year 2019"), "{reason}");
     assert_eq!(s.balance("pia").await, 25_000_000);
-    assert_eq!(s.count("SELECT count(*) FROM usage_transactions").await, 0);
+    assert_eq!(
+        s.count("SELECT count(*) FROM usage_transactions WHERE amount_micros < 0")
+            .await,
+        0
+    );
     let failed = s
         .stack
         .published()
@@ -634,7 +642,7 @@ async fn a_pool_read_cannot_spend_what_running_tasks_hold() {
     assert_eq!(status, 402, "{refused}");
     assert_eq!(s.balance("ana").await, 120_000, "nothing charged");
     assert_eq!(
-        s.count("SELECT count(*) FROM usage_transactions WHERE user_id = 'ana'")
+        s.count("SELECT count(*) FROM usage_transactions WHERE user_id = 'ana' AND amount_micros < 0")
             .await,
         0
     );
@@ -658,4 +666,27 @@ async fn a_task_is_charged_what_it_was_quoted() {
     assert_eq!(task["status"], "completed", "{task}");
     assert_eq!(task["charged"]["micros"], 120_000, "{task}");
     assert_eq!(s.balance("ana").await, 5_000_000 - 120_000);
+}
+
+#[tokio::test]
+async fn paying_tiers_wait_in_the_priority_lane_and_are_served_past_a_backlog() {
+    let s = FilingStack::start(false).await;
+    let bea = s.user("bea", "basic").await;
+    let eve = s.user("eve", "enterprise").await;
+    let (status, _, basic) = s.post_analysis(&bea, &slxh_10k("summary")).await;
+    assert_eq!(status, 202, "{basic}");
+    let (status, _, enterprise) = s.post_analysis(&eve, &slxh_10k("mdna")).await;
+    assert_eq!(status, 202, "{enterprise}");
+    s.drain("filing-fetcher").await;
+    // Each waits in its lane.
+    let res = &s.stack.resources;
+    assert_eq!(s.stack.queue_depth(&res.priority_analyses.url).await, 1);
+    assert_eq!(s.stack.queue_depth(&res.analyses.url).await, 1);
+    // The priority lane's workers serve eve while bea's analysis still waits.
+    s.drain("llm-analyzer-priority").await;
+    let task = |t: &Value| format!("/v1/tasks/{}", t["task"]["id"].as_str().unwrap());
+    assert_eq!(s.get(&eve, &task(&enterprise)).await.1["status"], "completed");
+    assert_ne!(s.get(&bea, &task(&basic)).await.1["status"], "completed");
+    s.drain("llm-analyzer").await;
+    assert_eq!(s.get(&bea, &task(&basic)).await.1["status"], "completed");
 }

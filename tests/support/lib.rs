@@ -301,6 +301,11 @@ impl TestStack {
             Ok(Some(_)) => config,
             _ => config.with("LOCAL_JWT_SECRET", String::from_utf8_lossy(TEST_JWT_SECRET)),
         };
+        // The unsubscribe links' key, in the settings every function of the test gets.
+        let config = match config.optional::<String>("NOTIFY_SIGNING_SECRET") {
+            Ok(Some(_)) => config,
+            _ => config.with("NOTIFY_SIGNING_SECRET", "sluice-tests-unsubscribe-key"),
+        };
         let (pool, database) = fresh_database().await;
         let clients = clients().await;
         // Short visibility and few receives: retries and redrive happen within a test.

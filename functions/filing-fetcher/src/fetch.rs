@@ -29,16 +29,28 @@ pub const SERVICE: &str = "filing-fetcher";
 pub struct FetcherConfig {
     pub document_bucket: String,
     pub analyses_queue_url: String,
+    /// `PRIORITY_ANALYSES_QUEUE_URL`: the priority lane, where the analyses of tiers with
+    /// `priority_lane` (enterprise, professional) wait; unset: every tier waits in one lane.
+    pub priority_analyses_queue_url: Option<String>,
     pub events_topic_arn: String,
     /// EDGAR's ticker directory is refreshed when older than this (at most daily).
     pub directory_max_age: Duration,
 }
 
 impl FetcherConfig {
+    /// The queue a tier's analyses wait in for a worker.
+    pub fn analyses_lane(&self, tier: sluice_messages::UserTier) -> &str {
+        match &self.priority_analyses_queue_url {
+            Some(priority) if tier.policy().priority_lane => priority,
+            _ => &self.analyses_queue_url,
+        }
+    }
+
     pub fn load(cfg: &ConfigSource) -> Result<Self, ConfigError> {
         Ok(Self {
             document_bucket: cfg.required("DOCUMENT_BUCKET")?,
             analyses_queue_url: cfg.required("ANALYSES_QUEUE_URL")?,
+            priority_analyses_queue_url: cfg.optional("PRIORITY_ANALYSES_QUEUE_URL")?,
             events_topic_arn: cfg.required("EVENTS_TOPIC_ARN")?,
             directory_max_age: Duration::from_secs(cfg.or("EDGAR_DIRECTORY_MAX_AGE_SECS", 86_400u64)?),
         })
@@ -457,13 +469,18 @@ impl FilingFetcher {
         .with_derived_id(&request.task_id.to_string());
         EventPublisher::stage(
             &tx,
-            &Destination::FifoQueue(self.config.analyses_queue_url.clone()),
+            &Destination::FifoQueue(self.config.analyses_lane(request.tier).to_owned()),
             &next,
         )
         .await
         .map_err(|e| FetchError::Storage(e.to_string()))?;
         tx.commit().await?;
-        tracing::info!(task_id = %request.task_id, accession = %filing.accession, "analysis queued");
+        tracing::info!(
+            task_id = %request.task_id,
+            accession = %filing.accession,
+            priority = request.tier.policy().priority_lane,
+            "analysis queued"
+        );
         Ok(())
     }
 
@@ -530,5 +547,29 @@ mod tests {
             hex_digest(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn paying_tiers_wait_in_the_priority_lane_when_there_is_one() {
+        use sluice_messages::UserTier;
+        let mut config = FetcherConfig {
+            document_bucket: "b".into(),
+            analyses_queue_url: "standard".into(),
+            priority_analyses_queue_url: Some("priority".into()),
+            events_topic_arn: "t".into(),
+            directory_max_age: Duration::from_secs(1),
+        };
+        let lanes: Vec<&str> = [
+            UserTier::Demo,
+            UserTier::Basic,
+            UserTier::Professional,
+            UserTier::Enterprise,
+        ]
+        .into_iter()
+        .map(|t| config.analyses_lane(t))
+        .collect();
+        assert_eq!(lanes, ["standard", "standard", "priority", "priority"]);
+        config.priority_analyses_queue_url = None;
+        assert_eq!(config.analyses_lane(UserTier::Enterprise), "standard");
     }
 }

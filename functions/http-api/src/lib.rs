@@ -62,6 +62,14 @@ routes! {
     GET "/v1/openapi.json" Public => openapi,
     GET "/v1/me" User => routes::account::me,
     GET "/v1/me/usage" User => routes::billing::usage,
+    GET "/v1/me/notifications" User => routes::notifications::get,
+    PUT "/v1/me/notifications" User => routes::notifications::put,
+    GET "/v1/unsubscribe" Public => routes::notifications::confirm,
+    POST "/v1/unsubscribe" Public => routes::notifications::unsubscribe,
+    POST "/v1/webhook-endpoints" User => routes::webhook_endpoints::create,
+    GET "/v1/webhook-endpoints" User => routes::webhook_endpoints::list,
+    DELETE "/v1/webhook-endpoints/{id}" User => routes::webhook_endpoints::delete,
+    GET "/v1/webhook-endpoints/{id}/deliveries" User => routes::webhook_endpoints::deliveries,
     POST "/v1/billing/checkout" User => routes::billing::checkout,
     POST "/v1/webhooks/stripe" Signature => routes::billing::stripe_webhook,
     POST "/v1/admin/credits" Admin => routes::billing::adjust,
@@ -73,14 +81,30 @@ routes! {
     GET "/v1/kpis" Team => routes::portfolio::kpis,
     GET "/v1/kpis/budget-vs-actual" Team => routes::portfolio::budget_vs_actual,
     GET "/v1/dealflow" Team => routes::portfolio::dealflow,
+    GET "/v1/dealflow/weights" Team => routes::deals::weights,
+    PUT "/v1/dealflow/weights" Team => routes::deals::set_weights,
+    GET "/v1/dealflow/{id}" Team => routes::deals::deal,
     GET "/v1/alerts" Team => routes::alerts::list,
     GET "/v1/alert-rules" Team => routes::alerts::rules,
     POST "/v1/alert-rules" Team => routes::alerts::create_rule,
     PATCH "/v1/alert-rules/{id}" Team => routes::alerts::update_rule,
     DELETE "/v1/alert-rules/{id}" Team => routes::alerts::delete_rule,
+    POST "/v1/reports" Team => routes::reports::create,
+    GET "/v1/reports/{id}" Team => routes::reports::get,
     GET "/v1/quotes/{ticker}" User => routes::market::quote,
     GET "/v1/prices/{ticker}" User => routes::market::prices,
+    GET "/v1/prices/{ticker}/indicators" User => routes::market::indicators,
     GET "/v1/fundamentals/{ticker}" User => routes::fundamentals::fundamentals,
+    GET "/v1/watchlists" User => routes::holdings::watchlists,
+    POST "/v1/watchlists" User => routes::holdings::create_watchlist,
+    GET "/v1/watchlists/{id}" User => routes::holdings::watchlist,
+    PUT "/v1/watchlists/{id}" User => routes::holdings::update_watchlist,
+    DELETE "/v1/watchlists/{id}" User => routes::holdings::delete_watchlist,
+    GET "/v1/portfolios" User => routes::holdings::portfolios,
+    POST "/v1/portfolios" User => routes::holdings::create_portfolio,
+    GET "/v1/portfolios/{id}" User => routes::holdings::portfolio,
+    PUT "/v1/portfolios/{id}" User => routes::holdings::update_portfolio,
+    DELETE "/v1/portfolios/{id}" User => routes::holdings::delete_portfolio,
     GET "/v1/ratios/{ticker}" User => routes::fundamentals::ratios,
     POST "/v1/analyses" User => routes::analyses::request,
     GET "/v1/analyses" User => routes::analyses::analyses,
@@ -114,6 +138,10 @@ pub struct ApiState {
     pub outbox: Outbox,
     /// Ask Sluice: embeds questions with the model the documents were indexed with.
     pub knowledge: Arc<dyn sluice_knowledge::Embedder>,
+    /// The unsubscribe links' key.
+    pub notifications: routes::notifications::NotificationConfig,
+    /// Where outbound webhooks may point (`WEBHOOK_ALLOW_PRIVATE_TARGETS`, local only).
+    pub webhook_targets: sluice_notify::target::TargetPolicy,
 }
 
 impl ApiState {
@@ -160,6 +188,12 @@ pub async fn build(instance: &Instance) -> Result<Router, InitError> {
         uploads: routes::uploads::UploadConfig::load(cfg)?,
         outbox: instance.outbox(Producer::HttpApi),
         knowledge: sluice_knowledge::embed::from_config(cfg, &instance.sdk)?,
+        notifications: routes::notifications::NotificationConfig::load(cfg, &instance.secrets).await?,
+        webhook_targets: sluice_notify::target::TargetPolicy::configured(
+            cfg.or(sluice_notify::target::ALLOW_PRIVATE_SETTING, false)?,
+            cfg.in_aws(),
+        )
+        .map_err(|reason| InitError::unusable(sluice_notify::target::ALLOW_PRIVATE_SETTING, reason))?,
     };
     Ok(router(Arc::new(state)))
 }

@@ -45,10 +45,7 @@ pub struct Viewer {
 impl Viewer {
     /// Their own events, and the team-wide ones when they are a team member.
     pub fn sees(&self, event: &StoredEvent) -> bool {
-        match &event.user_id {
-            Some(user) => *user == self.user_id,
-            None => self.team_member,
-        }
+        sluice_messages::audience::may_see(event.user_id.as_deref(), &self.user_id, self.team_member)
     }
 }
 

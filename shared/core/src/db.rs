@@ -215,8 +215,10 @@ pub mod roles {
     pub const ACCOUNT_WORKER: DatabaseRole = DatabaseRole("sluice_account_worker");
     /// The KPI tracker and deal-flow scorer (after each load).
     pub const PORTFOLIO_ANALYST: DatabaseRole = DatabaseRole("sluice_portfolio_analyst");
+    /// E-mail and outbound webhooks (the events topic's notifications subscription).
+    pub const NOTIFIER: DatabaseRole = DatabaseRole("sluice_notifier");
 
-    pub const ALL: [DatabaseRole; 10] = [
+    pub const ALL: [DatabaseRole; 11] = [
         INGEST_VALIDATOR,
         ETL_TRANSFORMER,
         FILING_FETCHER,
@@ -227,6 +229,7 @@ pub mod roles {
         HTTP_API,
         ACCOUNT_WORKER,
         PORTFOLIO_ANALYST,
+        NOTIFIER,
     ];
 }
 

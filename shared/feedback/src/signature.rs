@@ -273,6 +273,31 @@ fn clip(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_specification_example_signs_and_verifies() {
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let now = chrono::DateTime::from_timestamp(1_614_265_330, 0).unwrap_or_default();
+        let signature = sign_standard(
+            secret,
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            "1614265330",
+            br#"{"test": 2432232314}"#,
+        )
+        .unwrap_or_default();
+        // The example of the Standard Webhooks specification.
+        assert_eq!(signature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+        assert!(verify_standard(
+            &[secret.into()],
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            "1614265330",
+            br#"{"test": 2432232314}"#,
+            &signature,
+            now
+        )
+        .is_ok());
+        assert!(sign_standard("whsec_", "id", "1", b"").is_none());
+    }
     use super::*;
 
     fn at(secs: i64) -> DateTime<Utc> {

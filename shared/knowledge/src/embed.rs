@@ -420,53 +420,6 @@ impl Embedder for TitanEmbeddings {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn tiny() -> StaticModel {
-        // ▁ a b ab ▁ab, bytes for é
-        let mut vocab: HashMap<String, u32> = HashMap::new();
-        for (i, t) in ["<unk>", "▁", "a", "b", "ab", "▁ab", "<0xC3>", "<0xA9>"]
-            .iter()
-            .enumerate()
-        {
-            vocab.insert((*t).to_string(), i as u32);
-        }
-        let model = BpeModel {
-            vocab,
-            merges: vec![Merge::Joined("a b".into()), Merge::Pair("▁".into(), "ab".into())],
-            unk_token: Some("<unk>".into()),
-        };
-        let dims = 2;
-        let table = vec![0., 0., 1., 0., 0., 1., 1., 1., 0.5, 0.5, 0.3, 0.4, 0., 1., 1., 0.];
-        StaticModel::from_parts(model, table, 8, dims).expect("tiny model")
-    }
-
-    #[test]
-    fn bpe_merges_by_rank_within_words_and_falls_back_to_bytes() {
-        let m = tiny();
-        assert_eq!(m.tokenize("ab ab"), vec![5, 5]);
-        assert_eq!(m.tokenize("ba"), vec![1, 3, 2]);
-        assert_eq!(m.tokenize("é"), vec![1, 6, 7]);
-    }
-
-    #[test]
-    fn embedding_is_the_unit_mean() {
-        let m = tiny();
-        let v = m.embed_one("ab");
-        assert!((v[0] - 0.6).abs() < 1e-6 && (v[1] - 0.8).abs() < 1e-6, "{v:?}");
-    }
-
-    #[test]
-    fn half_precision_converts() {
-        assert_eq!(f16_to_f32(0x3c00), 1.0);
-        assert_eq!(f16_to_f32(0xc000), -2.0);
-        assert_eq!(f16_to_f32(0x0000), 0.0);
-        assert!((f16_to_f32(0x0001) - 5.960_464_5e-8).abs() < 1e-12);
-    }
-}
-
 // ---------------------------------------------------------------- choosing one
 
 /// Where the bootstrap script unpacks the local model (`EMBEDDING_MODEL_DIR` overrides).
@@ -537,5 +490,52 @@ pub fn from_config(
             "EMBEDDINGS_PROVIDER",
             format!("`{other}` is not one of local, openai, bedrock"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> StaticModel {
+        // ▁ a b ab ▁ab, bytes for é
+        let mut vocab: HashMap<String, u32> = HashMap::new();
+        for (i, t) in ["<unk>", "▁", "a", "b", "ab", "▁ab", "<0xC3>", "<0xA9>"]
+            .iter()
+            .enumerate()
+        {
+            vocab.insert((*t).to_string(), i as u32);
+        }
+        let model = BpeModel {
+            vocab,
+            merges: vec![Merge::Joined("a b".into()), Merge::Pair("▁".into(), "ab".into())],
+            unk_token: Some("<unk>".into()),
+        };
+        let dims = 2;
+        let table = vec![0., 0., 1., 0., 0., 1., 1., 1., 0.5, 0.5, 0.3, 0.4, 0., 1., 1., 0.];
+        StaticModel::from_parts(model, table, 8, dims).expect("tiny model")
+    }
+
+    #[test]
+    fn bpe_merges_by_rank_within_words_and_falls_back_to_bytes() {
+        let m = tiny();
+        assert_eq!(m.tokenize("ab ab"), vec![5, 5]);
+        assert_eq!(m.tokenize("ba"), vec![1, 3, 2]);
+        assert_eq!(m.tokenize("é"), vec![1, 6, 7]);
+    }
+
+    #[test]
+    fn embedding_is_the_unit_mean() {
+        let m = tiny();
+        let v = m.embed_one("ab");
+        assert!((v[0] - 0.6).abs() < 1e-6 && (v[1] - 0.8).abs() < 1e-6, "{v:?}");
+    }
+
+    #[test]
+    fn half_precision_converts() {
+        assert_eq!(f16_to_f32(0x3c00), 1.0);
+        assert_eq!(f16_to_f32(0xc000), -2.0);
+        assert_eq!(f16_to_f32(0x0000), 0.0);
+        assert!((f16_to_f32(0x0001) - 5.960_464_5e-8).abs() < 1e-12);
     }
 }

@@ -6,6 +6,7 @@
 //! seconds) as the table's TTL attribute. DynamoDB deletes expired items lazily, so a
 //! read also treats an item past `expires_at` as absent.
 
+pub mod indicators;
 pub mod ratios;
 pub mod universe;
 
@@ -224,12 +225,31 @@ impl MarketData {
 
     /// Daily bars of `ticker` from `from` to `to` inclusive, oldest first.
     pub async fn prices(&self, ticker: &Ticker, from: NaiveDate, to: NaiveDate) -> Result<Vec<DailyBar>, MarketError> {
+        self.prices_after(ticker, from, to, 0, None).await
+    }
+
+    /// Daily bars of `ticker` from `from` to `to` inclusive and, before them, up to
+    /// `before` earlier bars (none before `not_before`), oldest first: the history an
+    /// indicator needs to have a value on `from`.
+    pub async fn prices_after(
+        &self,
+        ticker: &Ticker,
+        from: NaiveDate,
+        to: NaiveDate,
+        before: i64,
+        not_before: Option<NaiveDate>,
+    ) -> Result<Vec<DailyBar>, MarketError> {
         let client = self.pool.get().await?;
         let rows = client
             .query(
                 "SELECT date, open::float8, high::float8, low::float8, close::float8, adj_close::float8, volume
-                 FROM prices WHERE ticker = $1 AND date BETWEEN $2 AND $3 ORDER BY date",
-                &[&ticker.as_str(), &from, &to],
+                 FROM prices WHERE ticker = $1 AND date BETWEEN $2 AND $3
+                 UNION ALL
+                 (SELECT date, open::float8, high::float8, low::float8, close::float8, adj_close::float8, volume
+                  FROM prices WHERE ticker = $1 AND date < $2 AND ($5::date IS NULL OR date >= $5)
+                  ORDER BY date DESC LIMIT $4)
+                 ORDER BY date",
+                &[&ticker.as_str(), &from, &to, &before, &not_before],
             )
             .await?;
         Ok(rows

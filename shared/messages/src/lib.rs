@@ -5,6 +5,7 @@
 //! derives the SQS FIFO group id and deduplication id from the payload, so every
 //! producer names its messages the same way.
 
+pub mod audience;
 mod envelope;
 mod filings;
 mod newtypes;

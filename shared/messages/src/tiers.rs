@@ -19,6 +19,9 @@ pub struct TierPolicy {
     pub analysis_fee: Money,
     /// Credits granted each month (and on sign-up).
     pub monthly_credits: Money,
+    /// Whose analyses wait for workers in the priority lane (its own queue and workers,
+    /// which a backlog of the other tiers' analyses never holds up).
+    pub priority_lane: bool,
 }
 
 impl UserTier {
@@ -34,6 +37,7 @@ impl UserTier {
                 filing_access_fee: Money::ZERO,
                 analysis_fee: usd(20_000),
                 monthly_credits: Money::ZERO,
+                priority_lane: false,
             },
             UserTier::Basic => TierPolicy {
                 requests_per_hour: Some(100),
@@ -44,6 +48,7 @@ impl UserTier {
                 filing_access_fee: usd(100_000),
                 analysis_fee: usd(20_000),
                 monthly_credits: usd(5_000_000),
+                priority_lane: false,
             },
             UserTier::Professional => TierPolicy {
                 requests_per_hour: Some(1_000),
@@ -54,6 +59,7 @@ impl UserTier {
                 filing_access_fee: usd(50_000),
                 analysis_fee: usd(15_000),
                 monthly_credits: usd(25_000_000),
+                priority_lane: true,
             },
             UserTier::Enterprise => TierPolicy {
                 requests_per_hour: None,
@@ -64,6 +70,7 @@ impl UserTier {
                 filing_access_fee: Money::ZERO,
                 analysis_fee: Money::ZERO,
                 monthly_credits: Money::ZERO,
+                priority_lane: true,
             },
         }
     }

@@ -230,6 +230,218 @@ fn round(v: f64) -> f64 {
     (v * 10_000.0).round() / 10_000.0
 }
 
+/// The factors the scorer knows.
+pub const FACTORS: [&str; 6] = ["stage", "sector_fit", "ticket_size", "traction", "team", "source"];
+
+/// A weight the team sets for one factor (`PUT /v1/dealflow/weights`): the weight as a
+/// plain decimal (PostgreSQL reads it as `numeric`), and the factor's settings when given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeightChange {
+    pub factor: &'static str,
+    pub weight: Option<String>,
+    pub params: Option<Value>,
+}
+
+/// Why a change of weights was refused, naming the field (`stage.weight`, `sector_fit.params.sectors`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct WeightError {
+    pub field: String,
+    pub reason: String,
+}
+
+fn refuse(field: impl Into<String>, reason: impl Into<String>) -> WeightError {
+    WeightError {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+/// A weight: a JSON number or a decimal string from 0 to 100.
+fn weight_of(field: &str, raw: &Value) -> Result<String, WeightError> {
+    let text = match raw {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        _ => return Err(refuse(field, "must be a number from 0 to 100, such as 25 or 12.5")),
+    };
+    let decimal = crate::rules::decimal(&text)
+        .ok_or_else(|| refuse(field, format!("`{text}` is not a number such as 25 or 12.5")))?;
+    // A plain decimal of at most 30 digits: f64 orders it well enough for a range check.
+    let value: f64 = decimal
+        .parse()
+        .map_err(|_| refuse(field, format!("`{text}` is not a number")))?;
+    if !(0.0..=100.0).contains(&value) {
+        return Err(refuse(field, format!("{decimal} is outside 0 to 100")));
+    }
+    Ok(decimal)
+}
+
+fn usd(field: &str, raw: Option<&Value>) -> Result<Option<f64>, WeightError> {
+    match raw {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(v) if v.is_finite() && v >= 0.0 => Ok(Some(v)),
+            _ => Err(refuse(field, "must be an amount in USD, 0 or more")),
+        },
+        Some(_) => Err(refuse(field, "must be an amount in USD (a number), 0 or more")),
+    }
+}
+
+/// A factor's settings: `sector_fit` takes `{"sectors": [...]}`, `ticket_size` takes
+/// `{"min_usd": n, "max_usd": n}`; the others take none (`{}`).
+fn params_of(factor: &str, raw: &Value) -> Result<Value, WeightError> {
+    let field = format!("{factor}.params");
+    let Value::Object(map) = raw else {
+        return Err(refuse(field, "must be an object"));
+    };
+    let allowed: &[&str] = match factor {
+        "sector_fit" => &["sectors"],
+        "ticket_size" => &["min_usd", "max_usd"],
+        _ => &[],
+    };
+    if let Some(unknown) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
+        let known = if allowed.is_empty() {
+            "none".to_owned()
+        } else {
+            allowed.join(", ")
+        };
+        return Err(refuse(
+            format!("{field}.{unknown}"),
+            format!("is not a setting of {factor} (its settings: {known})"),
+        ));
+    }
+    match factor {
+        "sector_fit" => {
+            let field = format!("{field}.sectors");
+            let Some(Value::Array(sectors)) = map.get("sectors") else {
+                return Err(refuse(field, "must be a list of sector names"));
+            };
+            let mut names = Vec::with_capacity(sectors.len());
+            for s in sectors {
+                match s.as_str().map(str::trim) {
+                    Some(name) if !name.is_empty() && name.chars().count() <= 100 => names.push(Value::from(name)),
+                    _ => return Err(refuse(field, "each sector must be a name (1 to 100 characters)")),
+                }
+            }
+            Ok(json!({ "sectors": names }))
+        }
+        "ticket_size" => {
+            let min = usd(&format!("{field}.min_usd"), map.get("min_usd"))?;
+            let max = usd(&format!("{field}.max_usd"), map.get("max_usd"))?;
+            if let (Some(min), Some(max)) = (min, max) {
+                if min > max {
+                    return Err(refuse(format!("{field}.min_usd"), "must not be more than max_usd"));
+                }
+            }
+            let mut out = Map::new();
+            if let Some(min) = min {
+                out.insert("min_usd".into(), json!(min));
+            }
+            if let Some(max) = max {
+                out.insert("max_usd".into(), json!(max));
+            }
+            Ok(Value::Object(out))
+        }
+        _ => Ok(json!({})),
+    }
+}
+
+/// Reads a change of weights: an object of factors, each a weight (number or decimal
+/// string) or `{"weight": ..., "params": {...}}`. Factors left out keep their weight;
+/// `params`, when given, replaces the factor's settings whole.
+pub fn parse_weights(body: &Value) -> Result<Vec<WeightChange>, WeightError> {
+    let Value::Object(map) = body else {
+        return Err(refuse(
+            "body",
+            "must be an object of factors, such as {\"stage\": 30, \"sector_fit\": {\"weight\": 20}}",
+        ));
+    };
+    if map.is_empty() {
+        return Err(refuse("body", format!("give at least one of {}", FACTORS.join(", "))));
+    }
+    let mut changes = Vec::with_capacity(map.len());
+    for (key, raw) in map {
+        let factor = FACTORS.iter().copied().find(|f| *f == key.as_str()).ok_or_else(|| {
+            refuse(
+                key.clone(),
+                format!("is not a factor (the factors: {})", FACTORS.join(", ")),
+            )
+        })?;
+        let change = match raw {
+            Value::Object(fields) => {
+                if let Some(unknown) = fields.keys().find(|k| !["weight", "params"].contains(&k.as_str())) {
+                    return Err(refuse(format!("{factor}.{unknown}"), "is not a field (weight, params)"));
+                }
+                let weight = fields
+                    .get("weight")
+                    .map(|w| weight_of(&format!("{factor}.weight"), w))
+                    .transpose()?;
+                let params = fields.get("params").map(|p| params_of(factor, p)).transpose()?;
+                if weight.is_none() && params.is_none() {
+                    return Err(refuse(factor, "give weight, params or both"));
+                }
+                WeightChange { factor, weight, params }
+            }
+            other => WeightChange {
+                factor,
+                weight: Some(weight_of(factor, other)?),
+                params: None,
+            },
+        };
+        changes.push(change);
+    }
+    Ok(changes)
+}
+
+/// Serialises every rescoring and every change of weights: a load's rescoring never
+/// writes scores from weights a concurrent change has replaced.
+const SCORING_LOCK: i64 = 0x5eed_5c0e;
+
+/// Applies a change of weights and scores every deal again, in the caller's transaction
+/// (nothing half-written). Refuses a change that leaves every weight at zero. Returns
+/// how many deals were scored.
+pub async fn set_weights<C: GenericClient>(
+    client: &C,
+    changes: &[WeightChange],
+    user: &str,
+) -> Result<u64, SetWeightsError> {
+    client
+        .execute("SELECT pg_advisory_xact_lock($1)", &[&SCORING_LOCK])
+        .await
+        .map_err(PortfolioError::from)?;
+    for c in changes {
+        client
+            .execute(
+                "UPDATE deal_score_weights SET weight = coalesce($2::text::numeric, weight),
+                     params = coalesce($3, params), updated_by = $4, updated_at = now()
+                 WHERE factor = $1",
+                &[&c.factor, &c.weight, &c.params, &user],
+            )
+            .await
+            .map_err(PortfolioError::from)?;
+    }
+    let total: f64 = client
+        .query_one("SELECT coalesce(sum(weight), 0)::float8 FROM deal_score_weights", &[])
+        .await
+        .map_err(PortfolioError::from)?
+        .get(0);
+    if total <= 0.0 {
+        return Err(SetWeightsError::Refused(refuse(
+            "body",
+            "at least one factor must keep a weight above zero",
+        )));
+    }
+    Ok(rescore_all(client).await?)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetWeightsError {
+    #[error(transparent)]
+    Refused(WeightError),
+    #[error(transparent)]
+    Portfolio(#[from] PortfolioError),
+}
+
 /// The weights and settings in force.
 pub async fn weights<C: GenericClient>(client: &C) -> Result<Vec<Weight>, PortfolioError> {
     Ok(client
@@ -250,6 +462,10 @@ pub async fn weights<C: GenericClient>(client: &C) -> Result<Vec<Weight>, Portfo
 /// Scores every deal again (a chunk of 1,000 at a time), in the caller's transaction.
 /// Returns how many were scored.
 pub async fn rescore_all<C: GenericClient>(client: &C) -> Result<u64, PortfolioError> {
+    // Held to the transaction's end: weights changed meanwhile wait for these scores.
+    client
+        .execute("SELECT pg_advisory_xact_lock($1)", &[&SCORING_LOCK])
+        .await?;
     let weights = weights(client).await?;
     let mut after = 0i64;
     let mut scored = 0u64;
@@ -365,5 +581,65 @@ mod tests {
         }];
         assert_eq!(score(&retail, &w).0, 0.0);
         assert_eq!(score(&retail, &[]).0, 0.0);
+    }
+
+    #[test]
+    fn weights_are_read_field_by_field() {
+        let changes = parse_weights(&json!({
+            "stage": 30,
+            "sector_fit": {"weight": "12.5", "params": {"sectors": [" fintech ", "health care"]}},
+            "ticket_size": {"params": {"min_usd": 100000, "max_usd": 2000000}}
+        }))
+        .unwrap();
+        assert_eq!(changes.len(), 3);
+        let by = |f: &str| changes.iter().find(|c| c.factor == f).unwrap().clone();
+        assert_eq!(by("stage").weight.as_deref(), Some("30"));
+        assert_eq!(by("stage").params, None);
+        assert_eq!(by("sector_fit").weight.as_deref(), Some("12.5"));
+        assert_eq!(
+            by("sector_fit").params,
+            Some(json!({"sectors": ["fintech", "health care"]}))
+        );
+        assert_eq!(by("ticket_size").weight, None);
+        for (bad, field) in [
+            (json!({"stage": "lots"}), "stage"),
+            (json!({"stage": true}), "stage"),
+            (json!({"stage": -1}), "stage"),
+            (json!({"stage": 100.5}), "stage"),
+            (json!({"stage": "1e2"}), "stage"),
+            (json!({"stage": {"weight": null}}), "stage.weight"),
+            (json!({"stage": {"weight": "x"}}), "stage.weight"),
+            (json!({"stage": {}}), "stage"),
+            (json!({"stage": {"wieght": 3}}), "stage.wieght"),
+            (json!({"luck": 10}), "luck"),
+            (json!({"stage": 10, "luck": 10}), "luck"),
+            (json!({"team": {"params": {"x": 1}}}), "team.params.x"),
+            (
+                json!({"sector_fit": {"params": {"sectors": "fintech"}}}),
+                "sector_fit.params.sectors",
+            ),
+            (
+                json!({"sector_fit": {"params": {"sectors": [""]}}}),
+                "sector_fit.params.sectors",
+            ),
+            (
+                json!({"ticket_size": {"params": {"min_usd": "1M"}}}),
+                "ticket_size.params.min_usd",
+            ),
+            (
+                json!({"ticket_size": {"params": {"min_usd": 5, "max_usd": 1}}}),
+                "ticket_size.params.min_usd",
+            ),
+            (json!({"ticket_size": {"params": []}}), "ticket_size.params"),
+            (json!({}), "body"),
+            (json!([1, 2]), "body"),
+        ] {
+            assert_eq!(parse_weights(&bad).unwrap_err().field, field, "{bad}");
+        }
+        // Zero is a weight: the factor stops counting.
+        assert_eq!(
+            parse_weights(&json!({"team": 0})).unwrap()[0].weight.as_deref(),
+            Some("0")
+        );
     }
 }

@@ -4,8 +4,11 @@
 //! - [`tracker`]: after a KPI load, the rules evaluated over the rows it wrote; alerts
 //!   stored once and announced as `KpiAlert` events, in the caller's transaction.
 //! - [`deals`]: the deal-flow scorer (weighted factors, each explained).
+//! - [`report`]: the portfolio report (KPI trends, cash runway, budget attainment, open
+//!   alerts), narrated extractively.
 
 pub mod deals;
+pub mod report;
 pub mod rules;
 pub mod tracker;
 

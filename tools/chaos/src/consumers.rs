@@ -125,7 +125,8 @@ pub const CONSUMERS: &[Consumer] = &[
     },
     Consumer {
         label: "analysis (llm-analyzer)",
-        source: "llm-analyzer",
+        // The seeded accounts are professional: their analyses wait in the priority lane.
+        source: "llm-analyzer-priority",
         effects: &[
             (
                 "tasks completed",
@@ -199,9 +200,10 @@ fn spec(form: &str, kind: &str) -> serde_json::Value {
     }
 }
 
-/// Makes an enterprise account with [`CREDITS`] and a token for it.
+/// Makes a professional account with [`CREDITS`] and a token for it: professional pays
+/// fees (enterprise analyses cost nothing, so its balances would prove nothing).
 pub async fn account(stack: &ChaosStack, user: &str, credits: i64) -> anyhow::Result<String> {
-    account_of_tier(stack, user, "enterprise", credits).await
+    account_of_tier(stack, user, "professional", credits).await
 }
 
 /// An account of `tier` with `credits`, and a token for it.
@@ -341,13 +343,13 @@ pub fn one_analysis() -> i64 {
 pub async fn burst(stack: &ChaosStack, seeder: &Seeder, n: usize) -> anyhow::Result<(usize, Vec<(u16, usize)>)> {
     let user = format!("chaos-burst-{}", uuid::Uuid::new_v4().simple());
     let bearer = account_of_tier(stack, &user, "professional", one_analysis()).await?;
-    // Different requests (not one repeated): 2 filings x 3 kinds x fiscal years.
+    // Every analysis the mirror can serve (2 filings x 3 kinds), each asked for many
+    // times at once: one can be paid for, so exactly one task may come of it (a repeated
+    // request for it answers the same task).
     let bodies: Vec<serde_json::Value> = (0..n)
         .map(|i| {
             let (form, kind) = SPECS[i % SPECS.len()];
-            let mut body = spec(form, kind);
-            body["fiscal_year"] = serde_json::json!(2026 - (i / SPECS.len()) as i64 % 30);
-            body
+            spec(form, kind)
         })
         .collect();
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(n));

@@ -208,14 +208,15 @@ fn report(
         let _ = writeln!(md, "- {}: {}", r.label, detail(&r.tally));
     }
     if let Some(b) = burst {
-        clean &= b.accepted == 1 && b.tasks == 1;
+        // 202s answering the same task more than once are fine: tasks made are what counts.
+        clean &= b.tasks == 1;
         let _ = writeln!(
             md,
             "\n### Concurrent requests against one analysis's worth of credits\n"
         );
         let _ = writeln!(
             md,
-            "{} different analyses requested at once: {} accepted, {} task(s) made; answers {:?}.",
+            "{} requests for the mirror's analyses at once: {} answered 202, {} task(s) made; answers {:?}.",
             b.requests, b.accepted, b.tasks, b.statuses
         );
         if let Some((balance, ledger_rows)) = b.balance_after_work {

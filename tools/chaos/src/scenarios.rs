@@ -562,7 +562,8 @@ impl Run {
                 .await?
                 .get(0);
             world.stack.drain("filing-fetcher").await?;
-            world.stack.drain("llm-analyzer").await?;
+            // The burst's accounts are professional: the priority lane.
+            world.stack.drain("llm-analyzer-priority").await?;
             let row = world
                 .stack
                 .pool

@@ -137,6 +137,7 @@ impl ChaosStack {
             "price-updater" => &self.res.price_jobs,
             "filing-fetcher" => &self.res.filings,
             "llm-analyzer" => &self.res.analyses,
+            "llm-analyzer-priority" => &self.res.priority_analyses,
             "llm-analyzer-feedback" => &self.res.feedback,
             "sse-notifier" => &self.res.sse_events,
             other => anyhow::bail!("no queue for {other}"),

@@ -34,6 +34,7 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub sns: aws_sdk_sns::Client,
+    pub ses: aws_sdk_sesv2::Client,
     pub region: String,
     /// What the clients were built from (and what each function's instance gets).
     pub sdk: aws_config::SdkConfig,
@@ -50,6 +51,7 @@ impl Clients {
             s3: aws::s3(sdk),
             sqs: aws::sqs(sdk),
             sns: aws::sns(sdk),
+            ses: aws_sdk_sesv2::Client::new(sdk),
             region: sdk
                 .region()
                 .map(|r| r.to_string())
@@ -64,6 +66,7 @@ impl Clients {
             s3: &self.s3,
             sqs: &self.sqs,
             sns: &self.sns,
+            ses: &self.ses,
         }
     }
 }
@@ -83,6 +86,8 @@ pub fn function_env(res: &StackResources) -> Vec<(&'static str, String)> {
         ("FILINGS_DLQ_URL", res.filings.dlq_url.clone()),
         ("ANALYSES_QUEUE_URL", res.analyses.url.clone()),
         ("ANALYSES_DLQ_URL", res.analyses.dlq_url.clone()),
+        ("PRIORITY_ANALYSES_QUEUE_URL", res.priority_analyses.url.clone()),
+        ("PRIORITY_ANALYSES_DLQ_URL", res.priority_analyses.dlq_url.clone()),
         ("DOCUMENT_BUCKET", res.bucket.clone()),
         ("RATE_LIMIT_TABLE", res.rate_limit_table.clone()),
         ("QUOTE_CACHE_TABLE", res.quote_cache_table.clone()),
@@ -95,6 +100,11 @@ pub fn function_env(res: &StackResources) -> Vec<(&'static str, String)> {
         ("FEEDBACK_QUEUE_ARN", res.feedback.arn.clone()),
         ("FEEDBACK_DLQ_URL", res.feedback.dlq_url.clone()),
         ("FEEDBACK_METRICS_TABLE", res.feedback_metrics_table.clone()),
+        ("NOTIFIER_EVENTS_QUEUE_URL", res.notifier_events.url.clone()),
+        ("NOTIFIER_EVENTS_DLQ_URL", res.notifier_events.dlq_url.clone()),
+        ("WEBHOOK_RETRY_QUEUE_URL", res.webhook_retries.url.clone()),
+        ("WEBHOOK_RETRY_DLQ_URL", res.webhook_retries.dlq_url.clone()),
+        ("SES_FROM_ADDRESS", res.ses_from.clone()),
     ]
 }
 
@@ -142,6 +152,8 @@ pub struct Functions {
     pub events: EventsService,
     /// portfolio-analyst: the KPI tracker and deal-flow scorer after each load.
     pub portfolio: Arc<PortfolioAnalyst>,
+    /// notifier: e-mail and outbound webhooks.
+    pub notify: Arc<notifier::Notifier>,
     /// The HTTP API.
     pub api: Router,
     /// The monthly credits schedule.
@@ -162,6 +174,16 @@ impl Functions {
         let mut cfg = cfg.clone();
         for (k, v) in function_env(res) {
             cfg = cfg.with(k, v);
+        }
+        // The unsubscribe links' key: `make up` keeps one in .local/stack.env; a stack built
+        // without it (benchmarks, chaos runs) gets one of its own, for its lifetime.
+        if cfg.optional::<String>("NOTIFY_SIGNING_SECRET")?.is_none() {
+            cfg = cfg.with("NOTIFY_SIGNING_SECRET", uuid::Uuid::new_v4().simple().to_string());
+        }
+        // The unsubscribe links point at the runner's HTTP front unless told otherwise.
+        if cfg.optional::<String>("PUBLIC_API_URL")?.is_none() {
+            let api_url: String = cfg.or("API_URL", "http://127.0.0.1:8787".to_owned())?;
+            cfg = cfg.with("PUBLIC_API_URL", api_url);
         }
         let stack = Stack {
             cfg: cfg.clone(),
@@ -239,6 +261,14 @@ impl Functions {
                     )
                     .await?,
             )?),
+            notify: Arc::new(
+                notifier::Notifier::build(
+                    &stack
+                        .instance(notifier::SERVICE, roles::NOTIFIER, &res.notifier_events.dlq_url)
+                        .await?,
+                )
+                .await?,
+            ),
             api: http_api::build(&stack.instance(http_api::SERVICE, roles::HTTP_API, "").await?).await?,
             accounts: Arc::new(AccountWorker::build(
                 &stack
@@ -270,6 +300,12 @@ impl Functions {
         if let Some(filings) = &self.filings {
             sources.push(source("filing-fetcher", &res.filings, sqs_handler(filings.clone())));
         }
+        // The priority lane first: it is polled first in every round of the tests' settle.
+        sources.push(source(
+            "llm-analyzer-priority",
+            &res.priority_analyses,
+            sqs_handler(self.llm.clone()),
+        ));
         sources.push(source("llm-analyzer", &res.analyses, sqs_handler(self.llm.clone())));
         sources.push(source(
             "llm-analyzer-feedback",
@@ -285,6 +321,16 @@ impl Functions {
             "portfolio-analyst",
             &res.portfolio_events,
             sqs_handler(self.portfolio.clone()),
+        ));
+        sources.push(source(
+            "notifier",
+            &res.notifier_events,
+            sqs_handler(self.notify.clone()),
+        ));
+        sources.push(source(
+            "notifier-retries",
+            &res.webhook_retries,
+            sqs_handler(self.notify.clone()),
         ));
         sources
     }

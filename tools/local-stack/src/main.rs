@@ -208,6 +208,9 @@ fn write_env(path: &str, cfg: &ConfigSource, resources: &[(&'static str, String)
         ("EDGAR_WWW_BASE_URL", format!("http://127.0.0.1:{LOCAL_EDGAR_PORT}")),
         ("EDGAR_DATA_BASE_URL", format!("http://127.0.0.1:{LOCAL_EDGAR_PORT}")),
         ("LLM_PROVIDER", "extractive".to_owned()),
+        // Webhook receivers of the local stack run on this machine: allowed here, by
+        // this explicit setting (refused in AWS).
+        ("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true".to_owned()),
     ];
     for (key, default) in defaults {
         let value = cfg.optional::<String>(key)?.unwrap_or(default);
@@ -239,6 +242,8 @@ fn write_env(path: &str, cfg: &ConfigSource, resources: &[(&'static str, String)
         ("ZENDESK_WEBHOOK_SECRET", random()),
         ("INTERCOM_CLIENT_SECRET", random()),
         ("STANDARD_WEBHOOK_SECRET", standard_default),
+        // Signs the e-mails' unsubscribe links (notifier signs, http-api checks).
+        ("NOTIFY_SIGNING_SECRET", random() + &random()),
     ] {
         let value = cfg.optional::<String>(key)?.unwrap_or(default);
         out.push_str(&env_line(key, &value));
@@ -329,9 +334,10 @@ async fn run(cfg: &ConfigSource) -> anyhow::Result<()> {
             "etl-transformer": {"trigger": res.etl.url, "dlq": res.etl.dlq_url},
             "price-updater": {"trigger": [res.price_jobs.url.clone(), "schedules: daily-quotes (Mon-Fri 21:30 UTC), weekly-fundamentals (Sat 06:00 UTC)".to_owned()], "dlq": res.price_jobs.dlq_url},
             "filing-fetcher": {"trigger": res.filings.url.clone(), "dlq": res.filings.dlq_url.clone()},
-            "llm-analyzer": {"trigger": [res.analyses.url.clone(), res.feedback.url.clone()], "dlq": [res.analyses.dlq_url.clone(), res.feedback.dlq_url.clone()], "model": functions.llm.analyzer.model.model().as_str()},
+            "llm-analyzer": {"trigger": [res.priority_analyses.url.clone(), res.analyses.url.clone(), res.feedback.url.clone()], "dlq": [res.priority_analyses.dlq_url.clone(), res.analyses.dlq_url.clone(), res.feedback.dlq_url.clone()], "model": functions.llm.analyzer.model.model().as_str()},
             "sse-notifier": {"trigger": [res.sse_events.url.clone(), format!("{api_url}/v1/events/*")], "dlq": res.sse_events.dlq_url.clone()},
             "portfolio-analyst": {"trigger": res.portfolio_events.url.clone(), "dlq": res.portfolio_events.dlq_url.clone()},
+            "notifier": {"trigger": [res.notifier_events.url.clone(), res.webhook_retries.url.clone()], "dlq": [res.notifier_events.dlq_url.clone(), res.webhook_retries.dlq_url.clone()], "ses_from": res.ses_from.clone()},
         },
         "web": format!("{api_url}/"),
         "bucket": res.bucket,

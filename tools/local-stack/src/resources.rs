@@ -45,6 +45,13 @@ pub struct Queue {
 /// What portfolio-analyst's subscription lets through (template.yaml's FilterPolicy).
 pub const PORTFOLIO_EVENTS_FILTER: &str = r#"{"type": ["DatasetLoaded"]}"#;
 
+/// What notifier's subscription lets through (template.yaml's FilterPolicy): the events
+/// an e-mail or a webhook may be about (`sluice_notify::kinds::WEBHOOK_EVENT_TYPES`).
+pub const NOTIFIER_EVENTS_FILTER: &str = r#"{"type": ["UploadChecked", "DatasetLoaded", "AnalysisCompleted", "AnalysisFailed", "FeedbackTriaged", "KpiAlert"]}"#;
+
+/// The local stack's sender (verified in moto's SES at provisioning).
+pub const LOCAL_SES_FROM: &str = "notifications@sluice.local";
+
 #[derive(Debug, Clone)]
 pub struct StackResources {
     pub bucket: String,
@@ -55,6 +62,8 @@ pub struct StackResources {
     pub filings: Queue,
     /// Analysis requests (FIFO) -> llm-analyzer.
     pub analyses: Queue,
+    /// The priority lane of analysis requests (FIFO; enterprise and professional) -> llm-analyzer.
+    pub priority_analyses: Queue,
     /// The vendor rate-limit bucket (shared by every price-updater invocation).
     pub rate_limit_table: String,
     /// Quotes, symbol + data type, with a TTL.
@@ -66,6 +75,12 @@ pub struct StackResources {
     pub sse_events: Queue,
     /// portfolio-analyst's subscription to the events topic: `DatasetLoaded` only.
     pub portfolio_events: Queue,
+    /// notifier's subscription to the events topic (filtered to what it may tell of).
+    pub notifier_events: Queue,
+    /// Delayed retries of outbound webhook deliveries -> notifier.
+    pub webhook_retries: Queue,
+    /// The verified SES sender of the notifications.
+    pub ses_from: String,
     /// Feedback items (FIFO, `FeedbackReceived`) -> llm-analyzer's triage.
     pub feedback: Queue,
     /// Per-day feedback counters (pk, sk), with a TTL.
@@ -100,6 +115,7 @@ pub struct Provisioner<'a> {
     pub s3: &'a aws_sdk_s3::Client,
     pub sqs: &'a aws_sdk_sqs::Client,
     pub sns: &'a aws_sdk_sns::Client,
+    pub ses: &'a aws_sdk_sesv2::Client,
 }
 
 impl Provisioner<'_> {
@@ -118,6 +134,9 @@ impl Provisioner<'_> {
             .await?;
         let analyses = self
             .queue_with_dlq(&format!("{p}-analyses"), true, names.etl_timing)
+            .await?;
+        let priority_analyses = self
+            .queue_with_dlq(&format!("{p}-analyses-priority"), true, names.etl_timing)
             .await?;
         let feedback = self
             .queue_with_dlq(&format!("{p}-feedback"), true, names.etl_timing)
@@ -189,6 +208,29 @@ impl Provisioner<'_> {
             .send()
             .await
             .map_err(fail("portfolio-analyst subscription"))?;
+        // notifier's subscription (template.yaml: NotifierEventsQueue + DLQ), filtered,
+        // and its webhook retry queue (WebhookRetryQueue + DLQ); the sender verified.
+        let notifier_events = self
+            .queue_with_dlq(&format!("{p}-notifier-events"), false, names.uploads_timing)
+            .await?;
+        self.sns
+            .subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(&notifier_events.arn)
+            .attributes("FilterPolicy", NOTIFIER_EVENTS_FILTER)
+            .send()
+            .await
+            .map_err(fail("notifier subscription"))?;
+        let webhook_retries = self
+            .queue_with_dlq(&format!("{p}-webhook-retries"), false, names.uploads_timing)
+            .await?;
+        self.ses
+            .create_email_identity()
+            .email_identity(LOCAL_SES_FROM)
+            .send()
+            .await
+            .map_err(fail("SES sender identity"))?;
         let bucket = format!("{p}-uploads");
         self.bucket(&bucket, &uploads.arn).await?;
         Ok(StackResources {
@@ -198,12 +240,16 @@ impl Provisioner<'_> {
             price_jobs,
             filings,
             analyses,
+            priority_analyses,
             rate_limit_table,
             quote_cache_table,
             topic_arn,
             events_tap_url: tap.0,
             sse_events,
             portfolio_events,
+            notifier_events,
+            webhook_retries,
+            ses_from: LOCAL_SES_FROM.to_owned(),
             feedback,
             feedback_metrics_table,
         })

@@ -24,7 +24,7 @@ pub const FUNDAMENTAL_COLUMNS: &[&str] = &["ticker", "statement", "period", "fis
 
 /// The first day of the periods the caller's tier covers (`None`: all of them), after
 /// checking the tier may read the ticker at all.
-async fn coverage(
+pub(crate) async fn coverage(
     client: &deadpool_postgres::Client,
     caller: &Principal,
     ticker: &Ticker,

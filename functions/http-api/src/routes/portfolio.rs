@@ -299,6 +299,15 @@ pub const DEAL_COLUMNS: &[&str] = &[
     "data_version_id",
 ];
 
+/// A deal as the API shows it (the columns of `dealflow` and its `score`).
+pub const DEAL_JSON: &str = "jsonb_build_object('id', deal_id, 'company', company, 'status', status, 'stage', stage,
+    'funding_round', funding_round, 'deal_size_usd', deal_size_usd::text, 'valuation', valuation::text,
+    'industry', industry, 'headquarters', headquarters, 'year_founded', year_founded,
+    'contact_person', contact_person, 'date_of_first_contact', date_of_first_contact,
+    'date_of_last_contact', date_of_last_contact, 'reason_for_rejection', reason_for_rejection,
+    'algorithm_score', algorithm_score::text, 'score', score::text, 'data_source', data_source,
+    'extra', extra, 'version', version, 'updated_at', updated_at, 'data_version_id', data_version_id)";
+
 /// The orders of `GET /v1/dealflow`.
 const DEAL_SORTS: [&str; 3] = ["id", "score", "recent"];
 
@@ -339,14 +348,7 @@ pub async fn dealflow(
             "WITH deals AS (
                  SELECT d.*, s.score, ({rank})::numeric AS rank
                  FROM dealflow d LEFT JOIN LATERAL ({DEAL_SCORE}) s ON true)
-             SELECT jsonb_build_object('id', deal_id, 'company', company, 'status', status, 'stage', stage,
-                    'funding_round', funding_round, 'deal_size_usd', deal_size_usd::text, 'valuation', valuation::text,
-                    'industry', industry, 'headquarters', headquarters, 'year_founded', year_founded,
-                    'contact_person', contact_person, 'date_of_first_contact', date_of_first_contact,
-                    'date_of_last_contact', date_of_last_contact, 'reason_for_rejection', reason_for_rejection,
-                    'algorithm_score', algorithm_score::text, 'score', score::text, 'data_source', data_source,
-                    'extra', extra, 'version', version, 'updated_at', updated_at, 'data_version_id', data_version_id),
-                 jsonb_build_array(rank::text, deal_id)
+             SELECT {DEAL_JSON}, jsonb_build_array(rank::text, deal_id)
              FROM deals
              WHERE ($1::text IS NULL OR lower(status) = $1) AND ($2::text IS NULL OR lower(stage) = $2)
                AND ($3::text IS NULL OR lower(industry) = $3)

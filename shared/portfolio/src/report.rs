@@ -1,0 +1,390 @@
+//! The portfolio report (seed 000's Portfolio Analyzer): per company its KPI trends,
+//! cash runway, budget attainment and open alerts, and per fund its companies. Built by
+//! [`build`] (pure) from what [`gather`] reads; narrated extractively: sentences made
+//! from the figures, labelled as such (no model is called).
+
+use crate::PortfolioError;
+use chrono::{Datelike, NaiveDate};
+use deadpool_postgres::GenericClient;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// One KPI value as stored (`scenario` as `kpi_scenario` says: actual or budget).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KpiPoint {
+    pub fund: Option<String>,
+    pub indicator: String,
+    pub date: NaiveDate,
+    pub budget: bool,
+    /// Every digit stored.
+    pub text: String,
+    pub value: f64,
+    pub unit: Option<String>,
+}
+
+/// What a company's report is built from.
+#[derive(Debug, Clone, Default)]
+pub struct CompanyInput {
+    pub company: String,
+    pub points: Vec<KpiPoint>,
+    /// Its alerts as the API lists them (newest first).
+    pub alerts: Vec<Value>,
+}
+
+/// Indicators read as the company's cash balance.
+const CASH: &[&str] = &[
+    "caja",
+    "cash",
+    "tesoreria",
+    "tesorería",
+    "cash balance",
+    "saldo de caja",
+];
+/// Indicators read as EBITDA.
+const EBITDA: &[&str] = &["ebitda"];
+
+fn is(names: &[&str], indicator: &str) -> bool {
+    names.contains(&indicator.trim().to_lowercase().as_str())
+}
+
+fn round(v: f64, places: i32) -> f64 {
+    let f = 10f64.powi(places);
+    (v * f).round() / f
+}
+
+fn months_between(a: NaiveDate, b: NaiveDate) -> f64 {
+    (b - a).num_days() as f64 / (365.25 / 12.0)
+}
+
+/// The point nearest `target` (within 20 days: period ends differ by a day or two).
+fn near(points: &[&KpiPoint], target: NaiveDate) -> Option<f64> {
+    points
+        .iter()
+        .filter(|p| (p.date - target).num_days().abs() <= 20)
+        .min_by_key(|p| (p.date - target).num_days().abs())
+        .map(|p| p.value)
+}
+
+fn change_pct(now: f64, before: Option<f64>) -> Value {
+    match before {
+        Some(b) if b != 0.0 => json!(round((now - b) / b.abs() * 100.0, 2)),
+        _ => Value::Null,
+    }
+}
+
+fn shift(date: NaiveDate, months: i32) -> Option<NaiveDate> {
+    let total = date.year() * 12 + date.month0() as i32 - months;
+    let (year, month0) = (total.div_euclid(12), total.rem_euclid(12) as u32);
+    // The same day, or the month's last when it has fewer days.
+    (0..4).find_map(|back| NaiveDate::from_ymd_opt(year, month0 + 1, date.day().saturating_sub(back)))
+}
+
+/// The cash runway: the latest cash balance over the average monthly burn, from the
+/// change of cash over the last (up to four) periods when there are two cash figures,
+/// else from the average of the last (up to four) negative EBITDA figures per month.
+pub fn runway(actuals: &BTreeMap<String, Vec<&KpiPoint>>) -> Value {
+    let cash = actuals.iter().find(|(k, _)| is(CASH, k)).map(|(_, v)| v);
+    let Some(cash) = cash.filter(|c| !c.is_empty()) else {
+        return json!({ "months": null, "basis": null, "reason": "no cash figure (Caja, Cash) among the KPIs" });
+    };
+    let last = cash[cash.len() - 1];
+    let (burn, basis) = if cash.len() >= 2 {
+        let first = cash[cash.len().saturating_sub(5)];
+        let months = months_between(first.date, last.date);
+        if months <= 0.0 {
+            (None, "cash_change")
+        } else {
+            (Some((first.value - last.value) / months), "cash_change")
+        }
+    } else {
+        let ebitda = actuals.iter().find(|(k, _)| is(EBITDA, k)).map(|(_, v)| v);
+        match ebitda.filter(|e| e.len() >= 2) {
+            Some(e) => {
+                let recent = &e[e.len().saturating_sub(5)..];
+                // Each figure covers the months since the one before it.
+                let months = months_between(recent[0].date, recent[recent.len() - 1].date);
+                let sum: f64 = recent[1..].iter().map(|p| p.value).sum();
+                if months > 0.0 {
+                    (Some(-sum / months), "ebitda")
+                } else {
+                    (None, "ebitda")
+                }
+            }
+            None => (None, "none"),
+        }
+    };
+    match burn {
+        Some(burn) if burn > 0.0 => json!({
+            "cash": last.text, "cash_date": last.date, "monthly_burn": round(burn, 2),
+            "months": round(last.value.max(0.0) / burn, 1), "basis": basis,
+        }),
+        Some(_) => json!({
+            "cash": last.text, "cash_date": last.date, "monthly_burn": 0, "months": null, "basis": basis,
+            "reason": "not burning cash",
+        }),
+        None => json!({
+            "cash": last.text, "cash_date": last.date, "months": null, "basis": basis,
+            "reason": "too few figures to derive a monthly burn (two cash figures, or two EBITDA figures)",
+        }),
+    }
+}
+
+fn company_report(input: &CompanyInput) -> Value {
+    let mut actuals: BTreeMap<String, Vec<&KpiPoint>> = BTreeMap::new();
+    let mut budgets: BTreeMap<String, Vec<&KpiPoint>> = BTreeMap::new();
+    for p in &input.points {
+        let into = if p.budget { &mut budgets } else { &mut actuals };
+        into.entry(p.indicator.clone()).or_default().push(p);
+    }
+    for series in actuals.values_mut().chain(budgets.values_mut()) {
+        series.sort_by_key(|p| p.date);
+    }
+    let mut sentences = Vec::new();
+    let mut trends = Vec::new();
+    let mut latest_date: Option<NaiveDate> = None;
+    for (indicator, series) in &actuals {
+        let Some(last) = series.last() else { continue };
+        latest_date = latest_date.max(Some(last.date));
+        let qoq = change_pct(last.value, shift(last.date, 3).and_then(|d| near(series, d)));
+        let yoy = change_pct(last.value, shift(last.date, 12).and_then(|d| near(series, d)));
+        let history: Vec<Value> = series[series.len().saturating_sub(8)..]
+            .iter()
+            .map(|p| json!({ "date": p.date, "value": p.text }))
+            .collect();
+        let unit = last.unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default();
+        let mut sentence = format!("{indicator} was {}{unit} on {}", last.text, last.date);
+        if let Some(q) = qoq.as_f64() {
+            sentence.push_str(&format!(", {q:+} % on the quarter"));
+        }
+        if let Some(y) = yoy.as_f64() {
+            sentence.push_str(&format!(", {y:+} % on the year"));
+        }
+        sentences.push(format!("{sentence}."));
+        trends.push(json!({
+            "indicator": indicator, "unit": last.unit, "latest": { "date": last.date, "value": last.text },
+            "qoq_pct": qoq, "yoy_pct": yoy, "history": history,
+        }));
+    }
+    let mut attainment = Vec::new();
+    for (indicator, plan) in &budgets {
+        let Some(actual) = actuals.get(indicator) else { continue };
+        // The latest period with both figures.
+        let both = plan
+            .iter()
+            .rev()
+            .find_map(|b| actual.iter().find(|a| a.date == b.date).map(|a| (*a, *b)));
+        if let Some((a, b)) = both {
+            let pct = (b.value != 0.0).then(|| round(a.value / b.value * 100.0, 2));
+            if let Some(pct) = pct {
+                sentences.push(format!("{indicator} reached {pct} % of its budget on {}.", a.date));
+            }
+            attainment.push(json!({
+                "indicator": indicator, "date": a.date, "actual": a.text, "budget": b.text, "attainment_pct": pct,
+            }));
+        }
+    }
+    let runway = runway(&actuals);
+    match runway["months"].as_f64() {
+        Some(m) => sentences.push(format!(
+            "Cash of {} lasts {m} months at the monthly burn of {} (from {}).",
+            runway["cash"].as_str().unwrap_or_default(),
+            runway["monthly_burn"],
+            if runway["basis"] == "ebitda" {
+                "EBITDA"
+            } else {
+                "the change of cash"
+            }
+        )),
+        None => {
+            if let Some(reason) = runway["reason"].as_str() {
+                sentences.push(format!("Cash runway: {reason}."));
+            }
+        }
+    }
+    // Open alerts: those about the company's latest period.
+    let open: Vec<Value> = input
+        .alerts
+        .iter()
+        .filter(|a| {
+            a["period"]
+                .as_str()
+                .and_then(|d| d.parse::<NaiveDate>().ok())
+                .is_some_and(|d| latest_date.is_some_and(|l| (l - d).num_days().abs() <= 20))
+        })
+        .cloned()
+        .collect();
+    if !open.is_empty() {
+        let messages: Vec<&str> = open.iter().filter_map(|a| a["message"].as_str()).collect();
+        sentences.push(format!("{} open alert(s): {}", open.len(), messages.join("; ")));
+    }
+    let fund = input.points.iter().rev().find_map(|p| p.fund.clone());
+    json!({
+        "company": input.company, "fund": fund, "latest_period": latest_date,
+        "kpi_trends": trends, "budget_attainment": attainment, "cash_runway": runway,
+        "open_alerts": open,
+        "narrative": { "kind": "extractive", "sentences": sentences },
+    })
+}
+
+/// The report over the companies given.
+pub fn build(companies: &[CompanyInput]) -> Value {
+    let reports: Vec<Value> = companies.iter().map(company_report).collect();
+    let mut funds: BTreeMap<String, (Vec<Value>, usize)> = BTreeMap::new();
+    for r in &reports {
+        let fund = r["fund"].as_str().unwrap_or("(no fund)").to_owned();
+        let entry = funds.entry(fund).or_default();
+        entry.0.push(r["company"].clone());
+        entry.1 += r["open_alerts"].as_array().map_or(0, Vec::len);
+    }
+    json!({
+        "narration": {
+            "kind": "extractive",
+            "note": "sentences built from the figures in this report; no model was used",
+        },
+        "funds": funds.into_iter().map(|(fund, (companies, alerts))| json!({
+            "fund": fund, "companies": companies, "open_alerts": alerts,
+        })).collect::<Vec<_>>(),
+        "companies": reports,
+    })
+}
+
+/// Reads what the report needs: every actual and budget KPI value and every alert, of
+/// one company or all, by company.
+pub async fn gather<C: GenericClient>(client: &C, company: Option<&str>) -> Result<Vec<CompanyInput>, PortfolioError> {
+    let rows = client
+        .query(
+            "SELECT empresa, fondo, indicador, fecha, kpi_scenario(tipo) = 'budget', valor::text, valor::float8, unidad
+             FROM kpis WHERE kpi_scenario(tipo) IN ('actual', 'budget') AND ($1::text IS NULL OR empresa = $1)
+             ORDER BY empresa, indicador, fecha",
+            &[&company],
+        )
+        .await?;
+    let mut out: Vec<CompanyInput> = Vec::new();
+    for r in &rows {
+        let name: String = r.get(0);
+        if out.last().is_none_or(|c| c.company != name) {
+            out.push(CompanyInput {
+                company: name,
+                ..CompanyInput::default()
+            });
+        }
+        if let Some(c) = out.last_mut() {
+            c.points.push(KpiPoint {
+                fund: r.get(1),
+                indicator: r.get(2),
+                date: r.get(3),
+                budget: r.get(4),
+                text: r.get(5),
+                value: r.get(6),
+                unit: r.get(7),
+            });
+        }
+    }
+    let alerts = client
+        .query(
+            "SELECT empresa, jsonb_build_object('id', alert_id, 'indicator', indicador, 'period', fecha,
+                    'severity', severity, 'condition', condition, 'value', value::text, 'message', message,
+                    'created_at', created_at)
+             FROM kpi_alerts WHERE ($1::text IS NULL OR empresa = $1) ORDER BY alert_id DESC",
+            &[&company],
+        )
+        .await?;
+    for a in &alerts {
+        let name: String = a.get(0);
+        if let Some(c) = out.iter_mut().find(|c| c.company == name) {
+            c.alerts.push(a.get(1));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(indicator: &str, date: &str, budget: bool, value: f64) -> KpiPoint {
+        KpiPoint {
+            fund: Some("Fondo I".into()),
+            indicator: indicator.into(),
+            date: date.parse().unwrap(),
+            budget,
+            text: value.to_string(),
+            value,
+            unit: Some("EUR".into()),
+        }
+    }
+
+    #[test]
+    fn a_company_report_by_hand() {
+        let input = CompanyInput {
+            company: "Acme".into(),
+            points: vec![
+                point("EBITDA", "2025-06-30", false, 800.0),
+                point("EBITDA", "2026-03-31", false, 1000.0),
+                point("EBITDA", "2026-06-30", false, 500.0),
+                point("EBITDA", "2026-06-30", true, 1000.0),
+                point("Caja", "2026-03-31", false, 9000.0),
+                point("Caja", "2026-06-30", false, 6000.0),
+            ],
+            alerts: vec![
+                json!({"period": "2026-06-30", "message": "EBITDA fell 50 %"}),
+                json!({"period": "2025-06-30", "message": "old"}),
+            ],
+        };
+        let report = build(&[input]);
+        let acme = &report["companies"][0];
+        let ebitda = acme["kpi_trends"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["indicator"] == "EBITDA")
+            .unwrap();
+        // 500 against 1000 a quarter before, 800 a year before.
+        assert_eq!(
+            (ebitda["qoq_pct"].as_f64(), ebitda["yoy_pct"].as_f64()),
+            (Some(-50.0), Some(-37.5))
+        );
+        assert_eq!(acme["budget_attainment"][0]["attainment_pct"].as_f64(), Some(50.0));
+        // Cash fell 3000 in 91 days (2.99 months): about 1003.3 a month; 6000 lasts 6.0 months.
+        let runway = &acme["cash_runway"];
+        assert_eq!(runway["basis"], "cash_change");
+        assert_eq!(runway["months"].as_f64(), Some(6.0));
+        assert_eq!(acme["open_alerts"].as_array().unwrap().len(), 1);
+        assert_eq!(report["funds"][0]["open_alerts"], 1);
+        assert_eq!(report["narration"]["kind"], "extractive");
+        let sentences = acme["narrative"]["sentences"].as_array().unwrap();
+        assert!(
+            sentences
+                .iter()
+                .any(|s| s.as_str().unwrap().contains("-50 % on the quarter")),
+            "{sentences:?}"
+        );
+    }
+
+    #[test]
+    fn runway_from_ebitda_or_not_at_all() {
+        let cash = point("Cash", "2026-06-30", false, 1200.0);
+        let e1 = point("EBITDA", "2026-03-31", false, -100.0);
+        let e2 = point("EBITDA", "2026-06-30", false, -300.0);
+        let mut actuals: BTreeMap<String, Vec<&KpiPoint>> = BTreeMap::new();
+        actuals.insert("Cash".into(), vec![&cash]);
+        actuals.insert("EBITDA".into(), vec![&e1, &e2]);
+        // 300 lost over the 2.99 months since the previous figure: ~100.3 a month.
+        let r = runway(&actuals);
+        assert_eq!(r["basis"], "ebitda");
+        assert_eq!(r["months"].as_f64(), Some(12.0));
+        let profit = point("EBITDA", "2026-06-30", false, 300.0);
+        actuals.insert("EBITDA".into(), vec![&e1, &profit]);
+        assert_eq!(runway(&actuals)["reason"], "not burning cash");
+        actuals.clear();
+        assert_eq!(runway(&actuals)["months"], Value::Null);
+    }
+
+    #[test]
+    fn months_shift_to_the_same_day_or_the_month_end() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        assert_eq!(shift(d("2026-06-30"), 3), Some(d("2026-03-30")));
+        assert_eq!(shift(d("2026-05-31"), 3), Some(d("2026-02-28")));
+        assert_eq!(shift(d("2026-02-15"), 12), Some(d("2025-02-15")));
+    }
+}
