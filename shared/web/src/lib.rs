@@ -6,11 +6,13 @@
 //! - [`auth`]: who is calling (the API Gateway authorizer's claims, or a verified bearer token).
 //! - [`request`]: bounded bodies and validated query parameters.
 //! - [`rate_limit`]: every authenticated request counted against its tier's allowance.
+//! - [`spreadsheet`]: CSV cells a spreadsheet will not run as formulas.
 
 pub mod auth;
 pub mod problem;
 pub mod rate_limit;
 pub mod request;
+pub mod spreadsheet;
 
 pub use auth::Authenticator;
 pub use problem::{with_instance, ApiError};

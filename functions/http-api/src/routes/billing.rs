@@ -366,25 +366,32 @@ pub async fn usage(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/csv"));
     if wants_csv {
-        let mut csv = String::from("time,kind,amount_usd,balance_after_usd,description,task_id\n");
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut write = |fields: &[&str]| {
+            w.write_record(fields.iter().map(|f| sluice_web::spreadsheet::cell(f).into_owned()))
+                .map_err(ApiError::internal)
+        };
+        write(&[
+            "time",
+            "kind",
+            "amount_usd",
+            "balance_after_usd",
+            "description",
+            "task_id",
+        ])?;
         for r in &rows {
             let time: chrono::DateTime<chrono::Utc> = r.get(0);
             let task: Option<uuid::Uuid> = r.get(5);
-            let line = [
-                time.to_rfc3339(),
-                r.get::<_, String>(1),
-                dollars(r.get(2)),
-                dollars(r.get(3)),
-                r.get::<_, String>(4),
-                task.map(|t| t.to_string()).unwrap_or_default(),
-            ]
-            .iter()
-            .map(|field| csv_field(field))
-            .collect::<Vec<_>>()
-            .join(",");
-            csv.push_str(&line);
-            csv.push('\n');
+            write(&[
+                &time.to_rfc3339(),
+                &r.get::<_, String>(1),
+                &dollars(r.get(2)),
+                &dollars(r.get(3)),
+                &r.get::<_, String>(4),
+                &task.map(|t| t.to_string()).unwrap_or_default(),
+            ])?;
         }
+        let csv = w.into_inner().map_err(ApiError::internal)?;
         let name = format!("attachment; filename=\"sluice-usage-{}.csv\"", month.format("%Y-%m"));
         return Ok((
             [
@@ -439,22 +446,6 @@ fn dollars(micros: i64) -> String {
     }
 }
 
-/// RFC 4180 quoting, and a leading `=`, `+`, `-` or `@` of text defused so a spreadsheet
-/// never runs a description as a formula.
-fn csv_field(raw: &str) -> String {
-    let is_number = raw.parse::<f64>().is_ok();
-    let defused = if !is_number && raw.starts_with(['=', '+', '-', '@']) {
-        format!("'{raw}")
-    } else {
-        raw.to_owned()
-    };
-    if defused.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", defused.replace('"', "\"\""))
-    } else {
-        defused
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,12 +460,7 @@ mod tests {
     }
 
     #[test]
-    fn csv_fields_are_quoted_and_never_formulas() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
-        assert_eq!(csv_field("-0.015"), "-0.015");
+    fn amounts_are_dollars() {
         assert_eq!(dollars(-15_000), "-0.015");
         assert_eq!(dollars(5_000_000), "5");
     }

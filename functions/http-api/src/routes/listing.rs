@@ -174,12 +174,13 @@ pub fn page_response(items: Vec<Value>, next_cursor: Option<String>) -> Response
     json(StatusCode::OK, &json!({ "items": items, "next_cursor": next_cursor }))
 }
 
-/// One CSV field of an item's value: text as it is, numbers and booleans as written,
-/// nothing for null, anything nested as its JSON.
+/// One CSV field of an item's value: text as it is (defused if a spreadsheet would run it
+/// as a formula: company names and KPI labels come from uploaded files), numbers and
+/// booleans as written, nothing for null, anything nested as its JSON.
 fn csv_field(value: Option<&Value>) -> String {
     match value {
         None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
+        Some(Value::String(s)) => sluice_web::spreadsheet::cell(s).into_owned(),
         Some(other) => other.to_string(),
     }
 }
@@ -304,5 +305,7 @@ mod tests {
         assert_eq!(csv_field(None), "");
         assert_eq!(csv_field(Some(&json!(3))), "3");
         assert_eq!(csv_field(Some(&json!({"a": 1}))), r#"{"a":1}"#);
+        assert_eq!(csv_field(Some(&json!("=cmd|' /C calc'!A0"))), "'=cmd|' /C calc'!A0");
+        assert_eq!(csv_field(Some(&json!("-12.5"))), "-12.5");
     }
 }
