@@ -109,8 +109,8 @@ chaos: services ## the fault figures of RELIABILITY.md (not in make test): make 
 	@scripts/chaos.sh
 
 FUZZ_SECONDS ?= 60
-fuzz: ## fuzz the webhook, e-mail and review-export parsers: make fuzz [FUZZ_SECONDS=60] (per target)
-	@scripts/fuzz.sh $(FUZZ_SECONDS)
+fuzz: ## fuzz the webhook, e-mail and review-export parsers: make fuzz [FUZZ_SECONDS=60] or [FUZZ_RUNS=1000000] (per target)
+	@FUZZ_RUNS=$(FUZZ_RUNS) scripts/fuzz.sh $(FUZZ_SECONDS)
 
 deploy: build ## sam build && sam deploy (guided the first time)
 	$(VENV)/bin/sam build && $(VENV)/bin/sam deploy
