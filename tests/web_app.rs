@@ -2,7 +2,8 @@
 //! HTTP front and its event sources, running as `make up` runs them): sign in on the local
 //! screen, read the account, upload a KPI spreadsheet from the Uploads page and follow it
 //! live until it is loaded, download its rejects, see the KPI chart drawn with the loaded
-//! points, and no serious accessibility violation on any page (axe-core). Skips, saying
+//! points, find a team document's passage on the Ask page and open its citation, and no
+//! serious accessibility violation on any page (axe-core). Skips, saying
 //! why, only when chromium cannot be installed. Screenshots: target/web-app-screenshots.
 
 use sluice_messages::{CorrelationId, Envelope, FeedbackReceived, FeedbackSource, Payload, Producer};
@@ -62,6 +63,30 @@ async fn every_page_works_in_a_real_browser() {
         .send()
         .await
         .expect("feedback queued");
+    // A team document under knowledge/, indexed by the pumps before the browser asks.
+    s.stack
+        .upload(
+            "knowledge/notes/lisbon.md",
+            "# Lisbon office\n\nThe Lisbon office opened in March with 42 engineers working on payments.\n",
+            &[("title", "Lisbon office note")],
+        )
+        .await;
+    let mut indexed = false;
+    for _ in 0..600 {
+        let rows = s
+            .stack
+            .query(
+                "SELECT count(*) FROM knowledge_documents
+                 WHERE s3_key = 'knowledge/notes/lisbon.md' AND status = 'indexed'",
+            )
+            .await;
+        if rows[0].get::<_, i64>(0) > 0 {
+            indexed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(indexed, "the knowledge document was not indexed");
     let screenshots = std::env::var("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|_| repo_root().join("target"))
@@ -72,6 +97,7 @@ async fn every_page_works_in_a_real_browser() {
             ("PAGE_URL", format!("{}/", s.url)),
             ("USER_ID", "web-ana".into()),
             ("KPI_CSV", KPI_CSV.into()),
+            ("ASK_QUESTION", "how many engineers in the Lisbon office".into()),
             ("SCREENSHOTS", screenshots.display().to_string()),
         ],
     );
@@ -134,9 +160,15 @@ async fn every_page_works_in_a_real_browser() {
         .await;
     assert_eq!(tickets[0].get::<_, &str>(0), "in_progress");
 
+    // The Ask page found the team document's passage and opened its citation.
+    let ask = one("ASK");
+    assert!(ask.starts_with(|c: char| c.is_ascii_digit() && c != '0'), "{ask}");
+    assert!(ask.contains("Lisbon office note"), "{ask}");
+    assert!(ask.contains("42 engineers"), "{ask}");
+
     // No serious or critical accessibility violation on any page.
     let axe = seen.get("AXE").cloned().unwrap_or_default();
-    assert_eq!(axe.len(), 8, "sign-in and seven pages: {axe:?}");
+    assert_eq!(axe.len(), 9, "sign-in and eight pages: {axe:?}");
     for page in &axe {
         assert!(page.ends_with(" ok"), "{page}");
     }

@@ -7,6 +7,8 @@
 //   CHART <points>                  the Portfolio page's KPI chart (uPlot), with its points
 //   BUDGET <rows>                   the rows of its budget-against-actual table
 //   TICKET <status>                 a ticket's status after changing it on the Feedback board
+//   ASK <count> <citation>          the Ask page's passages for ASK_QUESTION, the first one's
+//                                   citation, then its cited passage once opened
 //   AXE <page> <problems>           axe-core's serious/critical violations (none: "ok")
 //   NARROW <page> <width>           the page's scroll width in a 375 px wide window
 // Screenshots go to SCREENSHOTS (a git-ignored folder) when set.
@@ -16,13 +18,13 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { accessibilityProblems, signIn, withPage } from "./common.mjs";
 
-const { PAGE_URL, USER_ID = "ana", KPI_CSV, SCREENSHOTS } = process.env;
+const { PAGE_URL, USER_ID = "ana", KPI_CSV, SCREENSHOTS, ASK_QUESTION = "" } = process.env;
 if (!PAGE_URL || !KPI_CSV) {
   console.error("PAGE_URL and KPI_CSV are required");
   process.exit(2);
 }
 if (SCREENSHOTS) mkdirSync(SCREENSHOTS, { recursive: true });
-const PAGES = ["account", "portfolio", "uploads", "dealflow", "filings", "feedback", "market"];
+const PAGES = ["account", "portfolio", "uploads", "dealflow", "filings", "feedback", "market", "ask"];
 
 async function settled(page, name) {
   await page.locator(`section.page[data-page=${name}]`).waitFor();
@@ -81,7 +83,24 @@ await withPage(async (page) => {
   await moved.waitFor();
   console.log(`TICKET ${await moved.getAttribute("data-status")}`);
 
-  for (const name of PAGES.filter((p) => !["account", "uploads", "portfolio"].includes(p))) {
+  // Ask: a question about the team's document; the first passage's citation, opened.
+  await page.click("#nav a[data-path=ask]");
+  await settled(page, "ask");
+  await page.fill("#ask-q", ASK_QUESTION);
+  await page.click("#ask-form button[type=submit]");
+  const results = page.locator("#ask-results[data-count]");
+  await results.waitFor();
+  const count = await results.getAttribute("data-count");
+  const first = page.locator("#ask-results .citation").first();
+  let cited = "";
+  if (Number(count) > 0) {
+    await first.locator("summary").click();
+    cited = `${await first.locator("summary").innerText()} | ${await first.locator("blockquote").innerText()}`;
+  }
+  console.log(`ASK ${count} ${cited.replace(/\s+/g, " ")}`);
+  await check(page, "ask");
+
+  for (const name of PAGES.filter((p) => !["account", "uploads", "portfolio", "ask"].includes(p))) {
     await page.click(`#nav a[data-path=${name}]`);
     await settled(page, name);
     await check(page, name);

@@ -12,6 +12,7 @@ import dealflow from "./pages/dealflow.js";
 import filings from "./pages/filings.js";
 import feedback from "./pages/feedback.js";
 import market from "./pages/market.js";
+import ask from "./pages/ask.js";
 
 const PAGES = [
   { path: "account", label: "Account", page: account },
@@ -21,6 +22,7 @@ const PAGES = [
   { path: "filings", label: "Filings", page: filings },
   { path: "feedback", label: "Feedback", page: feedback, team: true },
   { path: "market", label: "Market", page: market },
+  { path: "ask", label: "Ask", page: ask },
 ];
 
 const ctx = { me: null };

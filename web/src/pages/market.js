@@ -1,5 +1,5 @@
 // Market: a ticker's price chart with a 20-day moving average, its quote, fundamentals
-// and ratios.
+// and ratios; the caller's watchlists and portfolios valued at the latest quotes.
 import { api } from "../api.js";
 import { lineChart } from "../charts.js";
 import { clear, el, empty, errorBox, fmtNumber, pct, table } from "../util.js";
@@ -11,7 +11,12 @@ export default async function market(root) {
     el("span", {}, el("label", { for: "market-ticker" }, "Ticker"), el("input", { id: "market-ticker", name: "ticker", value: sessionStorage.getItem("sluice.ticker") || "AAPL", required: true, size: 8 })),
     el("button", { type: "submit" }, "Show"));
   const out = el("div");
-  root.append(form, out, el("h2", {}, "Watchlists and portfolios"), empty("Watchlists and portfolios are not in the API yet."));
+  const holdings = el("div", { id: "holdings" });
+  root.append(form, out, el("h2", {}, "Watchlists and portfolios"), holdings);
+  showHoldings(holdings, (t) => {
+    form.ticker.value = t;
+    show(t);
+  });
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     show(form.ticker.value.trim().toUpperCase());
@@ -65,4 +70,33 @@ export default async function market(root) {
       ], income.data.items));
   }
   show(form.ticker.value);
+}
+
+/** The caller's watchlists (each ticker opens its chart) and portfolios with their value. */
+async function showHoldings(root, open) {
+  const [lists, portfolios] = await Promise.all([api("/v1/watchlists"), api("/v1/portfolios")]);
+  if (!lists.ok) return root.append(errorBox(lists));
+  if (!portfolios.ok) return root.append(errorBox(portfolios));
+  if (!lists.data.items.length && !portfolios.data.items.length)
+    return root.append(empty("No watchlists or portfolios yet: create them with POST /v1/watchlists and POST /v1/portfolios."));
+  for (const w of lists.data.items)
+    root.append(el("p", { class: "watchlist" }, el("strong", {}, `${w.name}: `),
+      w.tickers.length ? w.tickers.map((t) => el("button", { type: "button", class: "link", onclick: () => open(t) }, t)) : "no tickers"));
+  const valued = await Promise.all(portfolios.data.items.map((p) => api(`/v1/portfolios/${p.id}`)));
+  for (const res of valued) {
+    if (!res.ok) {
+      root.append(errorBox(res));
+      continue;
+    }
+    const p = res.data;
+    root.append(table(`${p.name}: market value ${fmtNumber(p.totals.market_value)}, unrealised P/L ${fmtNumber(p.totals.unrealised_pl)}`, [
+      { label: "Ticker", value: (x) => x.ticker },
+      { label: "Quantity", value: (x) => fmtNumber(x.quantity), num: true },
+      { label: "Price", value: (x) => fmtNumber(x.price), num: true },
+      { label: "Market value", value: (x) => fmtNumber(x.market_value), num: true },
+      { label: "P/L", value: (x) => fmtNumber(x.unrealised_pl), num: true },
+      { label: "P/L %", value: (x) => (x.unrealised_pl_pct === null || x.unrealised_pl_pct === undefined ? "—" : `${x.unrealised_pl_pct}%`), num: true },
+      { label: "Allocation", value: (x) => (x.allocation_pct === null || x.allocation_pct === undefined ? "—" : `${x.allocation_pct}%`), num: true },
+    ], p.positions));
+  }
 }
