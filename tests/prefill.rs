@@ -69,27 +69,19 @@ async fn the_prefill_fills_the_demo_set_once_and_a_rerun_fetches_nothing_new() {
         .stack
         .query("SELECT accession, form, fiscal_year, fiscal_quarter, ticker FROM filings ORDER BY accession")
         .await;
-    let stored: Vec<(String, String, Option<i32>, Option<i16>, Option<String>)> = stored
+    let stored: Vec<String> = stored
         .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .map(|r| {
+            let (accession, form, year, quarter, ticker): (String, String, Option<i32>, Option<i16>, Option<String>) =
+                (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+            format!("{accession} {form} {year:?} {quarter:?} {ticker:?}")
+        })
         .collect();
     assert_eq!(
         stored,
         [
-            (
-                SLXH_10K_ACCESSION.to_owned(),
-                "10-K".to_owned(),
-                Some(2025),
-                None,
-                Some(SLXH.to_owned())
-            ),
-            (
-                "0009999999-26-000021".to_owned(),
-                "10-Q".to_owned(),
-                Some(2026),
-                Some(3),
-                Some(SLXH.to_owned())
-            ),
+            format!("{SLXH_10K_ACCESSION} 10-K Some(2025) None Some(\"{SLXH}\")"),
+            format!("0009999999-26-000021 10-Q Some(2026) Some(3) Some(\"{SLXH}\")"),
         ]
     );
     assert!(s
