@@ -407,8 +407,11 @@ async fn every_refusal_is_a_problem_with_a_stable_type() {
     assert_eq!(status, 403, "{body}");
     assert!(body["detail"].as_str().unwrap().contains("last 2 years"));
 
-    // Demo has no monthly credits: analyses are pay-as-you-go from a topped-up balance.
+    // Demo has no monthly credits: analyses are pay-as-you-go from a topped-up balance,
+    // of the pre-cached filings (the demo prefill's; here a stored row stands for it).
     s.sql("UPDATE user_accounts SET credit_balance_micros = 1000000 WHERE tier = 'demo'")
+        .await;
+    s.stored_filing_row("AAPL", "0000320193", "0000320193-25-000079", "10-K", 2025)
         .await;
     // 429: concurrency (demo runs one analysis at a time) ...
     let aapl = |kind: &str| json!({"ticker": "AAPL", "form": "10-K", "fiscal_year": 2025, "kind": kind});
@@ -514,6 +517,8 @@ async fn a_task_stuck_in_a_dead_letter_queue_frees_its_slot_after_its_retries_ar
          VALUES ('AAPL', 'Apple Inc.', '0000320193', '{SP500}')",
     )
     .await;
+    s.stored_filing_row("AAPL", "0000320193", "0000320193-25-000079", "10-K", 2025)
+        .await;
     let aapl = |kind: &str| json!({"ticker": "AAPL", "form": "10-K", "fiscal_year": 2025, "kind": kind});
     let (_, _, first) = s.post_analysis(&demo, &aapl("summary")).await;
     assert_eq!(

@@ -135,6 +135,19 @@ impl FilingStack {
             .expect("statements");
     }
 
+    /// A filing's row as if it had been fetched (no document in S3): what a demo user may be
+    /// served without EDGAR when the test does not run the demo prefill.
+    pub async fn stored_filing_row(&self, ticker: &str, cik: &str, accession: &str, form: &str, fiscal_year: i32) {
+        self.sql(&format!(
+            "INSERT INTO filings (id, accession, cik, company_name, ticker, form, filing_date, report_date,
+                 fiscal_year, primary_document, bucket, document_key, sha256, size_bytes, sections_key, section_status)
+             VALUES (gen_random_uuid(), '{accession}', '{cik}', '{ticker} Inc.', '{ticker}', '{form}',
+                 make_date({fiscal_year}, 11, 1), make_date({fiscal_year}, 9, 30), {fiscal_year}, 'doc.htm', 'b',
+                 'filings/{cik}/{accession}/doc.htm', repeat('0', 64), 1, 'filings/{cik}/{accession}/sections.json', '{{}}')"
+        ))
+        .await;
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         self.stack.query(sql).await[0].get(0)
     }

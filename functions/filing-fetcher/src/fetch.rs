@@ -4,6 +4,7 @@
 use crate::edgar::{
     filing_fiscal_quarter, filing_fiscal_year, EdgarClient, EdgarConfig, EdgarError, FilingEntry, FiscalYearEnd,
 };
+use crate::prefill::DEMO_PREFILL;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_s3::primitives::ByteStream;
 use chrono::{Datelike, NaiveDate};
@@ -16,8 +17,8 @@ use sluice_core::{
 };
 use sluice_filing_sections::FilingSections;
 use sluice_messages::{
-    AccessionNumber, AnalysisRequested, Cik, CompanyRef, Envelope, FilingRequested, FilingSelector, FilingType,
-    Payload, Producer, Ticker,
+    AccessionNumber, AnalysisRequested, Cik, CompanyRef, Envelope, FilingPrefillRequested, FilingRequested,
+    FilingSelector, FilingType, FromPayload, Payload, Producer, Ticker,
 };
 use std::time::Duration;
 use uuid::Uuid;
@@ -35,6 +36,13 @@ pub struct FetcherConfig {
     pub events_topic_arn: String,
     /// EDGAR's ticker directory is refreshed when older than this (at most daily).
     pub directory_max_age: Duration,
+    /// `FILINGS_QUEUE_URL`: this function's own queue, where the demo prefill schedule
+    /// queues the filings of the demo set (unset: the schedule refuses to run).
+    pub filings_queue_url: Option<String>,
+    /// `DEMO_PREFILL_COMPANIES_PER_TICK`: companies whose EDGAR list one tick reads.
+    pub prefill_companies_per_tick: i64,
+    /// `DEMO_PREFILL_REFRESH_HOURS`: a company's list is read again after this long.
+    pub prefill_refresh_after: Duration,
 }
 
 impl FetcherConfig {
@@ -53,6 +61,11 @@ impl FetcherConfig {
             priority_analyses_queue_url: cfg.optional("PRIORITY_ANALYSES_QUEUE_URL")?,
             events_topic_arn: cfg.required("EVENTS_TOPIC_ARN")?,
             directory_max_age: Duration::from_secs(cfg.or("EDGAR_DIRECTORY_MAX_AGE_SECS", 86_400u64)?),
+            filings_queue_url: cfg.optional("FILINGS_QUEUE_URL")?,
+            prefill_companies_per_tick: i64::from(cfg.or("DEMO_PREFILL_COMPANIES_PER_TICK", 50u32)?.clamp(1, 500)),
+            prefill_refresh_after: Duration::from_secs(
+                cfg.or("DEMO_PREFILL_REFRESH_HOURS", 24u64)?.saturating_mul(3600),
+            ),
         })
     }
 }
@@ -66,6 +79,8 @@ pub struct FilingFetcher {
     pub config: FetcherConfig,
     /// The filing requests queue's consumer (its DLQ: `DEAD_LETTER_QUEUE_URL`).
     pub processor: BatchProcessor,
+    /// Sends what the demo prefill schedule staged (the outbox).
+    pub publisher: EventPublisher,
     pub clock: Clock,
     /// Ask Sluice: each stored filing's sections are chunked and embedded for search.
     pub knowledge: std::sync::Arc<dyn sluice_knowledge::Embedder>,
@@ -90,12 +105,17 @@ pub enum FetchError {
     Extraction(String),
     #[error(transparent)]
     Lifecycle(#[from] LifecycleError),
+    #[error("not configured: {0}")]
+    NotConfigured(String),
+    /// A filing that can be downloaded but not stored (its document cannot be read).
+    #[error("the filing cannot be stored: {0}")]
+    Unusable(String),
 }
 
 impl RecordError for FetchError {
     fn is_retryable(&self) -> bool {
         match self {
-            Self::Malformed(_) => false,
+            Self::Malformed(_) | Self::NotConfigured(_) | Self::Unusable(_) => false,
             Self::Edgar(e) => e.is_retryable(),
             Self::Database(e) => !db::is_permanent(e),
             Self::Lifecycle(e) => e.is_retryable(),
@@ -106,21 +126,45 @@ impl RecordError for FetchError {
 
 /// Why a task cannot be served, in words for its user. The task fails; nothing is charged.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Refusal(String);
+pub(crate) struct Refusal(String);
+
+impl Refusal {
+    pub(crate) fn reason(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What the filing requests queue carries: a user's request, or a filing of the demo set.
+#[derive(Debug, Clone)]
+pub enum FilingWork {
+    Requested(FilingRequested),
+    Prefill(FilingPrefillRequested),
+}
+
+impl FromPayload for FilingWork {
+    const EXPECTED: &'static str = "filing request";
+    fn from_payload(payload: Payload) -> Option<Self> {
+        match payload {
+            Payload::FilingRequested(r) => Some(Self::Requested(r)),
+            Payload::FilingPrefillRequested(p) => Some(Self::Prefill(p)),
+            _ => None,
+        }
+    }
+}
 
 /// What EDGAR says about a filing beyond its submissions row.
-struct FilingFacts<'a> {
-    cik: &'a Cik,
-    company_name: &'a str,
-    ticker: Option<String>,
-    form: FilingType,
-    fiscal_year: i32,
+pub(crate) struct FilingFacts<'a> {
+    pub(crate) cik: &'a Cik,
+    pub(crate) company_name: &'a str,
+    pub(crate) ticker: Option<String>,
+    pub(crate) form: FilingType,
+    pub(crate) fiscal_year: i32,
     /// A 10-Q's quarter of that year.
-    fiscal_quarter: Option<u8>,
+    pub(crate) fiscal_quarter: Option<u8>,
 }
 
 /// A filing stored in the `filings` table.
-struct StoredFiling {
+pub(crate) struct StoredFiling {
     id: Uuid,
     accession: AccessionNumber,
 }
@@ -140,13 +184,22 @@ impl FilingFetcher {
             processor: instance
                 .processor("DEAD_LETTER_QUEUE_URL")?
                 .with_outbox(instance.outbox(Producer::FilingFetcher)),
+            publisher: instance.publisher(),
             clock: instance.clock,
             knowledge: sluice_knowledge::embed::from_config(&instance.cfg, &instance.sdk)?,
         })
     }
 
+    /// The filing requests queue: users' requests and the demo prefill's filings.
     pub async fn handle_batch(&self, event: SqsEvent) -> SqsBatchResponse {
-        self.processor.consume(event, |d| self.handle_delivery(d)).await
+        self.processor
+            .consume(event, |d: Delivery<FilingWork>| async move {
+                match d.payload.clone() {
+                    FilingWork::Requested(r) => self.handle_delivery(d.map(|_| r)).await,
+                    FilingWork::Prefill(p) => self.handle_prefill(d.map(|_| p)).await,
+                }
+            })
+            .await
     }
 
     pub async fn handle_delivery(&self, delivery: Delivery<FilingRequested>) -> Result<(), FetchError> {
@@ -171,6 +224,9 @@ impl FilingFetcher {
 
     /// Finds, downloads (once) and splits the filing. `Ok(Err(_))` is a request that can never succeed.
     async fn fetch(&self, request: &FilingRequested) -> Result<Result<StoredFiling, Refusal>, FetchError> {
+        if request.tier.policy().cached_filings_only {
+            return self.cached(request).await;
+        }
         let spec = &request.spec;
         let cik = match &spec.company {
             CompanyRef::Cik(cik) => cik.clone(),
@@ -246,9 +302,36 @@ impl FilingFetcher {
         self.store(&facts, &entry, bytes.to_vec()).await
     }
 
+    /// A tier served from the demo set only: the stored filing the API matched the task
+    /// to, never EDGAR. A task without one (accepted before the set held it) fails.
+    async fn cached(&self, request: &FilingRequested) -> Result<Result<StoredFiling, Refusal>, FetchError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                "SELECT f.id, f.accession FROM tasks t JOIN filings f ON f.id = t.filing_id WHERE t.id = $1",
+                &[&request.task_id],
+            )
+            .await?;
+        let found = row.and_then(|r| {
+            let accession: String = r.get(1);
+            AccessionNumber::parse(&accession).ok().map(|accession| StoredFiling {
+                id: r.get(0),
+                accession,
+            })
+        });
+        Ok(found.ok_or_else(|| {
+            Refusal(
+                request
+                    .tier
+                    .policy()
+                    .outside_cached_set(&request.spec.key(), self.clock.today()),
+            )
+        }))
+    }
+
     /// Ticker -> CIK from the cached directory, refreshing it from EDGAR when stale
     /// or when the ticker is unknown and the cache is older than an hour.
-    async fn resolve_ticker(&self, ticker: &Ticker) -> Result<Option<Cik>, FetchError> {
+    pub(crate) async fn resolve_ticker(&self, ticker: &Ticker) -> Result<Option<Cik>, FetchError> {
         let client = self.pool.get().await?;
         let row = client
             .query_one(
@@ -290,7 +373,7 @@ impl FilingFetcher {
         Ok(cached.and_then(|c| Cik::parse(&c).ok()))
     }
 
-    async fn stored(&self, accession: &AccessionNumber) -> Result<Option<StoredFiling>, FetchError> {
+    pub(crate) async fn stored(&self, accession: &AccessionNumber) -> Result<Option<StoredFiling>, FetchError> {
         let client = self.pool.get().await?;
         Ok(client
             .query_opt("SELECT id FROM filings WHERE accession = $1", &[&accession.as_str()])
@@ -303,7 +386,7 @@ impl FilingFetcher {
 
     /// Raw bytes and sections to S3, then the row. Two fetchers racing on one filing
     /// write the same objects and one row (the accession is unique).
-    async fn store(
+    pub(crate) async fn store(
         &self,
         facts: &FilingFacts<'_>,
         entry: &FilingEntry,
@@ -495,6 +578,14 @@ impl Function for FilingFetcher {
     async fn handle(&self, trigger: Trigger) -> Result<Answer, FunctionError> {
         match trigger {
             Trigger::Sqs(batch) => Ok(Answer::Batch(self.handle_batch(batch).await)),
+            Trigger::Schedule(tick) if tick.detail["schedule"] == DEMO_PREFILL => {
+                let done = self.prefill_tick().await.map_err(FunctionError::failed)?;
+                Ok(Answer::Done(serde_json::to_value(done).map_err(FunctionError::failed)?))
+            }
+            Trigger::Schedule(tick) => Err(FunctionError::Unsupported(format!(
+                "the schedule {} (filing-fetcher serves {DEMO_PREFILL})",
+                tick.detail["schedule"]
+            ))),
             other => Err(FunctionError::Unsupported(other.kind().into())),
         }
     }
@@ -502,7 +593,7 @@ impl Function for FilingFetcher {
 
 /// The fiscal year a filing reports on: by the company's fiscal year end when EDGAR
 /// gives one (Apple's year ending in September), else its report date's (or filing date's) year.
-fn fiscal_year(entry: &FilingEntry, fye: Option<FiscalYearEnd>) -> i32 {
+pub(crate) fn fiscal_year(entry: &FilingEntry, fye: Option<FiscalYearEnd>) -> i32 {
     match fye {
         Some(fye) => filing_fiscal_year(entry, fye),
         None => entry
@@ -558,6 +649,9 @@ mod tests {
             priority_analyses_queue_url: Some("priority".into()),
             events_topic_arn: "t".into(),
             directory_max_age: Duration::from_secs(1),
+            filings_queue_url: None,
+            prefill_companies_per_tick: 1,
+            prefill_refresh_after: Duration::from_secs(1),
         };
         let lanes: Vec<&str> = [
             UserTier::Demo,

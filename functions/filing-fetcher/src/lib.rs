@@ -3,5 +3,7 @@
 
 pub mod edgar;
 mod fetch;
+pub mod prefill;
 
-pub use fetch::{FetchError, FetcherConfig, FilingFetcher, SERVICE};
+pub use fetch::{FetchError, FetcherConfig, FilingFetcher, FilingWork, SERVICE};
+pub use prefill::{PrefillTick, DEMO_PREFILL};

@@ -123,6 +123,22 @@ pub struct Delivery<P> {
     pub receive_count: u32,
 }
 
+impl<P> Delivery<P> {
+    /// The same delivery with its payload turned into another type (a consumer of two
+    /// kinds of message on one queue hands each kind to its own step).
+    pub fn map<Q>(self, f: impl FnOnce(P) -> Q) -> Delivery<Q> {
+        Delivery {
+            message_id: self.message_id,
+            correlation_id: self.correlation_id,
+            producer: self.producer,
+            occurred_at: self.occurred_at,
+            schema_version: self.schema_version,
+            payload: f(self.payload),
+            receive_count: self.receive_count,
+        }
+    }
+}
+
 /// Why a typed consumer's record failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ConsumeError<E> {

@@ -10,7 +10,7 @@ use crate::Payload;
 /// - Spreadsheet uploads (checked, queued) and loads: team-wide. `uploaded_by` names the uploader as S3
 ///   saw them (an e-mail or an IAM principal), not a user id of the user pool, and the
 ///   loaded tables are team data (the HTTP API shows data versions to team members).
-/// - Market-data jobs, progress and summaries: team-wide.
+/// - Market-data jobs, progress and summaries, and the demo prefill's filings: team-wide.
 /// - Feedback (received, triaged): team-wide (tickets are the team's).
 /// - KPI alerts: team-wide (portfolio data is the team's).
 pub fn owner(payload: &Payload) -> Option<&str> {
@@ -23,6 +23,7 @@ pub fn owner(payload: &Payload) -> Option<&str> {
         | Payload::DatasetUploaded(_)
         | Payload::DatasetLoaded(_)
         | Payload::PriceJobRequested(_)
+        | Payload::FilingPrefillRequested(_)
         | Payload::PriceRefreshProgress(_)
         | Payload::PriceRefreshSummary(_)
         | Payload::FeedbackReceived(_)

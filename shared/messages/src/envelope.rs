@@ -131,6 +131,8 @@ impl Envelope {
             Payload::PriceRefreshSummary(m) => m.refresh_id.to_string(),
             // One filing request is handled at a time; different filings in parallel.
             Payload::FilingRequested(m) => fifo_safe(m.spec.key()),
+            // One filing is fetched once; different filings in parallel.
+            Payload::FilingPrefillRequested(m) => m.accession.to_string(),
             // Analyses of one filing run one after another, so its pool entry is made once.
             Payload::AnalysisRequested(m) => m.accession.to_string(),
             Payload::AnalysisCompleted(m) => m.task_id.to_string(),
@@ -157,6 +159,8 @@ impl Envelope {
             // task). Keyed by filing and user (seed 002), SQS dropped a user's second kind of
             // analysis of one filing within 5 minutes and that task was never done (make chaos).
             Payload::FilingRequested(m) => m.task_id.to_string(),
+            // A filing is queued for the demo set once (and the fetcher stores it once anyway).
+            Payload::FilingPrefillRequested(m) => format!("prefill:{}", m.accession),
             Payload::AnalysisRequested(m) => m.task_id.to_string(),
             Payload::AnalysisCompleted(_) | Payload::AnalysisFailed(_) => self.message_id.to_string(),
             // The same delivery (same item, same version) is queued once.

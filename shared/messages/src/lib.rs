@@ -22,8 +22,8 @@ pub use newtypes::{
 };
 pub use payloads::{
     AlertSeverity, AnalysisCompleted, AnalysisFailed, AnalysisRequested, DatasetLoaded, DatasetUploaded,
-    FeedbackReceived, FeedbackSource, FeedbackTriaged, FilingRequested, FromPayload, KpiAlert, LoadCounts, LoadStatus,
-    Payload, PriceJobRequested, PriceRefreshKind, PriceRefreshProgress, PriceRefreshSummary, TaskStep, TickerReason,
-    UploadChecked, UploadVerdict,
+    FeedbackReceived, FeedbackSource, FeedbackTriaged, FilingPrefillRequested, FilingRequested, FromPayload, KpiAlert,
+    LoadCounts, LoadStatus, Payload, PriceJobRequested, PriceRefreshKind, PriceRefreshProgress, PriceRefreshSummary,
+    TaskStep, TickerReason, UploadChecked, UploadVerdict,
 };
 pub use tiers::TierPolicy;

@@ -1,9 +1,9 @@
 //! The payloads. Adding a field: make it `Option` or give it a serde default so
 //! messages already on a queue keep deserialising; anything else is a new schema version.
 
-use crate::filings::{AccessionNumber, AnalysisKind, FilingSpec, ModelKey};
-use crate::newtypes::{DataVersionId, Dataset, Money, Sha256Digest, Ticker, UserTier};
-use chrono::{DateTime, Utc};
+use crate::filings::{AccessionNumber, AnalysisKind, FilingSpec, FilingType, ModelKey};
+use crate::newtypes::{Cik, DataVersionId, Dataset, Money, Sha256Digest, Ticker, UserTier};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -25,6 +25,8 @@ pub enum Payload {
     PriceRefreshSummary(PriceRefreshSummary),
     /// A user asked for an analysis of a filing not yet fetched (filing FIFO queue).
     FilingRequested(FilingRequested),
+    /// The demo prefill schedule found a filing of the cached set not yet stored (filing FIFO queue).
+    FilingPrefillRequested(FilingPrefillRequested),
     /// A filing is stored and split into sections; its analysis waits (analysis FIFO queue).
     AnalysisRequested(AnalysisRequested),
     /// An analysis task finished and its result is in the pool (events topic).
@@ -78,6 +80,7 @@ from_payload!(
     PriceRefreshProgress: "PriceRefreshProgress message",
     PriceRefreshSummary: "PriceRefreshSummary message",
     FilingRequested: "filing request",
+    FilingPrefillRequested: "filing prefill request",
     AnalysisRequested: "analysis request",
     AnalysisCompleted: "AnalysisCompleted message",
     AnalysisFailed: "AnalysisFailed message",
@@ -129,6 +132,9 @@ impl Payload {
                 m.total
             ),
             Self::FilingRequested(m) => format!("{} {} requested by {}", m.kind, m.spec.key(), m.user_id),
+            Self::FilingPrefillRequested(m) => {
+                format!("{} {} of {} queued for the demo set", m.form, m.accession, m.cik)
+            }
             Self::AnalysisRequested(m) => format!("{} of {} waiting for the analyser", m.kind, m.accession),
             Self::AnalysisCompleted(m) => format!(
                 "{} of {} completed by {} (charged {}): analysis {}",
@@ -157,6 +163,7 @@ impl Payload {
             Self::PriceRefreshProgress(_) => "PriceRefreshProgress",
             Self::PriceRefreshSummary(_) => "PriceRefreshSummary",
             Self::FilingRequested(_) => "FilingRequested",
+            Self::FilingPrefillRequested(_) => "FilingPrefillRequested",
             Self::AnalysisRequested(_) => "AnalysisRequested",
             Self::AnalysisCompleted(_) => "AnalysisCompleted",
             Self::AnalysisFailed(_) => "AnalysisFailed",
@@ -358,6 +365,27 @@ pub struct FilingRequested {
     pub tier: UserTier,
     pub spec: FilingSpec,
     pub kind: AnalysisKind,
+}
+
+/// A filing of the demo set (seed 002: S&P 500, 10-K and 10-Q, last two years) that is not
+/// stored yet, as the prefill schedule read it from the company's EDGAR submissions: the
+/// fetcher downloads its document once (no second look at the submissions) and stores it
+/// like any other filing. No task and no user: nothing is charged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilingPrefillRequested {
+    pub cik: Cik,
+    pub ticker: Option<Ticker>,
+    pub company_name: String,
+    pub accession: AccessionNumber,
+    pub form: FilingType,
+    /// The main document's file name in the filing's archive folder.
+    pub primary_document: String,
+    pub filing_date: NaiveDate,
+    pub report_date: Option<NaiveDate>,
+    pub fiscal_year: i32,
+    /// A 10-Q's quarter of its fiscal year.
+    pub fiscal_quarter: Option<u8>,
 }
 
 /// A message that moves an analysis task along: what ends the task when it cannot go on.

@@ -13,6 +13,9 @@ pub struct TierPolicy {
     pub history_years: Option<u32>,
     /// Demo users see S&P 500 companies only.
     pub sp500_only: bool,
+    /// Served only from the filings already stored (the demo set the prefill schedule
+    /// keeps: 10-K and 10-Q): no EDGAR request is ever made for this tier.
+    pub cached_filings_only: bool,
     /// Charged once per filing a user accesses for the first time.
     pub filing_access_fee: Money,
     /// Charged per analysis that needs a new model call.
@@ -34,6 +37,7 @@ impl UserTier {
                 concurrent_analyses: Some(1),
                 history_years: Some(2),
                 sp500_only: true,
+                cached_filings_only: true,
                 filing_access_fee: Money::ZERO,
                 analysis_fee: usd(20_000),
                 monthly_credits: Money::ZERO,
@@ -45,6 +49,7 @@ impl UserTier {
                 concurrent_analyses: Some(3),
                 history_years: Some(5),
                 sp500_only: false,
+                cached_filings_only: false,
                 filing_access_fee: usd(100_000),
                 analysis_fee: usd(20_000),
                 monthly_credits: usd(5_000_000),
@@ -56,6 +61,7 @@ impl UserTier {
                 concurrent_analyses: Some(10),
                 history_years: Some(10),
                 sp500_only: false,
+                cached_filings_only: false,
                 filing_access_fee: usd(50_000),
                 analysis_fee: usd(15_000),
                 monthly_credits: usd(25_000_000),
@@ -67,6 +73,7 @@ impl UserTier {
                 concurrent_analyses: None,
                 history_years: None,
                 sp500_only: false,
+                cached_filings_only: false,
                 filing_access_fee: Money::ZERO,
                 analysis_fee: Money::ZERO,
                 monthly_credits: Money::ZERO,
@@ -83,6 +90,22 @@ impl TierPolicy {
         use chrono::Datelike;
         self.history_years
             .map(|years| today.year().saturating_sub(i32::try_from(years).unwrap_or(i32::MAX)))
+    }
+}
+
+impl TierPolicy {
+    /// Why a request of a tier served from the demo set only ([`Self::cached_filings_only`])
+    /// cannot be served: `what` (a filing, in words) is not among the pre-cached filings,
+    /// and which tier lifts the limit. The same words from the API and the fetcher.
+    pub fn outside_cached_set(&self, what: &str, today: chrono::NaiveDate) -> String {
+        let from = self
+            .earliest_fiscal_year(today)
+            .map(|y| format!(" (fiscal {y} on)"))
+            .unwrap_or_default();
+        format!(
+            "demo users get the pre-cached S&P 500 filings of the last two years (10-K and 10-Q{from}), \
+             and {what} is not among them; the basic tier and above fetch any filing from EDGAR"
+        )
     }
 }
 

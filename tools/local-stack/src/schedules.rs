@@ -1,9 +1,10 @@
 //! Plays EventBridge's schedules of template.yaml: daily quotes after the US close
 //! on weekdays, weekly fundamentals on Saturday, monthly credits on the first of the
-//! month at 00:05 (UTC, as the rules are written).
+//! month at 00:05, the demo prefill every hour at :20 (UTC, as the rules are written).
 
 use account_worker::AccountWorker;
 use chrono::{Datelike, Timelike, Utc, Weekday};
+use filing_fetcher::{FilingFetcher, DEMO_PREFILL};
 use price_updater::{PriceUpdater, Schedule};
 use sluice_core::{Answer, Function, FunctionError, Trigger};
 use std::sync::Arc;
@@ -53,6 +54,37 @@ pub async fn fire_monthly_credits(accounts: &AccountWorker) -> Result<Answer, Fu
         "detail": {"schedule": "monthly-credits"},
     });
     accounts.handle(Trigger::decode(event)?).await
+}
+
+/// Is the demo prefill due at `now` (every hour at :20)?
+pub fn demo_prefill_due(now: chrono::DateTime<Utc>) -> bool {
+    now.minute() == 20
+}
+
+/// The demo prefill schedule firing, as EventBridge Scheduler invokes filing-fetcher.
+pub async fn fire_demo_prefill(filings: &FilingFetcher) -> Result<Answer, FunctionError> {
+    let event = serde_json::json!({
+        "detail-type": "Scheduled Event",
+        "source": "aws.scheduler",
+        "detail": {"schedule": DEMO_PREFILL},
+    });
+    filings.handle(Trigger::decode(event)?).await
+}
+
+pub async fn run_demo_prefill(filings: Arc<FilingFetcher>) {
+    let mut last_fired = None;
+    loop {
+        let now = Utc::now();
+        let hour = (now.date_naive(), now.hour());
+        if demo_prefill_due(now) && last_fired != Some(hour) {
+            last_fired = Some(hour);
+            match fire_demo_prefill(&filings).await {
+                Ok(done) => tracing::info!(?done, "demo prefill tick"),
+                Err(e) => tracing::error!(error = %e, "demo prefill failed"),
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(20)).await;
+    }
 }
 
 pub async fn run_monthly_credits(accounts: Arc<AccountWorker>) {
@@ -107,5 +139,7 @@ mod tests {
         assert!(!monthly_credits_due(
             Utc.with_ymd_and_hms(2026, 12, 2, 0, 5, 0).unwrap()
         ));
+        assert!(demo_prefill_due(Utc.with_ymd_and_hms(2026, 12, 2, 7, 20, 40).unwrap()));
+        assert!(!demo_prefill_due(Utc.with_ymd_and_hms(2026, 12, 2, 7, 21, 0).unwrap()));
     }
 }

@@ -371,6 +371,12 @@ impl ApiState {
         // 3. Data access, concurrency, credits — in that order (the request itself was
         // counted against the tier's allowance when the caller was admitted).
         data_access(&policy, &spec, in_sp500, today).map_err(ApiError::Forbidden)?;
+        // Demo is served from the pre-cached set only (the demo-prefill schedule keeps it):
+        // a filing not stored is refused here, before anything is held or queued, and no
+        // EDGAR request is ever made for it.
+        if policy.cached_filings_only && !in_cached_set(&spec, known.is_some()) {
+            return Err(ApiError::Forbidden(policy.outside_cached_set(&spec.key(), today)));
+        }
         let holds = lifecycle::holds(&tx, &caller.user_id).await?;
         let (active_count, reserved) = (holds.active, holds.held.micros());
         if let Some(limit) = policy.concurrent_analyses {
@@ -627,7 +633,9 @@ fn accepted(task: Value) -> Response {
     response
 }
 
-/// The stored filing a request names, when it has been fetched before.
+/// The stored filing a request names, when it has been fetched before. A ticker is
+/// matched through EDGAR's directory (the fetcher's cache) or the ticker universe (whose
+/// CIKs the demo prefill stores its filings under).
 async fn find_filing(
     tx: &deadpool_postgres::Transaction<'_>,
     spec: &FilingSpec,
@@ -653,7 +661,8 @@ async fn find_filing(
             tx.query_opt(
                 &format!(
                     "{cols} WHERE form = $1 AND fiscal_year = $2
-                       AND (cik = $3 OR cik IN (SELECT cik FROM edgar_companies WHERE ticker = $4))
+                       AND (cik = $3 OR cik IN (SELECT cik FROM edgar_companies WHERE ticker = $4)
+                            OR cik IN (SELECT cik FROM tickers WHERE ticker = $4))
                        AND ($5::smallint IS NULL OR fiscal_quarter = $5)
                      ORDER BY filing_date DESC LIMIT 1"
                 ),
@@ -716,6 +725,12 @@ pub fn data_access(
         }
     }
     Ok(())
+}
+
+/// Whether a request names a filing of the demo set: a 10-K or 10-Q already stored (the
+/// years and companies are [`data_access`]'s).
+pub fn in_cached_set(spec: &FilingSpec, stored: bool) -> bool {
+    stored && matches!(spec.form, FilingType::TenK | FilingType::TenQ)
 }
 
 /// What a new task may charge: the filing access fee unless the user has access,
@@ -792,6 +807,31 @@ mod tests {
         ));
         assert!(data_access(&UserTier::Professional.policy(), &by_accession, None, today).is_err());
         assert!(data_access(&UserTier::Enterprise.policy(), &by_accession, None, today).is_ok());
+    }
+
+    #[test]
+    fn demo_is_served_stored_10ks_and_10qs_only_and_says_which_tier_lifts_that() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let tenk = spec(FilingSelector::FiscalYear(2025));
+        assert!(in_cached_set(&tenk, true));
+        assert!(!in_cached_set(&tenk, false));
+        let eight_k = FilingSpec {
+            form: FilingType::EightK,
+            ..tenk.clone()
+        };
+        assert!(!in_cached_set(&eight_k, true));
+        let why = UserTier::Demo.policy().outside_cached_set(&tenk.key(), today);
+        for words in [
+            "pre-cached S&P 500",
+            "last two years",
+            "fiscal 2024 on",
+            "AAPL:10-K:FY2025",
+            "basic tier",
+        ] {
+            assert!(why.contains(words), "{why}");
+        }
+        assert!(UserTier::Demo.policy().cached_filings_only);
+        assert!(!UserTier::Basic.policy().cached_filings_only);
     }
 
     #[test]
