@@ -1,9 +1,11 @@
 //! Plays EventBridge's schedules of template.yaml: daily quotes after the US close
 //! on weekdays, weekly fundamentals on Saturday, monthly credits on the first of the
-//! month at 00:05 (UTC, as the rules are written).
+//! month at 00:05 and the monthly portfolio reports on the first at 06:00 (UTC, as the
+//! rules are written).
 
 use account_worker::AccountWorker;
 use chrono::{Datelike, Timelike, Utc, Weekday};
+use portfolio_analyst::PortfolioAnalyst;
 use price_updater::{PriceUpdater, Schedule};
 use sluice_core::{Answer, Function, FunctionError, Trigger};
 use std::sync::Arc;
@@ -53,6 +55,36 @@ pub async fn fire_monthly_credits(accounts: &AccountWorker) -> Result<Answer, Fu
         "detail": {"schedule": "monthly-credits"},
     });
     accounts.handle(Trigger::decode(event)?).await
+}
+
+/// Is the monthly reports schedule due at `now` (to the minute)?
+pub fn monthly_reports_due(now: chrono::DateTime<Utc>) -> bool {
+    now.day() == 1 && now.hour() == 6 && now.minute() == 0
+}
+
+/// The monthly reports schedule firing, as EventBridge Scheduler invokes portfolio-analyst.
+pub async fn fire_monthly_reports(portfolio: &PortfolioAnalyst) -> Result<Answer, FunctionError> {
+    let event = serde_json::json!({
+        "detail-type": "Scheduled Event",
+        "source": "aws.scheduler",
+        "detail": {"schedule": portfolio_analyst::MONTHLY_REPORTS},
+    });
+    portfolio.handle(Trigger::decode(event)?).await
+}
+
+pub async fn run_monthly_reports(portfolio: Arc<PortfolioAnalyst>) {
+    let mut last_fired = None;
+    loop {
+        let now = Utc::now();
+        if monthly_reports_due(now) && last_fired != Some(now.date_naive()) {
+            last_fired = Some(now.date_naive());
+            match fire_monthly_reports(&portfolio).await {
+                Ok(done) => tracing::info!(?done, "monthly portfolio reports generated"),
+                Err(e) => tracing::error!(error = %e, "monthly portfolio reports failed"),
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(20)).await;
+    }
 }
 
 pub async fn run_monthly_credits(accounts: Arc<AccountWorker>) {
@@ -106,6 +138,12 @@ mod tests {
         ));
         assert!(!monthly_credits_due(
             Utc.with_ymd_and_hms(2026, 12, 2, 0, 5, 0).unwrap()
+        ));
+        assert!(monthly_reports_due(
+            Utc.with_ymd_and_hms(2026, 12, 1, 6, 0, 40).unwrap()
+        ));
+        assert!(!monthly_reports_due(
+            Utc.with_ymd_and_hms(2026, 12, 1, 0, 5, 0).unwrap()
         ));
     }
 }
