@@ -7,20 +7,7 @@
 use serde_json::{json, Value};
 use sluice_core::{Answer, Clock, ConfigSource};
 use sluice_fakes::llm::{FakeLlmConfig, LlmRoute};
-use sluice_tests::{token, TestStack};
-
-/// Acme's KPIs over three quarters (EBITDA halves in June, 55 % of its budget; cash falls
-/// by 3,000 a quarter) and Beta's one figure.
-const KPIS: &str = "Fondo;Empresa;Fecha;Tipo;Indicador;Unidad;Valor
-Fondo I;Acme;31/12/2025;Real;EBITDA;EUR;1.000
-Fondo I;Acme;31/12/2025;Real;Caja;EUR;15.000
-Fondo I;Acme;31/03/2026;Real;EBITDA;EUR;1.100
-Fondo I;Acme;31/03/2026;Real;Caja;EUR;12.000
-Fondo I;Acme;30/06/2026;Real;EBITDA;EUR;550
-Fondo I;Acme;30/06/2026;Presupuesto;EBITDA;EUR;1.000
-Fondo I;Acme;30/06/2026;Real;Caja;EUR;9.000,50
-Fondo II;Beta;30/06/2026;Real;Ventas;EUR;300
-";
+use sluice_tests::{token, TestStack, ACME_BETA_KPIS};
 
 /// The schedule fires on the first of December: the reports are November's.
 fn first_of_december() -> Clock {
@@ -63,7 +50,7 @@ async fn stored(stack: &TestStack) -> Vec<(String, String, String, Value)> {
 #[tokio::test]
 async fn each_month_every_company_and_the_portfolio_get_one_extractive_report() {
     let stack = TestStack::start_at(ConfigSource::default(), first_of_december()).await;
-    stack.upload("uploads/kpis/kpis.csv", KPIS, &[]).await;
+    stack.upload("uploads/kpis/kpis.csv", ACME_BETA_KPIS, &[]).await;
     stack.settle().await;
 
     let done = tick(&stack).await;
@@ -150,7 +137,7 @@ async fn a_configured_model_narrates_from_the_figures_and_may_not_invent_numbers
         .with("LLM_API_KEY", "sk-test-not-a-secret")
         .with("LLM_BACKOFF_MS", "20");
     let stack = TestStack::start_at(config, first_of_december()).await;
-    stack.upload("uploads/kpis/kpis.csv", KPIS, &[]).await;
+    stack.upload("uploads/kpis/kpis.csv", ACME_BETA_KPIS, &[]).await;
     stack.settle().await;
     llm.stats.reset();
 

@@ -72,34 +72,39 @@ pub async fn fire_monthly_reports(portfolio: &PortfolioAnalyst) -> Result<Answer
     portfolio.handle(Trigger::decode(event)?).await
 }
 
-pub async fn run_monthly_reports(portfolio: Arc<PortfolioAnalyst>) {
+/// Fires a once-a-month schedule on the minute `due` says, once that day (checked every 20 s).
+async fn once_a_day<Fut>(what: &'static str, due: fn(chrono::DateTime<Utc>) -> bool, fire: impl Fn() -> Fut)
+where
+    Fut: std::future::Future<Output = Result<Answer, FunctionError>>,
+{
     let mut last_fired = None;
     loop {
         let now = Utc::now();
-        if monthly_reports_due(now) && last_fired != Some(now.date_naive()) {
+        if due(now) && last_fired != Some(now.date_naive()) {
             last_fired = Some(now.date_naive());
-            match fire_monthly_reports(&portfolio).await {
-                Ok(done) => tracing::info!(?done, "monthly portfolio reports generated"),
-                Err(e) => tracing::error!(error = %e, "monthly portfolio reports failed"),
+            match fire().await {
+                Ok(done) => tracing::info!(?done, schedule = what, "schedule fired"),
+                Err(e) => tracing::error!(error = %e, schedule = what, "schedule failed"),
             }
         }
         tokio::time::sleep(std::time::Duration::from_secs(20)).await;
     }
 }
 
+pub async fn run_monthly_reports(portfolio: Arc<PortfolioAnalyst>) {
+    once_a_day(portfolio_analyst::MONTHLY_REPORTS, monthly_reports_due, || {
+        let portfolio = portfolio.clone();
+        async move { fire_monthly_reports(&portfolio).await }
+    })
+    .await
+}
+
 pub async fn run_monthly_credits(accounts: Arc<AccountWorker>) {
-    let mut last_fired = None;
-    loop {
-        let now = Utc::now();
-        if monthly_credits_due(now) && last_fired != Some(now.date_naive()) {
-            last_fired = Some(now.date_naive());
-            match fire_monthly_credits(&accounts).await {
-                Ok(done) => tracing::info!(?done, "monthly credits granted"),
-                Err(e) => tracing::error!(error = %e, "monthly credits failed"),
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_secs(20)).await;
-    }
+    once_a_day(account_worker::MONTHLY_CREDITS, monthly_credits_due, || {
+        let accounts = accounts.clone();
+        async move { fire_monthly_credits(&accounts).await }
+    })
+    .await
 }
 
 pub async fn run(prices: Arc<PriceUpdater>) {
