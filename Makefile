@@ -66,7 +66,7 @@ token: ## a bearer token for the local HTTP API: make token AS=ana [TIER=demo|ba
 	@test -x $(RUNNER) || $(MAKE) --no-print-directory runner
 	@$(WITH_ENV) $(RUNNER) token "$(AS)" $(TIER) $(if $(TEAM),team)
 
-tick: ## fire a schedule now: make tick NAME=daily-quotes | NAME=weekly-fundamentals | NAME=monthly-credits | NAME=demo-prefill
+tick: ## fire a schedule now: make tick NAME=daily-quotes | NAME=weekly-fundamentals | NAME=monthly-credits | NAME=demo-prefill | NAME=monthly-reports
 	@test -x $(RUNNER) || $(MAKE) --no-print-directory runner
 	@$(WITH_ENV) $(RUNNER) tick $(NAME)
 

@@ -4,7 +4,7 @@
 //! data loaded through the real pipeline or inserted as price-updater stores it.
 
 use serde_json::{json, Value};
-use sluice_tests::{token, TestStack};
+use sluice_tests::{token, TestStack, ACME_BETA_KPIS};
 
 async fn get(url: &str, bearer: &str) -> (u16, Value) {
     let response = reqwest::Client::new()
@@ -608,24 +608,11 @@ async fn watchlists_hold_known_tickers_with_their_quotes() {
     assert_eq!(get(&format!("{url}/{id}"), &ana).await.0, 404);
 }
 
-/// Acme's KPIs over three quarters: EBITDA halves in June (the tracker raises its alerts),
-/// cash falls by 3,000 a quarter.
-const KPIS: &str = "Fondo;Empresa;Fecha;Tipo;Indicador;Unidad;Valor
-Fondo I;Acme;31/12/2025;Real;EBITDA;EUR;1.000
-Fondo I;Acme;31/12/2025;Real;Caja;EUR;15.000
-Fondo I;Acme;31/03/2026;Real;EBITDA;EUR;1.100
-Fondo I;Acme;31/03/2026;Real;Caja;EUR;12.000
-Fondo I;Acme;30/06/2026;Real;EBITDA;EUR;550
-Fondo I;Acme;30/06/2026;Presupuesto;EBITDA;EUR;1.000
-Fondo I;Acme;30/06/2026;Real;Caja;EUR;9.000,50
-Fondo II;Beta;30/06/2026;Real;Ventas;EUR;300
-";
-
 #[tokio::test]
 async fn a_report_is_generated_for_a_company_with_loaded_kpis_and_stored_in_s3() {
     let stack = TestStack::start().await;
     let api = stack.serve_api().await;
-    stack.upload("uploads/kpis/kpis.csv", KPIS, &[]).await;
+    stack.upload("uploads/kpis/kpis.csv", ACME_BETA_KPIS, &[]).await;
     stack.settle().await;
     let team = token("tess", "basic", true);
     let url = format!("{api}/v1/reports");

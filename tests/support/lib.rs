@@ -452,6 +452,20 @@ impl TestStack {
     }
 }
 
+/// Acme's KPIs over three quarters (EBITDA halves in June, the tracker raises its alerts,
+/// and is at 55 % of its budget; cash falls by 3,000 a quarter) and Beta's one figure,
+/// in two funds (the portfolio reports' tests).
+pub const ACME_BETA_KPIS: &str = "Fondo;Empresa;Fecha;Tipo;Indicador;Unidad;Valor
+Fondo I;Acme;31/12/2025;Real;EBITDA;EUR;1.000
+Fondo I;Acme;31/12/2025;Real;Caja;EUR;15.000
+Fondo I;Acme;31/03/2026;Real;EBITDA;EUR;1.100
+Fondo I;Acme;31/03/2026;Real;Caja;EUR;12.000
+Fondo I;Acme;30/06/2026;Real;EBITDA;EUR;550
+Fondo I;Acme;30/06/2026;Presupuesto;EBITDA;EUR;1.000
+Fondo I;Acme;30/06/2026;Real;Caja;EUR;9.000,50
+Fondo II;Beta;30/06/2026;Real;Ventas;EUR;300
+";
+
 /// The secret the test stacks verify tokens with.
 pub const TEST_JWT_SECRET: &[u8] = b"sluice-tests-only-secret";
 

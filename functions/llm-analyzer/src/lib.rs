@@ -12,7 +12,6 @@ pub mod triage;
 pub use feedback::{delivery_key, Triage, TriageConfig, TriageError, TRIAGE_CONSUMER};
 pub use handler::{usable_sections, AnalyzeError, Analyzer, AnalyzerConfig, SERVICE};
 
-use provider::{build_model, ProviderConfig};
 use sluice_core::{Answer, Function, FunctionError, InitError, Instance, Trigger};
 use sluice_messages::Producer;
 
@@ -30,28 +29,22 @@ impl LlmAnalyzer {
     /// configuration names (an OpenAI-compatible endpoint's key is the secret
     /// `LLM_API_KEY`), shared by both consumers.
     pub async fn build(instance: &Instance) -> Result<Self, InitError> {
-        let cfg = match instance.secret("LLM_API_KEY").await? {
-            Some(key) => instance.cfg.clone().with("LLM_API_KEY", key.expose()),
-            None => instance.cfg.clone(),
-        };
-        let provider = ProviderConfig::load(&cfg)?;
-        let model = build_model(&provider, &instance.sdk)
-            .await
-            .map_err(|e| InitError::unusable("LLM_PROVIDER", e))?;
+        let (provider, model) = provider::from_instance(instance).await?;
+        let cfg = &instance.cfg;
         let outbox = instance.outbox(Producer::LlmAnalyzer);
         Ok(Self {
             analyzer: Analyzer {
                 pool: instance.pool.clone(),
                 s3: instance.s3(),
                 model: model.clone(),
-                config: AnalyzerConfig::load(&cfg, &provider)?,
+                config: AnalyzerConfig::load(cfg, &provider)?,
                 processor: instance.processor("DEAD_LETTER_QUEUE_URL")?.with_outbox(outbox.clone()),
             },
             triage: Triage {
                 pool: instance.pool.clone(),
                 dynamodb: aws_sdk_dynamodb::Client::new(&instance.sdk),
                 model,
-                config: TriageConfig::load(&cfg, &provider)?,
+                config: TriageConfig::load(cfg, &provider)?,
                 processor: instance.processor("FEEDBACK_DLQ_URL")?.with_outbox(outbox),
             },
             feedback_queue_arn: cfg.required("FEEDBACK_QUEUE_ARN")?,

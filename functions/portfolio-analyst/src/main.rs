@@ -6,5 +6,5 @@ use sluice_core::Instance;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let instance = Instance::from_env(SERVICE).await?;
-    sluice_core::lambda::serve(PortfolioAnalyst::build(&instance)?).await
+    sluice_core::lambda::serve(PortfolioAnalyst::build(&instance).await?).await
 }

@@ -5,9 +5,12 @@
 //!   stored once and announced as `KpiAlert` events, in the caller's transaction.
 //! - [`deals`]: the deal-flow scorer (weighted factors, each explained).
 //! - [`report`]: the portfolio report (KPI trends, cash runway, budget attainment, open
-//!   alerts), narrated extractively.
+//!   alerts), narrated extractively, stored in S3.
+//! - [`narration`]: what a model is given to narrate a report, and the check that its
+//!   narration invents no number (pure).
 
 pub mod deals;
+pub mod narration;
 pub mod report;
 pub mod rules;
 pub mod tracker;
@@ -18,6 +21,9 @@ pub enum PortfolioError {
     Database(#[from] tokio_postgres::Error),
     #[error(transparent)]
     Publish(#[from] sluice_core::PublishError),
+    /// A report could not be written to S3.
+    #[error("report storage: {0}")]
+    Storage(String),
 }
 
 impl PortfolioError {
@@ -25,7 +31,7 @@ impl PortfolioError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Database(e) => !sluice_core::db::is_permanent(e),
-            Self::Publish(_) => true,
+            Self::Publish(_) | Self::Storage(_) => true,
         }
     }
 }

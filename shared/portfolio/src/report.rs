@@ -1,13 +1,16 @@
 //! The portfolio report (seed 000's Portfolio Analyzer): per company its KPI trends,
 //! cash runway, budget attainment and open alerts, and per fund its companies. Built by
-//! [`build`] (pure) from what [`gather`] reads; narrated extractively: sentences made
-//! from the figures, labelled as such (no model is called).
+//! [`build`] (pure) from what [`gather`] reads, each company narrated extractively
+//! (sentences made from the figures, labelled as such); a configured model may narrate
+//! the whole from its figures ([`crate::narration`]). [`store`] keeps it in S3 and
+//! records it.
 
 use crate::PortfolioError;
 use chrono::{Datelike, NaiveDate};
 use deadpool_postgres::GenericClient;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use uuid::Uuid;
 
 /// One KPI value as stored (`scenario` as `kpi_scenario` says: actual or budget).
 #[derive(Debug, Clone, PartialEq)]
@@ -237,15 +240,70 @@ pub fn build(companies: &[CompanyInput]) -> Value {
         entry.1 += r["open_alerts"].as_array().map_or(0, Vec::len);
     }
     json!({
-        "narration": {
-            "kind": "extractive",
-            "note": "sentences built from the figures in this report; no model was used",
-        },
+        "narration": crate::narration::extractive(None),
         "funds": funds.into_iter().map(|(fund, (companies, alerts))| json!({
             "fund": fund, "companies": companies, "open_alerts": alerts,
         })).collect::<Vec<_>>(),
         "companies": reports,
     })
+}
+
+/// Where a report is kept in S3 (the uploads bucket).
+pub fn key_of(id: Uuid) -> String {
+    format!("portfolio-reports/{id}.json")
+}
+
+/// What the `portfolio_reports` row says of a report.
+#[derive(Debug, Clone)]
+pub struct Record<'a> {
+    pub id: Uuid,
+    /// A user, or `schedule:monthly-reports`.
+    pub requested_by: &'a str,
+    /// The one company it is about (none: every company).
+    pub company: Option<&'a str>,
+    pub companies: usize,
+    /// The month a scheduled report is for (its first day).
+    pub period: Option<NaiveDate>,
+    /// `extractive` or the narrating model's key.
+    pub narration: &'a str,
+}
+
+/// Stores `report` as JSON in S3 (`portfolio-reports/<id>.json` of `bucket`) and records
+/// it through `client` (a transaction, when the caller claims a key with it).
+pub async fn store<C: GenericClient>(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    client: &C,
+    report: &Value,
+    record: &Record<'_>,
+) -> Result<(), PortfolioError> {
+    let key = key_of(record.id);
+    let body = serde_json::to_vec(report).map_err(|e| PortfolioError::Storage(e.to_string()))?;
+    s3.put_object()
+        .bucket(bucket)
+        .key(&key)
+        .content_type("application/json")
+        .body(aws_sdk_s3::primitives::ByteStream::from(body))
+        .send()
+        .await
+        .map_err(|e| PortfolioError::Storage(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))?;
+    let count = i32::try_from(record.companies).unwrap_or(i32::MAX);
+    client
+        .execute(
+            "INSERT INTO portfolio_reports (report_id, requested_by, company, companies, s3_key, period, narration)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &record.id,
+                &record.requested_by,
+                &record.company,
+                &count,
+                &key,
+                &record.period,
+                &record.narration,
+            ],
+        )
+        .await?;
+    Ok(())
 }
 
 /// Reads what the report needs: every actual and budget KPI value and every alert, of

@@ -40,7 +40,18 @@ pub struct CopyReport {
     pub prepare: Option<String>,
 }
 
-pub async fn run(file: &Path, prepare: Option<&str>) -> anyhow::Result<CopyReport> {
+/// The rows a load of `file` into an empty table ends with, as `COPY` text in a temp file.
+pub struct CleanRows {
+    pub file: tempfile::NamedTempFile,
+    pub rows: u64,
+    pub staged_rows: u64,
+    pub rejected: u64,
+    pub superseded: u64,
+    pub parse_s: f64,
+}
+
+/// Parses `file` with the loader's normaliser and keeps the last row of each key.
+pub fn clean_rows(file: &Path) -> anyhow::Result<CleanRows> {
     let parsed = parse_file(file)?;
     let layout = StagedLayout::for_dataset(Dataset::Kpis);
     let open = |f: &tempfile::NamedTempFile| -> anyhow::Result<_> {
@@ -57,9 +68,20 @@ pub async fn run(file: &Path, prepare: Option<&str>) -> anyhow::Result<CopyRepor
         out.flush()?;
         n
     };
-    let superseded_rows = skip.len() as u64;
-    drop(skip);
-    drop(parsed.staged);
+    Ok(CleanRows {
+        file: table_rows,
+        rows,
+        staged_rows: parsed.summary.staged_rows,
+        rejected: parsed.summary.rejected_rows,
+        superseded: skip.len() as u64,
+        parse_s: parsed.seconds,
+    })
+}
+
+pub async fn run(file: &Path, prepare: Option<&str>) -> anyhow::Result<CopyReport> {
+    let clean = clean_rows(file)?;
+    let layout = StagedLayout::for_dataset(Dataset::Kpis);
+    let (table_rows, rows) = (&clean.file, clean.rows);
     let copy_bytes = std::fs::metadata(table_rows.path())?.len();
 
     let db = BenchDb::create(&ConfigSource::from_env(), "copy", prepare).await?;
@@ -73,18 +95,18 @@ pub async fn run(file: &Path, prepare: Option<&str>) -> anyhow::Result<CopyRepor
         bench: "copy",
         file: file.display().to_string(),
         rows,
-        staged_rows: parsed.summary.staged_rows,
-        rejected: parsed.summary.rejected_rows,
-        superseded: superseded_rows,
+        staged_rows: clean.staged_rows,
+        rejected: clean.rejected,
+        superseded: clean.superseded,
         copy_bytes,
         seconds,
         rows_per_s: rows as f64 / seconds,
-        parse_s: parsed.seconds,
+        parse_s: clean.parse_s,
         prepare: prepare.map(str::to_owned),
     })
 }
 
-async fn timed_copy(db: &BenchDb, rows: &Path, layout: &StagedLayout) -> anyhow::Result<(u64, f64)> {
+pub async fn timed_copy(db: &BenchDb, rows: &Path, layout: &StagedLayout) -> anyhow::Result<(u64, f64)> {
     let client = db.pool.get().await?;
     let statement = format!(
         "COPY {} ({}, source_modified_at) FROM STDIN",

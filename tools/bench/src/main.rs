@@ -4,6 +4,8 @@
 //!   sluice-bench etl --file FILE                           the full S3-to-PostgreSQL load, as the pipeline runs it
 //!   sluice-bench copy --file FILE                          the limit: a plain COPY of the same clean rows
 //!   sluice-bench stages --file FILE [--explain] [--reload] [--analyze-stage] [--set k=v,...] [--save-staged F]  where the load's time goes, step by step
+//!   sluice-bench csv-export --file FILE [--checkpoint N]   the file's clean rows into `kpis`, then `GET /v1/kpis` as CSV
+//!                                                          through the HTTP API: rows/s, bytes, peak RSS at N rows and at the end
 //!
 //! `etl`, `copy` and `stages` take `--prepare SQL`, run on their fresh database after the
 //! migrations (experiments: e.g. what a constraint costs; `make bench` never passes it).
@@ -14,6 +16,7 @@
 
 mod copy;
 mod etl;
+mod export;
 mod parsed;
 mod stack;
 mod stages;
@@ -121,6 +124,13 @@ async fn main() -> anyhow::Result<()> {
         "gen-kpis" => gen_kpis(&args),
         "etl" => print_report(&etl::run(&args.file()?, prepare).await?),
         "copy" => print_report(&copy::run(&args.file()?, prepare).await?),
+        "csv-export" => {
+            let checkpoint: u64 = match args.options.get("checkpoint") {
+                Some(n) => n.replace('_', "").parse().context("--checkpoint")?,
+                None => 100_000,
+            };
+            print_report(&export::run(&args.file()?, checkpoint).await?)
+        }
         "stages" => {
             let options = stages::StagesOptions {
                 explain: args.flag("explain"),
@@ -144,6 +154,7 @@ async fn main() -> anyhow::Result<()> {
             eprintln!(
                 "usage: sluice-bench gen-kpis --rows N --out FILE [--seed S]\n       \
                  sluice-bench etl --file FILE\n       sluice-bench copy --file FILE\n       \
+                 sluice-bench csv-export --file FILE [--checkpoint N]\n       \
                  sluice-bench stages --file FILE [--explain] [--reload] [--analyze-stage] [--set name=value,...] [--save-staged FILE] [--prepare SQL]"
             );
             std::process::exit(2);

@@ -150,7 +150,8 @@ pub struct Functions {
     pub notifier: Arc<Notifier>,
     /// sse-notifier's function URL (the stream, tickets, long-poll).
     pub events: EventsService,
-    /// portfolio-analyst: the KPI tracker and deal-flow scorer after each load.
+    /// portfolio-analyst: the KPI tracker and deal-flow scorer after each load; the
+    /// monthly portfolio reports.
     pub portfolio: Arc<PortfolioAnalyst>,
     /// notifier: e-mail and outbound webhooks.
     pub notify: Arc<notifier::Notifier>,
@@ -252,15 +253,18 @@ impl Functions {
                     .await?,
             )
             .await?,
-            portfolio: Arc::new(PortfolioAnalyst::build(
-                &stack
-                    .instance(
-                        portfolio_analyst::SERVICE,
-                        roles::PORTFOLIO_ANALYST,
-                        &res.portfolio_events.dlq_url,
-                    )
-                    .await?,
-            )?),
+            portfolio: Arc::new(
+                PortfolioAnalyst::build(
+                    &stack
+                        .instance(
+                            portfolio_analyst::SERVICE,
+                            roles::PORTFOLIO_ANALYST,
+                            &res.portfolio_events.dlq_url,
+                        )
+                        .await?,
+                )
+                .await?,
+            ),
             notify: Arc::new(
                 notifier::Notifier::build(
                     &stack

@@ -4,7 +4,8 @@
 //!   sluice-local migrate               apply migrations/ to DATABASE_URL; give each function's role its login
 //!   sluice-local run                   provision, migrate, then play Lambda for every function
 //!   sluice-local token USER TIER [team]  a bearer token for the local HTTP API
-//!   sluice-local tick NAME             fire a schedule now (daily-quotes | weekly-fundamentals | monthly-credits | demo-prefill)
+//!   sluice-local tick NAME             fire a schedule now (daily-quotes | weekly-fundamentals |
+//!                                      monthly-credits | demo-prefill | monthly-reports)
 //!   sluice-local load-tickers FILE     load index constituents (ticker,name,cik,index) into `tickers`
 //!   sluice-local events USER [team] [N]  the last N (20) events USER sees, newest last, one line each
 
@@ -53,10 +54,18 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&done)?);
             Ok(())
         }
+        Some("tick") if args.get(1).map(String::as_str) == Some(portfolio_analyst::MONTHLY_REPORTS) => {
+            let (functions, _) = build_functions(&cfg).await?;
+            let done = sluice_local::schedules::fire_monthly_reports(&functions.portfolio).await?;
+            println!("{}", serde_json::to_string_pretty(&done)?);
+            Ok(())
+        }
         Some("tick") => {
             let name = args.get(1).map(String::as_str).unwrap_or_default();
             let schedule = price_updater::Schedule::parse(name).with_context(|| {
-                format!("unknown schedule `{name}`: daily-quotes, weekly-fundamentals, monthly-credits or demo-prefill")
+                format!(
+                    "unknown schedule `{name}`: daily-quotes, weekly-fundamentals, monthly-credits, demo-prefill or monthly-reports"
+                )
             })?;
             let (functions, _) = build_functions(&cfg).await?;
             let prices = functions.prices.context("the vendor is not configured (FMP_API_KEY)")?;
@@ -328,6 +337,9 @@ async fn run(cfg: &ConfigSource) -> anyhow::Result<()> {
     if let Some(filings) = functions.filings.clone() {
         tokio::spawn(sluice_local::schedules::run_demo_prefill(filings));
     }
+    tokio::spawn(sluice_local::schedules::run_monthly_reports(
+        functions.portfolio.clone(),
+    ));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
     for source in functions.event_sources(&res, &clients, 2) {
@@ -348,7 +360,7 @@ async fn run(cfg: &ConfigSource) -> anyhow::Result<()> {
             "filing-fetcher": {"trigger": [res.filings.url.clone(), "schedule: demo-prefill (hourly at :20 UTC)".to_owned()], "dlq": res.filings.dlq_url.clone()},
             "llm-analyzer": {"trigger": [res.priority_analyses.url.clone(), res.analyses.url.clone(), res.feedback.url.clone()], "dlq": [res.priority_analyses.dlq_url.clone(), res.analyses.dlq_url.clone(), res.feedback.dlq_url.clone()], "model": functions.llm.analyzer.model.model().as_str()},
             "sse-notifier": {"trigger": [res.sse_events.url.clone(), format!("{api_url}/v1/events/*")], "dlq": res.sse_events.dlq_url.clone()},
-            "portfolio-analyst": {"trigger": res.portfolio_events.url.clone(), "dlq": res.portfolio_events.dlq_url.clone()},
+            "portfolio-analyst": {"trigger": [res.portfolio_events.url.clone(), "schedule: monthly-reports (the 1st, 06:00 UTC)".to_owned()], "dlq": res.portfolio_events.dlq_url.clone()},
             "notifier": {"trigger": [res.notifier_events.url.clone(), res.webhook_retries.url.clone()], "dlq": [res.notifier_events.dlq_url.clone(), res.webhook_retries.dlq_url.clone()], "ses_from": res.ses_from.clone()},
         },
         "web": format!("{api_url}/"),

@@ -1,10 +1,12 @@
 //! Plays EventBridge's schedules of template.yaml: daily quotes after the US close
 //! on weekdays, weekly fundamentals on Saturday, monthly credits on the first of the
-//! month at 00:05, the demo prefill every hour at :20 (UTC, as the rules are written).
+//! month at 00:05, the monthly portfolio reports on the first at 06:00 and the demo prefill
+//! every hour at :20 (UTC, as the rules are written).
 
 use account_worker::AccountWorker;
 use chrono::{Datelike, Timelike, Utc, Weekday};
 use filing_fetcher::{FilingFetcher, DEMO_PREFILL};
+use portfolio_analyst::PortfolioAnalyst;
 use price_updater::{PriceUpdater, Schedule};
 use sluice_core::{Answer, Function, FunctionError, Trigger};
 use std::sync::Arc;
@@ -87,19 +89,54 @@ pub async fn run_demo_prefill(filings: Arc<FilingFetcher>) {
     }
 }
 
-pub async fn run_monthly_credits(accounts: Arc<AccountWorker>) {
+/// Is the monthly reports schedule due at `now` (to the minute)?
+pub fn monthly_reports_due(now: chrono::DateTime<Utc>) -> bool {
+    now.day() == 1 && now.hour() == 6 && now.minute() == 0
+}
+
+/// The monthly reports schedule firing, as EventBridge Scheduler invokes portfolio-analyst.
+pub async fn fire_monthly_reports(portfolio: &PortfolioAnalyst) -> Result<Answer, FunctionError> {
+    let event = serde_json::json!({
+        "detail-type": "Scheduled Event",
+        "source": "aws.scheduler",
+        "detail": {"schedule": portfolio_analyst::MONTHLY_REPORTS},
+    });
+    portfolio.handle(Trigger::decode(event)?).await
+}
+
+/// Fires a once-a-month schedule on the minute `due` says, once that day (checked every 20 s).
+async fn once_a_day<Fut>(what: &'static str, due: fn(chrono::DateTime<Utc>) -> bool, fire: impl Fn() -> Fut)
+where
+    Fut: std::future::Future<Output = Result<Answer, FunctionError>>,
+{
     let mut last_fired = None;
     loop {
         let now = Utc::now();
-        if monthly_credits_due(now) && last_fired != Some(now.date_naive()) {
+        if due(now) && last_fired != Some(now.date_naive()) {
             last_fired = Some(now.date_naive());
-            match fire_monthly_credits(&accounts).await {
-                Ok(done) => tracing::info!(?done, "monthly credits granted"),
-                Err(e) => tracing::error!(error = %e, "monthly credits failed"),
+            match fire().await {
+                Ok(done) => tracing::info!(?done, schedule = what, "schedule fired"),
+                Err(e) => tracing::error!(error = %e, schedule = what, "schedule failed"),
             }
         }
         tokio::time::sleep(std::time::Duration::from_secs(20)).await;
     }
+}
+
+pub async fn run_monthly_reports(portfolio: Arc<PortfolioAnalyst>) {
+    once_a_day(portfolio_analyst::MONTHLY_REPORTS, monthly_reports_due, || {
+        let portfolio = portfolio.clone();
+        async move { fire_monthly_reports(&portfolio).await }
+    })
+    .await
+}
+
+pub async fn run_monthly_credits(accounts: Arc<AccountWorker>) {
+    once_a_day(account_worker::MONTHLY_CREDITS, monthly_credits_due, || {
+        let accounts = accounts.clone();
+        async move { fire_monthly_credits(&accounts).await }
+    })
+    .await
 }
 
 pub async fn run(prices: Arc<PriceUpdater>) {
@@ -141,5 +178,11 @@ mod tests {
         ));
         assert!(demo_prefill_due(Utc.with_ymd_and_hms(2026, 12, 2, 7, 20, 40).unwrap()));
         assert!(!demo_prefill_due(Utc.with_ymd_and_hms(2026, 12, 2, 7, 21, 0).unwrap()));
+        assert!(monthly_reports_due(
+            Utc.with_ymd_and_hms(2026, 12, 1, 6, 0, 40).unwrap()
+        ));
+        assert!(!monthly_reports_due(
+            Utc.with_ymd_and_hms(2026, 12, 1, 0, 5, 0).unwrap()
+        ));
     }
 }

@@ -6,12 +6,12 @@
 
 use crate::caller::Team;
 use crate::ApiState;
-use aws_sdk_s3::primitives::ByteStream;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use sluice_portfolio::report::{build, gather, store, Record};
 use sluice_web::{json, ApiError, JsonBody};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -21,10 +21,6 @@ use uuid::Uuid;
 #[serde(deny_unknown_fields)]
 pub struct ReportRequest {
     pub company: Option<String>,
-}
-
-fn key_of(id: Uuid) -> String {
-    format!("portfolio-reports/{id}.json")
 }
 
 /// `POST /v1/reports` `{company?}`: 201 with the report and its link.
@@ -43,9 +39,7 @@ pub async fn create(
     };
     let companies = {
         let client = api.pool.get().await?;
-        sluice_portfolio::report::gather(&client, company.as_deref())
-            .await
-            .map_err(ApiError::internal)?
+        gather(&client, company.as_deref()).await.map_err(ApiError::internal)?
     };
     if let Some(name) = &company {
         if companies.is_empty() {
@@ -55,30 +49,26 @@ pub async fn create(
         }
     }
     let id = Uuid::new_v4();
-    let key = key_of(id);
-    let mut report = sluice_portfolio::report::build(&companies);
+    let mut report = build(&companies);
     report["id"] = json!(id);
     report["generated_at"] = json!(api.clock.now());
     report["requested_by"] = json!(caller.user_id);
     report["scope"] = json!({ "company": company });
-    api.s3
-        .put_object()
-        .bucket(&api.uploads.bucket)
-        .key(&key)
-        .content_type("application/json")
-        .body(ByteStream::from(serde_json::to_vec(&report)?))
-        .send()
-        .await
-        .map_err(|e| ApiError::internal(aws_sdk_s3::error::DisplayErrorContext(e)))?;
-    let client = api.pool.get().await?;
-    let count = i32::try_from(companies.len()).unwrap_or(i32::MAX);
-    client
-        .execute(
-            "INSERT INTO portfolio_reports (report_id, requested_by, company, companies, s3_key)
-             VALUES ($1, $2, $3, $4, $5)",
-            &[&id, &caller.user_id, &company, &count, &key],
-        )
-        .await?;
+    let count = companies.len();
+    {
+        let client = api.pool.get().await?;
+        let record = Record {
+            id,
+            requested_by: &caller.user_id,
+            company: company.as_deref(),
+            companies: count,
+            period: None,
+            narration: "extractive",
+        };
+        store(&api.s3, &api.uploads.bucket, &client, &report, &record)
+            .await
+            .map_err(ApiError::internal)?;
+    }
     tracing::info!(report = %id, companies = count, user = %caller.user_id, "portfolio report generated");
     report["links"] = json!({ "self": format!("/v1/reports/{id}") });
     Ok(json(StatusCode::CREATED, &report))

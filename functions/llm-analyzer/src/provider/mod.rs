@@ -356,6 +356,24 @@ pub async fn build_model(
     Ok(model)
 }
 
+/// The model an instance's configuration names, with its settings: `LLM_PROVIDER` and
+/// the rest of [`ProviderConfig::load`], an OpenAI-compatible endpoint's key read as the
+/// secret `LLM_API_KEY`. The one way a function sets its model up (llm-analyzer,
+/// portfolio-analyst's report narration).
+pub async fn from_instance(
+    instance: &sluice_core::Instance,
+) -> Result<(ProviderConfig, Arc<dyn LanguageModel>), sluice_core::InitError> {
+    let cfg = match instance.secret("LLM_API_KEY").await? {
+        Some(key) => instance.cfg.clone().with("LLM_API_KEY", key.expose()),
+        None => instance.cfg.clone(),
+    };
+    let provider = ProviderConfig::load(&cfg)?;
+    let model = build_model(&provider, &instance.sdk)
+        .await
+        .map_err(|e| sluice_core::InitError::unusable("LLM_PROVIDER", e))?;
+    Ok((provider, model))
+}
+
 /// Keeps provider error messages short and free of anything we must not echo.
 pub(crate) fn sanitise_message(message: &str, secret: Option<&ApiKey>) -> String {
     let mut out = message.trim().to_owned();
