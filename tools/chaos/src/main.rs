@@ -56,9 +56,12 @@ async fn run() -> anyhow::Result<bool> {
         .context("scripts/edgar-mirror.sh")?;
     anyhow::ensure!(status.success(), "scripts/edgar-mirror.sh failed");
     let edgar = sluice_fakes::edgar::start(sluice_fakes::edgar::FakeEdgarConfig::new(mirror.path())).await?;
+    // The price jobs' vendor: generated bars for the run's tickers.
+    let fmp = sluice_fakes::start(sluice_fakes::FakeFmpConfig::new(stack::FMP_KEY)).await?;
     let mut run = Run::new(
         base,
         edgar.base_url.clone(),
+        fmp.base_url.clone(),
         std::env::current_exe()?,
         logs.clone(),
         root.join("scripts/services.sh"),

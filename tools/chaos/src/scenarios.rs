@@ -65,6 +65,7 @@ impl Knobs {
 pub struct Run {
     pub base: ConfigSource,
     pub edgar_url: String,
+    pub fmp_url: String,
     pub exe: PathBuf,
     pub logs: PathBuf,
     pub knobs: Knobs,
@@ -180,6 +181,7 @@ impl Run {
     pub fn new(
         base: ConfigSource,
         edgar_url: String,
+        fmp_url: String,
         exe: PathBuf,
         logs: PathBuf,
         services_script: PathBuf,
@@ -188,6 +190,7 @@ impl Run {
         Ok(Self {
             base,
             edgar_url,
+            fmp_url,
             exe,
             logs,
             knobs,
@@ -208,7 +211,7 @@ impl Run {
         let database = format!("sluice_chaos_{}_{}", std::process::id(), self.serial);
         let prefix = format!("chaos{}-{}-{tag}", std::process::id(), self.serial);
         stack::create_database(&self.base, &database).await?.close();
-        let extra = stack::extra_settings(&database, &prefix, &self.edgar_url);
+        let extra = stack::extra_settings(&database, &prefix, &self.edgar_url, &self.fmp_url);
         let mut cfg = self.base.clone();
         for (k, v) in &extra {
             cfg = cfg.with(k, v.clone());
@@ -276,6 +279,10 @@ impl Run {
             for s in sources {
                 world.stack.drain(s).await?;
             }
+            world
+                .seeder
+                .finish(&world.stack, seed, Duration::from_secs(self.knobs.settle_secs))
+                .await?;
             let counts = world.stack.count(counters).await?;
             anyhow::ensure!(counts.iter().any(|&c| c > 0), "one input made no effect at all");
             Ok(counts)
@@ -396,8 +403,7 @@ impl Run {
         } else {
             self.knobs.analyses
         };
-        world.seeder.seed(&world.stack, c.seed, first).await?;
-        let mut inputs = first;
+        let mut inputs = world.seeder.seed(&world.stack, c.seed, first).await?;
         let mut kills: Vec<(Instant, Duration)> = Vec::new();
         let mut note = None;
         let started = Instant::now();
@@ -422,8 +428,7 @@ impl Run {
                         ));
                         break;
                     }
-                    world.seeder.seed(&world.stack, c.seed, self.knobs.wave).await?;
-                    inputs += self.knobs.wave;
+                    inputs += world.seeder.seed(&world.stack, c.seed, self.knobs.wave).await?;
                 }
                 continue;
             }
@@ -435,13 +440,16 @@ impl Run {
                 kills.push((at, Duration::from_millis(60)));
             }
             if topped_up && world.stack.depth(&queue).await? < (self.knobs.wave / 2) as i64 {
-                world.seeder.seed(&world.stack, c.seed, self.knobs.wave).await?;
-                inputs += self.knobs.wave;
+                inputs += world.seeder.seed(&world.stack, c.seed, self.knobs.wave).await?;
             }
         }
         let last = Instant::now();
         let worker = self.spawn(&world, &[c.source])?;
         let want: Vec<i64> = per_input.iter().map(|p| p * inputs as i64).collect();
+        world
+            .seeder
+            .finish(&world.stack, c.seed, Duration::from_secs(self.knobs.settle_secs))
+            .await?;
         self.settle(&world, &[c.source], c.effects, &want).await?;
         let finish_ms = last.elapsed().as_millis() as u64;
         worker.kill().await;
@@ -477,11 +485,10 @@ impl Run {
         let uploads = world.stack.queue("ingest-validator")?.url.clone();
         let loads = world.stack.queue("etl-transformer")?.url.clone();
         while crashes.len() < self.knobs.pg_restarts {
-            world
+            inputs += world
                 .seeder
                 .seed(&world.stack, Seed::Uploads, self.knobs.wave * 3)
                 .await?;
-            inputs += self.knobs.wave * 3;
             // Mid-work: after the pipeline has been handed records, while some wait.
             while worker.lines.try_recv().is_ok() {}
             worker.wait_for("batch", Duration::from_secs(30)).await;
@@ -532,10 +539,14 @@ impl Run {
         let world = self.world("x3").await?;
         let n = self.knobs.triple_inputs;
         let result = async {
-            world.seeder.seed(&world.stack, c.seed, n).await?;
+            let n = world.seeder.seed(&world.stack, c.seed, n).await?;
             let taken = world.stack.multiply(c.source, 3).await?;
             anyhow::ensure!(taken >= n, "{}: {taken} messages on the queue for {n} inputs", c.source);
             world.stack.drain(c.source).await?;
+            world
+                .seeder
+                .finish(&world.stack, c.seed, Duration::from_secs(self.knobs.settle_secs))
+                .await?;
             Self::tally(&world, c.effects, &per_input, n, c.invariants, &[c.source]).await
         }
         .await;
