@@ -39,34 +39,24 @@ fn summaries(events: &[Envelope], refresh_id: Uuid) -> Vec<PriceRefreshSummary> 
         .collect()
 }
 
+async fn one_row(
+    stack: &MarketStack,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> tokio_postgres::Row {
+    stack.pool.get().await.unwrap().query_one(sql, params).await.expect(sql)
+}
+
 async fn range(stack: &MarketStack, refresh_id: Uuid) -> (NaiveDate, NaiveDate) {
-    let row = stack
-        .pool
-        .get()
-        .await
-        .unwrap()
-        .query_one(
-            "SELECT from_date, to_date FROM price_refreshes WHERE refresh_id = $1",
-            &[&refresh_id],
-        )
-        .await
-        .unwrap();
+    let sql = "SELECT from_date, to_date FROM price_refreshes WHERE refresh_id = $1";
+    let row = one_row(stack, sql, &[&refresh_id]).await;
     (row.get(0), row.get(1))
 }
 
 /// Per ticker: bars, distinct dates, first and last date.
 async fn bars(stack: &MarketStack, ticker: &str) -> (i64, i64, Option<NaiveDate>, Option<NaiveDate>) {
-    let row = stack
-        .pool
-        .get()
-        .await
-        .unwrap()
-        .query_one(
-            "SELECT count(*), count(DISTINCT date), min(date), max(date) FROM prices WHERE ticker = $1",
-            &[&ticker],
-        )
-        .await
-        .unwrap();
+    let sql = "SELECT count(*), count(DISTINCT date), min(date), max(date) FROM prices WHERE ticker = $1";
+    let row = one_row(stack, sql, &[&ticker]).await;
     (row.get(0), row.get(1), row.get(2), row.get(3))
 }
 
@@ -196,19 +186,9 @@ async fn consume_until(stack: &MarketStack, refresh_id: Uuid, steps_done: i64) {
             }
         }
     });
+    let sql = "SELECT coalesce(sum(steps_done), 0)::bigint FROM price_refresh_items WHERE refresh_id = $1";
     loop {
-        let done: i64 = stack
-            .pool
-            .get()
-            .await
-            .unwrap()
-            .query_one(
-                "SELECT coalesce(sum(steps_done), 0)::bigint FROM price_refresh_items WHERE refresh_id = $1",
-                &[&refresh_id],
-            )
-            .await
-            .unwrap()
-            .get(0);
+        let done: i64 = one_row(stack, sql, &[&refresh_id]).await.get(0);
         if done >= steps_done {
             break;
         }
@@ -226,30 +206,9 @@ async fn lose_queued_jobs(stack: &MarketStack) -> usize {
     let mut lost = 0;
     let mut empty = 0;
     while empty < 2 {
-        let got = stack
-            .sqs
-            .receive_message()
-            .queue_url(&stack.jobs_url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        let messages = got.messages.unwrap_or_default();
-        if messages.is_empty() {
-            empty += 1;
-            continue;
-        }
-        for m in messages {
-            stack
-                .sqs
-                .delete_message()
-                .queue_url(&stack.jobs_url)
-                .receipt_handle(m.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-            lost += 1;
-        }
+        let taken = sluice_tests::take_messages(&stack.sqs, &stack.jobs_url).await.len();
+        empty = if taken == 0 { empty + 1 } else { 0 };
+        lost += taken;
     }
     lost
 }
@@ -301,19 +260,5 @@ async fn a_backfill_interrupted_midway_resumes_where_it_stopped_and_completes() 
     let sums = summaries(&stack.published().await, started.refresh_id);
     assert_eq!(sums.len(), 1, "{sums:?}");
     assert_eq!(sums[0].updated, 2);
-    let dead: i64 = stack
-        .sqs
-        .get_queue_attributes()
-        .queue_url(&stack.jobs_dlq_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .and_then(|a| {
-            a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0);
-    assert_eq!(dead, 0);
+    assert_eq!(sluice_tests::queue_depth(&stack.sqs, &stack.jobs_dlq_url).await, 0);
 }
