@@ -3,6 +3,7 @@
 //! moto and the fake FMP server. Dates are relative to the backfill's own range, so the
 //! tests pass on any day.
 
+use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use chrono::{Datelike, NaiveDate, Weekday};
 use price_updater::backfill::{steps_for, BackfillRequest, BackfillYears};
 use price_updater::bookkeeping::ItemStatus;
@@ -114,6 +115,30 @@ async fn a_backfill_loads_years_of_bars_in_bounded_steps_under_the_shared_limit_
     let started = updater.handle_backfill(request(2, None)).await.unwrap();
     assert_eq!((started.total, started.queued, started.resumed), (2, 2, false));
     assert_eq!(started.kind, PriceRefreshKind::Backfill);
+
+    // The first steps, each delivered twice (the second as SQS redelivers one whose
+    // delete was lost): asked of the vendor once, recorded once, the next step queued.
+    let mut jobs = Vec::new();
+    while jobs.len() < TICKERS.len() {
+        jobs.extend(sluice_tests::take_messages(&stack.sqs, &stack.jobs_url).await);
+    }
+    let mut event = SqsEvent::default();
+    for job in &jobs {
+        let mut record = SqsMessage::default();
+        record.message_id = job.message_id.clone();
+        record.body = job.body.clone();
+        record.event_source_arn = Some(stack.jobs_arn.clone());
+        event.records.push(record);
+    }
+    for _ in 0..2 {
+        assert!(updater.handle_batch(event.clone()).await.batch_item_failures.is_empty());
+    }
+    assert_eq!(stack.fake.stats.requests_to("historical-price-eod/full"), 2);
+    let steps_done = stack
+        .query("SELECT sum(steps_done)::bigint FROM price_refresh_items")
+        .await[0]
+        .get::<_, i64>(0);
+    assert_eq!(steps_done, 2);
     stack.run_consumers(2, started.refresh_id).await;
 
     let (from, to) = range(&stack, started.refresh_id).await;
