@@ -471,29 +471,62 @@ impl Run {
     /// PostgreSQL restarted in immediate mode while the pipeline (validation, ETL,
     /// events; one process, not killed) works.
     pub async fn crash_database(&mut self) -> anyhow::Result<FaultReport> {
-        let per_input = self.calibrate(Seed::Uploads, &PIPELINE_SOURCES, PIPELINE).await?;
+        let label = "pipeline (validation + ETL + events), PostgreSQL restarted -m immediate";
+        let wave = self.knobs.wave * 3;
+        self.crash_under(
+            label,
+            Seed::Uploads,
+            &PIPELINE_SOURCES,
+            PIPELINE,
+            PIPELINE_INVARIANTS,
+            wave,
+        )
+        .await
+    }
+
+    /// PostgreSQL restarted in immediate mode while `consumer` (one process, not killed) works.
+    pub async fn crash_consumer(&mut self, c: &Consumer) -> anyhow::Result<FaultReport> {
+        let label = format!("{}, PostgreSQL restarted -m immediate", c.label);
+        let wave = self.knobs.wave;
+        self.crash_under(&label, c.seed, &[c.source], c.effects, c.invariants, wave)
+            .await
+    }
+
+    async fn crash_under(
+        &mut self,
+        label: &str,
+        seed: Seed,
+        sources: &[&str],
+        counters: Counters,
+        invariants: Counters,
+        wave: usize,
+    ) -> anyhow::Result<FaultReport> {
+        let per_input = self.calibrate(seed, sources, counters).await?;
         let world = self.world("pg").await?;
-        let (monitor, samples) = Self::monitor(&world, PIPELINE);
+        let (monitor, samples) = Self::monitor(&world, counters);
         let mut rng = rand::thread_rng();
-        let mut worker = self.spawn(&world, &PIPELINE_SOURCES)?;
+        let mut worker = self.spawn(&world, sources)?;
         anyhow::ensure!(
             worker.wait_for("ready", Duration::from_secs(120)).await,
-            "the pipeline worker did not start"
+            "the {label} worker did not start"
         );
         let mut inputs = 0;
         let mut crashes: Vec<(Instant, Duration)> = Vec::new();
-        let uploads = world.stack.queue("ingest-validator")?.url.clone();
-        let loads = world.stack.queue("etl-transformer")?.url.clone();
+        let queues = sources
+            .iter()
+            .map(|s| Ok(world.stack.queue(s)?.url.clone()))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         while crashes.len() < self.knobs.pg_restarts {
-            inputs += world
-                .seeder
-                .seed(&world.stack, Seed::Uploads, self.knobs.wave * 3)
-                .await?;
-            // Mid-work: after the pipeline has been handed records, while some wait.
+            inputs += Self::seed_after_crash(&world, seed, wave).await?;
+            // Mid-work: after the consumer has been handed records, while some wait.
             while worker.lines.try_recv().is_ok() {}
             worker.wait_for("batch", Duration::from_secs(30)).await;
             tokio::time::sleep(Duration::from_millis(rng.gen_range(0..=self.knobs.kill_max_ms))).await;
-            if world.stack.depth(&uploads).await? + world.stack.depth(&loads).await? == 0 {
+            let mut depth = 0;
+            for q in &queues {
+                depth += world.stack.depth(q).await?;
+            }
+            if depth == 0 {
                 continue;
             }
             let at = Instant::now();
@@ -507,23 +540,19 @@ impl Run {
         }
         let last = Instant::now();
         let want: Vec<i64> = per_input.iter().map(|p| p * inputs as i64).collect();
-        self.settle(&world, &PIPELINE_SOURCES, PIPELINE, &want).await?;
+        world
+            .seeder
+            .finish(&world.stack, seed, Duration::from_secs(self.knobs.settle_secs))
+            .await?;
+        self.settle(&world, sources, counters, &want).await?;
         let finish_ms = last.elapsed().as_millis() as u64;
         worker.kill().await;
         monitor.abort();
-        let tally = Self::tally(
-            &world,
-            PIPELINE,
-            &per_input,
-            inputs,
-            PIPELINE_INVARIANTS,
-            &PIPELINE_SOURCES,
-        )
-        .await?;
+        let tally = Self::tally(&world, counters, &per_input, inputs, invariants, sources).await?;
         let recovery_ms = Self::recoveries(&crashes, &samples.lock().map(|s| s.clone()).unwrap_or_default());
         self.close(world).await;
         Ok(FaultReport {
-            label: "pipeline (validation + ETL + events), PostgreSQL restarted -m immediate".to_owned(),
+            label: label.to_owned(),
             inputs,
             faults: crashes.len(),
             tally,
@@ -531,6 +560,23 @@ impl Run {
             finish_ms,
             note: None,
         })
+    }
+
+    /// Seeds a wave; the harness's own connections may still be the crashed server's, so a
+    /// failure is retried for a while (as the consumer's are).
+    async fn seed_after_crash(world: &World, seed: Seed, wave: usize) -> anyhow::Result<usize> {
+        let mut attempt = 0;
+        loop {
+            match world.seeder.seed(&world.stack, seed, wave).await {
+                Ok(n) => return Ok(n),
+                Err(e) if attempt < 20 => {
+                    attempt += 1;
+                    tracing::warn!(error = %e, attempt, "seeding after a restart failed; trying again");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Every message of the consumer's kind delivered three times.
