@@ -66,9 +66,9 @@ token: ## a bearer token for the local HTTP API: make token AS=ana [TIER=demo|ba
 	@test -x $(RUNNER) || $(MAKE) --no-print-directory runner
 	@$(WITH_ENV) $(RUNNER) token "$(AS)" $(TIER) $(if $(TEAM),team)
 
-tick: ## fire a schedule now: make tick NAME=daily-quotes | NAME=weekly-fundamentals | NAME=monthly-credits | NAME=demo-prefill | NAME=monthly-reports
+tick: ## fire a schedule now: make tick NAME=daily-quotes | weekly-fundamentals | price-backfill [YEARS=10 TICKERS="AAPL MSFT"] | monthly-credits | demo-prefill | monthly-reports
 	@test -x $(RUNNER) || $(MAKE) --no-print-directory runner
-	@$(WITH_ENV) $(RUNNER) tick $(NAME)
+	@$(WITH_ENV) $(RUNNER) tick $(NAME) $(YEARS) $(TICKERS)
 
 tickers: ## load the S&P 500 constituents (data/sp500_constituents.csv) into `tickers`
 	@test -x $(RUNNER) || $(MAKE) --no-print-directory runner

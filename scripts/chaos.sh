@@ -4,7 +4,7 @@
 # message kind delivered three times, a burst of requests against one analysis's credits.
 #
 #   CHAOS_KILLS=5 CHAOS_PG_RESTARTS=1 CHAOS_BURST=20 make chaos    a short trial
-#   CHAOS_ONLY=etl-transformer,sse-notifier                      some consumers only
+#   CHAOS_ONLY=etl-transformer,price-updater                     some consumers only
 #
 # Needs the local services (`make services`). The report goes to stdout and .local/chaos/.
 set -euo pipefail

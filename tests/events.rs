@@ -120,6 +120,16 @@ fn both_schedule_shapes_name_their_schedule() {
     assert_eq!(Schedule::from_event(&rule).unwrap(), Schedule::DailyQuotes);
     let scheduler: EventBridgeEvent = serde_json::from_str(&event("scheduler-weekly-fundamentals.json")).unwrap();
     assert_eq!(Schedule::from_event(&scheduler).unwrap(), Schedule::WeeklyFundamentals);
+    // The team's backfill request: the schedule's event with years and tickers.
+    let backfill: EventBridgeEvent = serde_json::from_str(&event("scheduler-price-backfill.json")).unwrap();
+    assert_eq!(Schedule::from_event(&backfill).unwrap(), Schedule::PriceBackfill);
+    let request = price_updater::backfill::BackfillRequest::from_detail(
+        &backfill.detail,
+        price_updater::backfill::BackfillYears::new(5).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(request.years.get(), 10);
+    assert_eq!(request.tickers.map(|t| t.len()), Some(2));
     // The real EventBridge sample of the Rust runtime parses too (and names no schedule of ours).
     if let Some(dir) = fixture("lambda_events") {
         let raw = std::fs::read_to_string(dir.join("rust-runtime__example-eventbridge-schedule.json")).unwrap();

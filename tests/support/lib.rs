@@ -397,54 +397,12 @@ impl TestStack {
     }
 
     pub async fn queue_depth(&self, url: &str) -> i64 {
-        let attrs = self
-            .clients
-            .sqs
-            .get_queue_attributes()
-            .queue_url(url)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-            .send()
-            .await
-            .expect("queue attributes")
-            .attributes
-            .unwrap_or_default();
-        [
-            QueueAttributeName::ApproximateNumberOfMessages,
-            QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
-        ]
-        .iter()
-        .map(|k| attrs.get(k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0))
-        .sum()
+        queue_depth(&self.clients.sqs, url).await
     }
 
     /// Takes the messages waiting on a queue without handling them.
     pub async fn take_messages(&self, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
-        let got = self
-            .clients
-            .sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .message_attribute_names("All")
-            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
-            .send()
-            .await
-            .expect("receive");
-        let messages = got.messages.unwrap_or_default();
-        for m in &messages {
-            if let Some(r) = m.receipt_handle() {
-                let _ = self
-                    .clients
-                    .sqs
-                    .delete_message()
-                    .queue_url(url)
-                    .receipt_handle(r)
-                    .send()
-                    .await;
-            }
-        }
-        messages
+        take_messages(&self.clients.sqs, url).await
     }
 
     pub async fn query(&self, sql: &str) -> Vec<tokio_postgres::Row> {
@@ -465,6 +423,47 @@ Fondo I;Acme;30/06/2026;Presupuesto;EBITDA;EUR;1.000
 Fondo I;Acme;30/06/2026;Real;Caja;EUR;9.000,50
 Fondo II;Beta;30/06/2026;Real;Ventas;EUR;300
 ";
+
+/// Messages on a queue, visible or in flight.
+pub async fn queue_depth(sqs: &aws_sdk_sqs::Client, url: &str) -> i64 {
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes
+        .unwrap_or_default();
+    [
+        QueueAttributeName::ApproximateNumberOfMessages,
+        QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+    ]
+    .iter()
+    .map(|k| attrs.get(k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0))
+    .sum()
+}
+
+/// Takes (receives and deletes) up to 10 messages waiting on a queue without handling them.
+pub async fn take_messages(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+    let got = sqs
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .message_attribute_names("All")
+        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+        .send()
+        .await
+        .expect("receive");
+    let messages = got.messages.unwrap_or_default();
+    for m in &messages {
+        if let Some(r) = m.receipt_handle() {
+            let _ = sqs.delete_message().queue_url(url).receipt_handle(r).send().await;
+        }
+    }
+    messages
+}
 
 /// The secret the test stacks verify tokens with.
 pub const TEST_JWT_SECRET: &[u8] = b"sluice-tests-only-secret";

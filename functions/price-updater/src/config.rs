@@ -1,5 +1,6 @@
 //! The function's settings, read once per instance through [`ConfigSource`].
 
+use crate::backfill::BackfillYears;
 use sluice_core::{ConfigError, ConfigSource};
 use std::time::Duration;
 
@@ -50,6 +51,13 @@ pub struct PriceConfig {
     pub quote_batch_size: usize,
     /// `PROGRESS_EVERY`, default 50: a progress event every N tickers done.
     pub progress_every: u32,
+    /// `PRICE_BACKFILL_YEARS`, default 5 (1 to 30): the history the `price-backfill`
+    /// schedule loads when its event does not say.
+    pub backfill_years: BackfillYears,
+    /// `PRICE_BACKFILL_STEP_DAYS`, default 365 (7 to 3660): the calendar days one backfill
+    /// job asks the vendor for (one request, about 250 bars a year): the bound on one
+    /// invocation's work.
+    pub backfill_step_days: u32,
 }
 
 fn positive_secs(cfg: &ConfigSource, key: &str, default: f64) -> Result<Duration, ConfigError> {
@@ -73,6 +81,11 @@ impl PriceConfig {
             });
         }
         let base: String = cfg.or("FMP_BASE_URL", "https://financialmodelingprep.com".to_owned())?;
+        let backfill_years =
+            BackfillYears::new(cfg.or("PRICE_BACKFILL_YEARS", 5u32)?).ok_or_else(|| ConfigError::Invalid {
+                key: "PRICE_BACKFILL_YEARS".into(),
+                reason: format!("must be from 1 to {}", BackfillYears::MAX),
+            })?;
         Ok(Self {
             fmp_base_url: base.trim_end_matches('/').to_owned(),
             jobs_queue_url: cfg.required("PRICE_JOBS_QUEUE_URL")?,
@@ -93,6 +106,8 @@ impl PriceConfig {
             statement_limit: cfg.or("STATEMENT_LIMIT", 5u32)?.clamp(1, 120),
             quote_batch_size: cfg.or("QUOTE_BATCH_SIZE", 100usize)?.clamp(1, 500),
             progress_every: cfg.or("PROGRESS_EVERY", 50u32)?.max(1),
+            backfill_years,
+            backfill_step_days: cfg.or("PRICE_BACKFILL_STEP_DAYS", 365u32)?.clamp(7, 3660),
         })
     }
 }
@@ -117,5 +132,8 @@ mod tests {
         assert_eq!(cfg.vendor_rate_limit, 120);
         assert_eq!(cfg.vendor_rate_window, Duration::from_secs(60));
         assert_eq!(cfg.quote_cache_ttl, Duration::from_secs(300));
+        assert_eq!(cfg.backfill_years.get(), 5);
+        assert_eq!(cfg.backfill_step_days, 365);
+        assert!(PriceConfig::load(&base().with("PRICE_BACKFILL_YEARS", "0")).is_err());
     }
 }

@@ -13,9 +13,16 @@
 //! - A refresh resumes after any failure: unfinished jobs come back from the queue
 //!   and skip tickers already done; a later tick of the same schedule re-queues the
 //!   tickers still pending instead of starting over.
+//! - A backfill (`price-backfill` schedule, Sundays, or the team invoking the function
+//!   with `years` and `tickers`) loads years of daily bars per ticker through the same
+//!   jobs queue and the same shared limiter: one bounded window per job (one vendor
+//!   request), recorded with its bars in one transaction, each step queuing the next
+//!   through the outbox. A killed job's redelivery redoes only its own step; a repeated
+//!   step changes nothing; a later tick re-queues each unfinished ticker at its step.
 //! - Reads for the HTTP API: [`PriceUpdater::quote`] (cache, then the latest bar)
 //!   and [`PriceUpdater::prices`].
 
+pub mod backfill;
 pub mod bookkeeping;
 pub mod config;
 pub mod ratelimit;
@@ -26,6 +33,7 @@ pub mod vendor;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use backfill::{step_window, BackfillRequest, BackfillRequestError};
 use bookkeeping::{bars_window, progress_due, summarise_rejections, ItemStatus};
 use chrono::NaiveDate;
 use deadpool_postgres::{Pool, Transaction};
@@ -58,6 +66,8 @@ pub const SERVICE: &str = "price-updater";
 pub enum Schedule {
     DailyQuotes,
     WeeklyFundamentals,
+    /// Years of daily bars (`detail.years`, `detail.tickers` when the team asks).
+    PriceBackfill,
 }
 
 impl Schedule {
@@ -65,6 +75,7 @@ impl Schedule {
         match self {
             Self::DailyQuotes => PriceRefreshKind::DailyQuotes,
             Self::WeeklyFundamentals => PriceRefreshKind::WeeklyFundamentals,
+            Self::PriceBackfill => PriceRefreshKind::Backfill,
         }
     }
 
@@ -72,6 +83,7 @@ impl Schedule {
         match self {
             Self::DailyQuotes => "daily-quotes",
             Self::WeeklyFundamentals => "weekly-fundamentals",
+            Self::PriceBackfill => "price-backfill",
         }
     }
 
@@ -81,6 +93,8 @@ impl Schedule {
             Some(Self::DailyQuotes)
         } else if raw.ends_with("weekly-fundamentals") {
             Some(Self::WeeklyFundamentals)
+        } else if raw.ends_with("price-backfill") {
+            Some(Self::PriceBackfill)
         } else {
             None
         }
@@ -121,8 +135,10 @@ pub struct RefreshStarted {
 pub enum PriceError {
     #[error("not a price job: {0}")]
     BadMessage(String),
-    #[error("unknown schedule `{0}` (expected daily-quotes or weekly-fundamentals)")]
+    #[error("unknown schedule `{0}` (expected daily-quotes, weekly-fundamentals or price-backfill)")]
     UnknownSchedule(String),
+    #[error("backfill request refused: {0}")]
+    BadRequest(#[from] BackfillRequestError),
     #[error("vendor: {0}")]
     Vendor(#[from] VendorError),
     #[error(transparent)]
@@ -138,7 +154,7 @@ pub enum PriceError {
 impl RecordError for PriceError {
     fn is_retryable(&self) -> bool {
         match self {
-            Self::BadMessage(_) | Self::UnknownSchedule(_) => false,
+            Self::BadMessage(_) | Self::UnknownSchedule(_) | Self::BadRequest(_) => false,
             Self::Database(e) => !sluice_core::db::is_permanent(e),
             _ => true,
         }
@@ -148,7 +164,7 @@ impl RecordError for PriceError {
 /// What one job wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobOutcome {
-    /// The ticker's outcome was recorded.
+    /// The ticker's outcome was recorded (a backfill step: `Pending` while steps remain).
     Done {
         status: ItemStatus,
         changed: u32,
@@ -248,12 +264,33 @@ impl PriceUpdater {
 
     // ---------------------------------------------------------------- schedule
 
-    /// A scheduled tick: starts (or resumes) the refresh and queues one job per ticker.
+    /// A scheduled tick: starts (or resumes) the refresh and queues one job per ticker
+    /// (a backfill: the configured years of every tracked ticker).
     pub async fn handle_schedule(&self, schedule: Schedule) -> Result<RefreshStarted, PriceError> {
+        self.start_schedule(schedule, None).await
+    }
+
+    /// A backfill of `request` (the `price-backfill` event with `years` / `tickers`).
+    /// While an earlier backfill is unfinished, that one is resumed instead.
+    pub async fn handle_backfill(&self, request: BackfillRequest) -> Result<RefreshStarted, PriceError> {
+        self.start_schedule(Schedule::PriceBackfill, Some(request)).await
+    }
+
+    async fn start_schedule(
+        &self,
+        schedule: Schedule,
+        request: Option<BackfillRequest>,
+    ) -> Result<RefreshStarted, PriceError> {
         let kind = schedule.kind();
         let span = tracing::info_span!("schedule", schedule = schedule.name());
+        let backfill = (schedule == Schedule::PriceBackfill).then(|| {
+            request.unwrap_or(BackfillRequest {
+                years: self.config.backfill_years,
+                tickers: None,
+            })
+        });
         async {
-            let mut started = self.start_refresh(kind).await?;
+            let mut started = self.start_refresh(kind, backfill.as_ref()).await?;
             self.publisher.flush(&self.pool, Producer::PriceUpdater).await?;
             if schedule == Schedule::DailyQuotes {
                 match self.cache_quotes().await {
@@ -270,7 +307,11 @@ impl PriceUpdater {
         .await
     }
 
-    async fn start_refresh(&self, kind: PriceRefreshKind) -> Result<RefreshStarted, PriceError> {
+    async fn start_refresh(
+        &self,
+        kind: PriceRefreshKind,
+        backfill: Option<&BackfillRequest>,
+    ) -> Result<RefreshStarted, PriceError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         // One tick at a time per kind decides whether to start or resume.
@@ -287,9 +328,13 @@ impl PriceUpdater {
                 &[&kind.as_str()],
             )
             .await?;
-        let (refresh_id, total, round, resumed) = match running {
-            Some(row) => (row.get::<_, Uuid>(0), row.get::<_, i32>(1), row.get::<_, i32>(2), true),
-            None => {
+        let (refresh_id, total, round, resumed) = match (running, backfill) {
+            (Some(row), _) => (row.get::<_, Uuid>(0), row.get::<_, i32>(1), row.get::<_, i32>(2), true),
+            (None, Some(request)) => {
+                let (refresh_id, total) = self.start_backfill(&tx, request).await?;
+                (refresh_id, total, 0, false)
+            }
+            (None, None) => {
                 let refresh_id = Uuid::new_v4();
                 tx.execute(
                     "INSERT INTO price_refreshes (refresh_id, kind, total) VALUES ($1, $2, 0)",
@@ -314,7 +359,8 @@ impl PriceUpdater {
         };
         let pending = tx
             .query(
-                "SELECT ticker FROM price_refresh_items WHERE refresh_id = $1 AND status = 'pending' ORDER BY ticker",
+                "SELECT ticker, steps_done FROM price_refresh_items
+                 WHERE refresh_id = $1 AND status = 'pending' ORDER BY ticker",
                 &[&refresh_id],
             )
             .await?;
@@ -324,17 +370,24 @@ impl PriceUpdater {
         for row in &pending {
             let raw: &str = row.get(0);
             let ticker = Ticker::parse(raw).map_err(|e| PriceError::BadMessage(e.to_string()))?;
+            // A backfill resumes each ticker at the step it had reached.
+            let step = (kind == PriceRefreshKind::Backfill).then(|| u32::try_from(row.get::<_, i32>(1)).unwrap_or(0));
+            let derived = match step {
+                Some(step) => format!("{refresh_id}:{ticker}:{}:{step}:{round}", kind.as_str()),
+                None => format!("{refresh_id}:{ticker}:{}:{round}", kind.as_str()),
+            };
             let job = PriceJobRequested {
                 refresh_id,
                 kind,
                 ticker: ticker.clone(),
+                step,
             };
             let envelope = Envelope::new(
                 Producer::PriceUpdater,
                 correlation.clone(),
                 Payload::PriceJobRequested(job),
             )
-            .with_derived_id(&format!("{refresh_id}:{ticker}:{}:{round}", kind.as_str()));
+            .with_derived_id(&derived);
             EventPublisher::stage(&tx, &jobs, &envelope).await?;
             queued += 1;
         }
@@ -351,6 +404,52 @@ impl PriceUpdater {
             resumed,
             quotes_cached: 0,
         })
+    }
+
+    /// A new backfill: its range (`years` back from today), and one item per ticker asked
+    /// for that no completed backfill already covers from that day. Returns its id and total.
+    async fn start_backfill(&self, tx: &Transaction<'_>, request: &BackfillRequest) -> Result<(Uuid, i32), PriceError> {
+        let refresh_id = Uuid::new_v4();
+        let today = self.clock.today();
+        let first = request.years.first_day(today);
+        tx.execute(
+            "INSERT INTO price_refreshes (refresh_id, kind, total, from_date, to_date) VALUES ($1, 'backfill', 0, $2, $3)",
+            &[&refresh_id, &first, &today],
+        )
+        .await?;
+        let asked: Option<Vec<String>> = request
+            .tickers
+            .as_ref()
+            .map(|t| t.iter().map(|t| t.as_str().to_owned()).collect());
+        let total = tx
+            .execute(
+                "INSERT INTO price_refresh_items (refresh_id, ticker, next_from)
+                 SELECT $1, t.ticker, $2 FROM tickers t
+                 WHERE (($3::text[] IS NULL AND t.tracked) OR t.ticker = ANY($3::text[]))
+                   AND NOT EXISTS (
+                       SELECT 1 FROM price_refresh_items i JOIN price_refreshes r USING (refresh_id)
+                       WHERE r.kind = 'backfill' AND i.ticker = t.ticker
+                         AND i.status IN ('updated', 'unchanged') AND r.from_date <= $2)
+                 ORDER BY t.ticker",
+                &[&refresh_id, &first, &asked],
+            )
+            .await?;
+        let total = i32::try_from(total).unwrap_or(i32::MAX);
+        if let Some(asked) = &asked {
+            if (total as usize) < asked.len() {
+                info!(
+                    asked = asked.len(),
+                    total, "some tickers asked for are unknown or already have this much history"
+                );
+            }
+        }
+        tx.execute(
+            "UPDATE price_refreshes SET total = $2 WHERE refresh_id = $1",
+            &[&refresh_id, &total],
+        )
+        .await?;
+        info!(%refresh_id, from = %first, to = %today, total, "backfill started");
+        Ok((refresh_id, total))
     }
 
     /// Batch quotes of every tracked ticker into the quote cache. Returns how many were cached.
@@ -398,6 +497,9 @@ impl PriceUpdater {
         let span =
             tracing::info_span!("job", refresh_id = %job.refresh_id, ticker = %job.ticker, kind = job.kind.as_str());
         async {
+            if job.kind == PriceRefreshKind::Backfill {
+                return self.backfill_step(job, delivery).await;
+            }
             let (status, last_stored) = {
                 let client = self.pool.get().await?;
                 let row = client
@@ -445,6 +547,7 @@ impl PriceUpdater {
                 let (bars, rejected) = validate::validate_bars(&job.ticker, &rows);
                 Ok(Fetched::Bars { bars, rejected })
             }
+            PriceRefreshKind::Backfill => Err(VendorError::Client("a backfill job is run step by step".into())),
             PriceRefreshKind::WeeklyFundamentals => {
                 let answers = self
                     .vendor
@@ -508,6 +611,19 @@ impl PriceUpdater {
         if updated == 0 {
             return Ok(JobOutcome::AlreadyDone);
         }
+        self.ticker_done(&tx, job).await?;
+        tx.commit().await?;
+        emit_job_metrics(job.kind, changed, rejected, status == ItemStatus::Failed);
+        Ok(JobOutcome::Done {
+            status,
+            changed,
+            rejected,
+        })
+    }
+
+    /// A ticker of the refresh is finished: counts it, and stages the summary when it was
+    /// the last, or a progress event when one is due.
+    async fn ticker_done(&self, tx: &Transaction<'_>, job: &PriceJobRequested) -> Result<(), PriceError> {
         let row = tx
             .query_one(
                 "UPDATE price_refreshes SET done = done + 1 WHERE refresh_id = $1 RETURNING done, total",
@@ -516,7 +632,7 @@ impl PriceUpdater {
             .await?;
         let (done, total) = (row.get::<_, i32>(0).max(0) as u32, row.get::<_, i32>(1).max(0) as u32);
         if done >= total {
-            self.finish_refresh(&tx, job.refresh_id, job.kind).await?;
+            self.finish_refresh(tx, job.refresh_id, job.kind).await?;
         } else if progress_due(done, total, self.config.progress_every) {
             let progress = PriceRefreshProgress {
                 refresh_id: job.refresh_id,
@@ -530,22 +646,180 @@ impl PriceUpdater {
                 Payload::PriceRefreshProgress(progress),
             )
             .with_derived_id(&format!("{}:progress:{done}", job.refresh_id));
-            EventPublisher::stage(&tx, &self.topic(), &envelope).await?;
+            EventPublisher::stage(tx, &self.topic(), &envelope).await?;
         }
-        tx.commit().await?;
-        let mut m = MetricSet::new(SERVICE).dimension("Kind", job.kind.as_str());
-        m.put("RowsChanged", Unit::Count, f64::from(changed))
-            .put("RowsRejected", Unit::Count, f64::from(rejected))
-            .put(
-                "TickersFailed",
-                Unit::Count,
-                f64::from(u8::from(status == ItemStatus::Failed)),
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- backfill
+
+    /// One step of a ticker's backfill: the next window of bars from the vendor (one
+    /// request under the shared limiter), then [`Self::record_backfill_step`].
+    async fn backfill_step(&self, job: &PriceJobRequested, delivery: u32) -> Result<JobOutcome, PriceError> {
+        let Some(step) = job.step else {
+            return Err(PriceError::BadMessage("a backfill job without its step".into()));
+        };
+        let row = {
+            let client = self.pool.get().await?;
+            client
+                .query_opt(
+                    "SELECT i.status, i.steps_done, i.next_from, r.to_date
+                     FROM price_refresh_items i JOIN price_refreshes r USING (refresh_id)
+                     WHERE i.refresh_id = $1 AND i.ticker = $2",
+                    &[&job.refresh_id, &job.ticker.as_str()],
+                )
+                .await?
+        };
+        let Some(row) = row else {
+            return Err(PriceError::BadMessage(format!(
+                "{} is not part of backfill {}",
+                job.ticker, job.refresh_id
+            )));
+        };
+        let status: String = row.get(0);
+        let steps_done = u32::try_from(row.get::<_, i32>(1)).unwrap_or(0);
+        if status != ItemStatus::Pending.as_str() || steps_done != step {
+            info!(
+                status,
+                steps_done, step, "backfill step already recorded; nothing to do"
+            );
+            return Ok(JobOutcome::AlreadyDone);
+        }
+        let (Some(next_from), Some(last)) = (row.get::<_, Option<NaiveDate>>(2), row.get::<_, Option<NaiveDate>>(3))
+        else {
+            return Err(PriceError::BadMessage(format!(
+                "backfill {} has no range for {}",
+                job.refresh_id, job.ticker
+            )));
+        };
+        let (from, to, next) = step_window(next_from, last, self.config.backfill_step_days);
+        let fetched = match self.vendor.daily_bars(&job.ticker, from, to).await {
+            Ok(rows) => Ok(validate::validate_bars(&job.ticker, &rows)),
+            Err(e) if e.is_transient() && delivery < self.config.job_max_attempts => {
+                return Err(PriceError::Vendor(e));
+            }
+            Err(e) => {
+                warn!(error = %e, delivery, %from, %to, "vendor failed for this backfill step; recording the ticker as failed");
+                Err(e.to_string())
+            }
+        };
+        let outcome = self
+            .record_backfill_step(
+                job,
+                step,
+                fetched,
+                next.unwrap_or_else(|| to.succ_opt().unwrap_or(to)),
+                next.is_none(),
             )
-            .emit();
+            .await?;
+        info!(%from, %to, outcome = ?outcome, "backfill step finished");
+        Ok(outcome)
+    }
+
+    /// Writes one backfill step in one transaction: its bars, the item's new position
+    /// (only if it is still at `step`), and then either the next step's job (outbox) or,
+    /// after the last step, the ticker's outcome (and the summary when it was the last).
+    async fn record_backfill_step(
+        &self,
+        job: &PriceJobRequested,
+        step: u32,
+        fetched: Result<(Vec<DailyBar>, Vec<Rejection>), String>,
+        next_from: NaiveDate,
+        last_step: bool,
+    ) -> Result<JobOutcome, PriceError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let key = format!("{}:{}:{}:{step}", job.refresh_id, job.ticker, job.kind.as_str());
+        if idempotency::claim(&tx, SERVICE, &key).await? == Claim::Repeat {
+            return Ok(JobOutcome::AlreadyDone);
+        }
+        let step_i32 = i32::try_from(step).unwrap_or(i32::MAX);
+        let (bars, rejected) = match fetched {
+            Ok(f) => f,
+            Err(reason) => {
+                let failed = tx
+                    .execute(
+                        "UPDATE price_refresh_items SET status = 'failed', reason = $4, finished_at = now()
+                         WHERE refresh_id = $1 AND ticker = $2 AND status = 'pending' AND steps_done = $3",
+                        &[&job.refresh_id, &job.ticker.as_str(), &step_i32, &reason],
+                    )
+                    .await?;
+                if failed == 0 {
+                    return Ok(JobOutcome::AlreadyDone);
+                }
+                self.ticker_done(&tx, job).await?;
+                tx.commit().await?;
+                emit_job_metrics(job.kind, 0, 0, true);
+                return Ok(JobOutcome::Done {
+                    status: ItemStatus::Failed,
+                    changed: 0,
+                    rejected: 0,
+                });
+            }
+        };
+        let changed = upsert_bars(&tx, &bars).await?;
+        let n_rejected = rejected.len() as u32;
+        let row = tx
+            .query_opt(
+                "UPDATE price_refresh_items SET steps_done = steps_done + 1, next_from = $4,
+                        rows_changed = coalesce(rows_changed, 0) + $5,
+                        rows_accepted = coalesce(rows_accepted, 0) + $6,
+                        rows_rejected = coalesce(rows_rejected, 0) + $7,
+                        reason = coalesce($8, reason)
+                 WHERE refresh_id = $1 AND ticker = $2 AND status = 'pending' AND steps_done = $3
+                 RETURNING rows_changed, rows_accepted, rows_rejected",
+                &[
+                    &job.refresh_id,
+                    &job.ticker.as_str(),
+                    &step_i32,
+                    &next_from,
+                    &(changed as i32),
+                    &(bars.len() as i32),
+                    &(n_rejected as i32),
+                    &rejection_reason(&rejected),
+                ],
+            )
+            .await?;
+        let Some(row) = row else {
+            return Ok(JobOutcome::AlreadyDone);
+        };
+        let status = if last_step {
+            let count = |i: usize| u32::try_from(row.get::<_, i32>(i)).unwrap_or(0);
+            let status = ItemStatus::from_counts(count(0), count(1), count(2));
+            tx.execute(
+                "UPDATE price_refresh_items SET status = $3, finished_at = now() WHERE refresh_id = $1 AND ticker = $2",
+                &[&job.refresh_id, &job.ticker.as_str(), &status.as_str()],
+            )
+            .await?;
+            self.ticker_done(&tx, job).await?;
+            status
+        } else {
+            let next = PriceJobRequested {
+                step: Some(step + 1),
+                ..job.clone()
+            };
+            let envelope = Envelope::new(
+                Producer::PriceUpdater,
+                correlation_of(job.refresh_id),
+                Payload::PriceJobRequested(next),
+            )
+            .with_derived_id(&format!(
+                "{}:{}:{}:{}",
+                job.refresh_id,
+                job.ticker,
+                job.kind.as_str(),
+                step + 1
+            ));
+            let jobs = Destination::FifoQueue(self.config.jobs_queue_url.clone());
+            EventPublisher::stage(&tx, &jobs, &envelope).await?;
+            ItemStatus::Pending
+        };
+        tx.commit().await?;
+        emit_job_metrics(job.kind, changed, n_rejected, false);
         Ok(JobOutcome::Done {
             status,
             changed,
-            rejected,
+            rejected: n_rejected,
         })
     }
 
@@ -619,7 +893,15 @@ impl Function for PriceUpdater {
         match trigger {
             Trigger::Schedule(tick) => {
                 let schedule = Schedule::from_event(&tick).map_err(FunctionError::failed)?;
-                let started = self.handle_schedule(schedule).await.map_err(FunctionError::failed)?;
+                let started = match schedule {
+                    Schedule::PriceBackfill => {
+                        let request = BackfillRequest::from_detail(&tick.detail, self.config.backfill_years)
+                            .map_err(FunctionError::failed)?;
+                        self.handle_backfill(request).await
+                    }
+                    other => self.handle_schedule(other).await,
+                }
+                .map_err(FunctionError::failed)?;
                 Ok(Answer::Done(
                     serde_json::to_value(started).map_err(FunctionError::failed)?,
                 ))
@@ -632,6 +914,15 @@ impl Function for PriceUpdater {
 
 fn correlation_of(refresh_id: Uuid) -> CorrelationId {
     CorrelationId::parse(&format!("price-refresh-{refresh_id}")).unwrap_or_default()
+}
+
+/// One job's figures for CloudWatch (embedded metric format).
+fn emit_job_metrics(kind: PriceRefreshKind, changed: u32, rejected: u32, failed: bool) {
+    let mut m = MetricSet::new(SERVICE).dimension("Kind", kind.as_str());
+    m.put("RowsChanged", Unit::Count, f64::from(changed))
+        .put("RowsRejected", Unit::Count, f64::from(rejected))
+        .put("TickersFailed", Unit::Count, f64::from(u8::from(failed)))
+        .emit();
 }
 
 fn rejection_reason(rejected: &[Rejection]) -> Option<String> {
@@ -736,6 +1027,12 @@ mod tests {
             "resources": ["arn:aws:scheduler:us-east-1:123456789012:schedule/default/prod-weekly-fundamentals"]
         }));
         assert_eq!(Schedule::from_event(&scheduler).unwrap(), Schedule::WeeklyFundamentals);
+        let backfill = event(serde_json::json!({
+            "detail-type": "Scheduled Event", "source": "aws.scheduler",
+            "detail": {"schedule": "price-backfill", "years": 10, "tickers": ["MSFT"]}
+        }));
+        assert_eq!(Schedule::from_event(&backfill).unwrap(), Schedule::PriceBackfill);
+        assert_eq!(Schedule::PriceBackfill.kind(), PriceRefreshKind::Backfill);
         let unknown = event(serde_json::json!({
             "detail-type": "Scheduled Event", "source": "aws.events", "detail": {},
             "resources": ["arn:aws:events:us-east-1:1:rule/other"]

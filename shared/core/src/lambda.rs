@@ -156,6 +156,7 @@ mod tests {
             ("sqs-sse-analysis-completed.json", "an SQS batch"),
             ("eventbridge-daily-quotes.json", "a schedule"),
             ("scheduler-weekly-fundamentals.json", "a schedule"),
+            ("scheduler-price-backfill.json", "a schedule"),
             ("scheduler-monthly-credits.json", "a schedule"),
         ] {
             let text = std::fs::read_to_string(dir.join(file)).unwrap();

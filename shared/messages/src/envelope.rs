@@ -152,8 +152,12 @@ impl Envelope {
             // The same file uploaded twice is loaded once.
             Payload::DatasetUploaded(m) => m.checksum.to_string(),
             Payload::DatasetLoaded(_) => self.message_id.to_string(),
-            // A ticker is queued once per refresh and kind.
-            Payload::PriceJobRequested(m) => format!("{}:{}:{}", m.refresh_id, m.ticker, m.kind.as_str()),
+            // A ticker is queued once per refresh and kind; a backfill's steps each once
+            // (a later tick re-queueing a step is a distinct message: its id names the round).
+            Payload::PriceJobRequested(m) => match m.step {
+                None => format!("{}:{}:{}", m.refresh_id, m.ticker, m.kind.as_str()),
+                Some(_) => self.message_id.to_string(),
+            },
             Payload::PriceRefreshProgress(_) | Payload::PriceRefreshSummary(_) => self.message_id.to_string(),
             // Each accepted task is queued once (the API answers a repeated request with its
             // task). Keyed by filing and user (seed 002), SQS dropped a user's second kind of

@@ -121,7 +121,10 @@ impl Payload {
                     c.rejected
                 )
             }
-            Self::PriceJobRequested(m) => format!("{} job for {}", m.kind.as_str(), m.ticker),
+            Self::PriceJobRequested(m) => match m.step {
+                Some(step) => format!("{} job for {} (step {step})", m.kind.as_str(), m.ticker),
+                None => format!("{} job for {}", m.kind.as_str(), m.ticker),
+            },
             Self::PriceRefreshProgress(m) => format!("{} refresh: {} of {} tickers", m.kind.as_str(), m.done, m.total),
             Self::PriceRefreshSummary(m) => format!(
                 "{} refresh done: {} updated, {} unchanged, {} failed, of {}",
@@ -297,6 +300,8 @@ pub enum PriceRefreshKind {
     DailyQuotes,
     /// Saturdays: income statement, balance sheet and cash flow, annual and quarterly.
     WeeklyFundamentals,
+    /// Years of daily bars, loaded a bounded step at a time (Sundays, or on request).
+    Backfill,
 }
 
 impl PriceRefreshKind {
@@ -304,6 +309,7 @@ impl PriceRefreshKind {
         match self {
             Self::DailyQuotes => "daily_quotes",
             Self::WeeklyFundamentals => "weekly_fundamentals",
+            Self::Backfill => "backfill",
         }
     }
 }
@@ -315,6 +321,10 @@ pub struct PriceJobRequested {
     pub refresh_id: Uuid,
     pub kind: PriceRefreshKind,
     pub ticker: Ticker,
+    /// A backfill's step for this ticker (0, 1, ...): each job loads one bounded window of
+    /// bars and queues the next step. `None` for the daily and weekly refreshes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<u32>,
 }
 
 /// How far a refresh has got (published every few tickers while it runs).

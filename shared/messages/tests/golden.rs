@@ -77,3 +77,24 @@ fn every_golden_message_reads_as_one_line() {
         }
     }
 }
+
+#[test]
+fn each_backfill_step_is_a_message_of_its_own() {
+    let raw = fs::read_to_string(golden_dir("v1").join("price_job_requested_backfill.json")).unwrap();
+    let envelope = Envelope::from_json(&raw).unwrap();
+    let Payload::PriceJobRequested(job) = &envelope.payload else {
+        panic!("wrong payload")
+    };
+    assert_eq!(job.step, Some(3));
+    assert_eq!(envelope.fifo_group_id(), "MSFT");
+    // Steps of one ticker share its group but not a deduplication id (SQS would drop
+    // the next step queued within 5 minutes of the one before).
+    assert_eq!(envelope.deduplication_id(), envelope.message_id.to_string());
+    assert!(envelope.payload.summary().contains("step 3"));
+    let daily = fs::read_to_string(golden_dir("v1").join("price_job_requested.json")).unwrap();
+    let daily = Envelope::from_json(&daily).unwrap();
+    assert_eq!(
+        daily.deduplication_id(),
+        "3f1c2b4a-9d8e-4f70-a1b2-c3d4e5f60718:BRK.B:weekly_fundamentals"
+    );
+}

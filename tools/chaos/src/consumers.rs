@@ -5,7 +5,9 @@
 use crate::stack::{ChaosStack, JWT_SECRET};
 use anyhow::Context;
 use aws_sdk_s3::primitives::ByteStream;
+use price_updater::Schedule;
 use sluice_messages::{CorrelationId, Envelope, FeedbackReceived, FeedbackSource, Payload, Producer};
+use std::time::{Duration, Instant};
 
 pub type Counters = &'static [(&'static str, &'static str)];
 
@@ -35,6 +37,9 @@ pub enum Seed {
     FilingRequests,
     /// Accepted analyses whose filings were fetched (analysis requests).
     AnalysisRequests,
+    /// New tickers in the universe, then the daily-quotes and price-backfill schedules
+    /// ticked (price jobs: one daily job and the backfill's steps per ticker).
+    PriceJobs,
 }
 
 const UNPUBLISHED: (&str, &str) = (
@@ -144,7 +149,76 @@ pub const CONSUMERS: &[Consumer] = &[
         invariants: &[UNPUBLISHED, DOUBLE_CHARGED, OUT_OF_BALANCE, CHARGED_NOT_QUOTED],
         seed: Seed::AnalysisRequests,
     },
+    Consumer {
+        label: "price jobs (price-updater: daily bars, backfill steps)",
+        source: "price-updater",
+        effects: &[
+            ("bars stored", "SELECT count(*) FROM prices"),
+            (
+                "tickers refreshed (daily)",
+                "SELECT count(DISTINCT i.ticker) FROM price_refresh_items i JOIN price_refreshes r USING (refresh_id)
+                 WHERE r.kind = 'daily_quotes' AND i.status <> 'pending'",
+            ),
+            (
+                "tickers backfilled",
+                "SELECT count(DISTINCT i.ticker) FROM price_refresh_items i JOIN price_refreshes r USING (refresh_id)
+                 WHERE r.kind = 'backfill' AND i.status <> 'pending'",
+            ),
+            (
+                "backfill steps recorded",
+                "SELECT coalesce(sum(i.steps_done), 0)::bigint FROM price_refresh_items i
+                 JOIN price_refreshes r USING (refresh_id) WHERE r.kind = 'backfill'",
+            ),
+        ],
+        invariants: &[
+            UNPUBLISHED,
+            (
+                "bars stored twice",
+                "SELECT count(*) FROM (SELECT ticker, date FROM prices GROUP BY 1, 2 HAVING count(*) > 1) d",
+            ),
+            (
+                "tickers failed",
+                "SELECT count(*) FROM price_refresh_items WHERE status = 'failed'",
+            ),
+            (
+                "refreshes left unfinished",
+                "SELECT count(*) FROM price_refreshes WHERE completed_at IS NULL",
+            ),
+            (
+                "refreshes whose count disagrees with their tickers",
+                "SELECT count(*) FROM price_refreshes r WHERE r.done <> (SELECT count(*) FROM price_refresh_items i
+                     WHERE i.refresh_id = r.refresh_id AND i.status <> 'pending')
+                   OR (r.completed_at IS NOT NULL AND r.done <> r.total)",
+            ),
+            (
+                "finished refreshes without exactly one summary",
+                "SELECT count(*) FROM price_refreshes r WHERE r.completed_at IS NOT NULL AND
+                     (SELECT count(*) FROM outbox o WHERE o.kind = 'PriceRefreshSummary'
+                        AND (o.body::jsonb -> 'data' ->> 'refresh_id') = r.refresh_id::text) <> 1",
+            ),
+        ],
+        seed: Seed::PriceJobs,
+    },
 ];
+
+/// The run's tickers: `9` and four base-36 digits (no listed ticker starts with a digit).
+fn chaos_ticker(i: i64) -> String {
+    const DIGITS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut n = i.rem_euclid(36_i64.pow(4));
+    let mut out = [b'0'; 4];
+    for slot in out.iter_mut().rev() {
+        *slot = DIGITS[(n % 36) as usize];
+        n /= 36;
+    }
+    format!("9{}", String::from_utf8_lossy(&out))
+}
+
+/// The run's tickers not yet finished by a daily refresh and a backfill.
+const PRICE_TICKERS_LEFT: &str = "SELECT count(*) FROM tickers t WHERE t.ticker ~ '^9' AND NOT (
+       EXISTS (SELECT 1 FROM price_refresh_items i JOIN price_refreshes r USING (refresh_id)
+               WHERE r.kind = 'daily_quotes' AND i.ticker = t.ticker AND i.status <> 'pending')
+   AND EXISTS (SELECT 1 FROM price_refresh_items i JOIN price_refreshes r USING (refresh_id)
+               WHERE r.kind = 'backfill' AND i.ticker = t.ticker AND i.status <> 'pending'))";
 
 /// A task charged its analysis fee more than once.
 pub const DOUBLE_CHARGED: (&str, &str) = (
@@ -244,9 +318,48 @@ pub struct Seeder {
 }
 
 impl Seeder {
-    /// Puts `n` inputs on the queue of the consumer `seed` feeds.
-    pub async fn seed(&self, stack: &ChaosStack, seed: Seed, n: usize) -> anyhow::Result<()> {
+    /// Puts `n` inputs on the queue of the consumer `seed` feeds; returns how many were
+    /// added (price jobs add none while earlier tickers still wait for their refresh).
+    pub async fn seed(&self, stack: &ChaosStack, seed: Seed, n: usize) -> anyhow::Result<usize> {
+        if let Seed::PriceJobs = seed {
+            return price_jobs(stack, n).await;
+        }
+        self.seed_n(stack, seed, n).await?;
+        Ok(n)
+    }
+
+    /// Once the consumer has been given its last inputs: whatever its inputs still need
+    /// from the harness (price jobs: the schedule ticks that pick up the last tickers),
+    /// until done or `timeout`.
+    pub async fn finish(&self, stack: &ChaosStack, seed: Seed, timeout: Duration) -> anyhow::Result<()> {
+        if !matches!(seed, Seed::PriceJobs) {
+            return Ok(());
+        }
+        let started = Instant::now();
+        while started.elapsed() < timeout {
+            let row = stack
+                .pool
+                .get()
+                .await?
+                .query_one(
+                    &format!(
+                        "SELECT ({PRICE_TICKERS_LEFT}) + (SELECT count(*) FROM price_refreshes WHERE completed_at IS NULL)"
+                    ),
+                    &[],
+                )
+                .await?;
+            if row.get::<_, i64>(0) == 0 {
+                return Ok(());
+            }
+            tick_prices(stack).await?;
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+        }
+        Ok(())
+    }
+
+    async fn seed_n(&self, stack: &ChaosStack, seed: Seed, n: usize) -> anyhow::Result<()> {
         match seed {
+            Seed::PriceJobs => price_jobs(stack, n).await.map(|_| ()),
             Seed::Uploads => self.uploads(stack, n).await,
             Seed::LoadRequests => {
                 self.uploads(stack, n).await?;
@@ -330,6 +443,86 @@ impl Seeder {
         }
         Ok(())
     }
+}
+
+/// `n` new tickers (none while earlier ones wait to be picked up by a backfill), then the
+/// schedules ticked. Only the run's tickers are tracked, and a ticker finished both ways
+/// leaves the daily refresh, so every ticker's work is the same whenever it came.
+async fn price_jobs(stack: &ChaosStack, n: usize) -> anyhow::Result<usize> {
+    let client = stack.pool.get().await?;
+    let waiting: i64 = client
+        .query_one(
+            "SELECT count(*) FROM tickers t WHERE t.ticker ~ '^9' AND NOT EXISTS (
+                 SELECT 1 FROM price_refresh_items i JOIN price_refreshes r USING (refresh_id)
+                 WHERE r.kind = 'backfill' AND i.ticker = t.ticker)",
+            &[],
+        )
+        .await?
+        .get(0);
+    let added = if waiting > 0 {
+        0
+    } else {
+        let known: i64 = client
+            .query_one("SELECT count(*) FROM tickers WHERE ticker ~ '^9'", &[])
+            .await?
+            .get(0);
+        for i in 0..n as i64 {
+            let ticker = chaos_ticker(known + i);
+            client
+                .execute(
+                    "INSERT INTO tickers (ticker, name, tracked) VALUES ($1, $2, true)",
+                    &[&ticker, &format!("Chaos {ticker}")],
+                )
+                .await?;
+        }
+        n
+    };
+    drop(client);
+    tick_prices(stack).await?;
+    Ok(added)
+}
+
+/// The daily-quotes and price-backfill schedules, as EventBridge fires them: each only
+/// when no refresh of its kind is under way, or when one is but its queue is empty (its
+/// jobs were lost: the tick resumes it).
+pub async fn tick_prices(stack: &ChaosStack) -> anyhow::Result<()> {
+    let prices = stack
+        .functions
+        .prices
+        .clone()
+        .context("price-updater is not configured (FMP_API_KEY)")?;
+    stack
+        .pool
+        .get()
+        .await?
+        .execute(
+            &format!(
+                "UPDATE tickers t SET tracked = false WHERE tracked AND (t.ticker !~ '^9' OR t.ticker IN (
+                     SELECT t2.ticker FROM tickers t2 WHERE t2.ticker ~ '^9' EXCEPT ({})))",
+                PRICE_TICKERS_LEFT.replacen("SELECT count(*)", "SELECT t.ticker", 1)
+            ),
+            &[],
+        )
+        .await?;
+    let queue = stack.queue("price-updater")?.url.clone();
+    for schedule in [Schedule::DailyQuotes, Schedule::PriceBackfill] {
+        let running: i64 = stack
+            .pool
+            .get()
+            .await?
+            .query_one(
+                "SELECT count(*) FROM price_refreshes WHERE kind = $1 AND completed_at IS NULL",
+                &[&schedule.kind().as_str()],
+            )
+            .await?
+            .get(0);
+        if running == 0 || stack.depth(&queue).await? == 0 {
+            sluice_local::schedules::fire(&prices, schedule)
+                .await
+                .map_err(|e| anyhow::anyhow!("{} tick: {e}", schedule.name()))?;
+        }
+    }
+    Ok(())
 }
 
 /// One analysis's worth of credits for a professional user who has not read the filing

@@ -56,9 +56,12 @@ async fn run() -> anyhow::Result<bool> {
         .context("scripts/edgar-mirror.sh")?;
     anyhow::ensure!(status.success(), "scripts/edgar-mirror.sh failed");
     let edgar = sluice_fakes::edgar::start(sluice_fakes::edgar::FakeEdgarConfig::new(mirror.path())).await?;
+    // The price jobs' vendor: generated bars for the run's tickers.
+    let fmp = sluice_fakes::start(sluice_fakes::FakeFmpConfig::new(stack::FMP_KEY)).await?;
     let mut run = Run::new(
         base,
         edgar.base_url.clone(),
+        fmp.base_url.clone(),
         std::env::current_exe()?,
         logs.clone(),
         root.join("scripts/services.sh"),
@@ -72,14 +75,20 @@ async fn run() -> anyhow::Result<bool> {
         progress(&fault_line(&r));
         kills.push(r);
     }
-    let crash = if run.knobs.pg_restarts > 0 {
+    let mut crashes = Vec::new();
+    if run.knobs.pg_restarts > 0 {
         progress(&format!("PostgreSQL: {} immediate restarts", run.knobs.pg_restarts));
         let r = run.crash_database().await?;
         progress(&fault_line(&r));
-        Some(r)
-    } else {
-        None
-    };
+        crashes.push(r);
+        // Price jobs have their own: their work comes from schedule ticks, not uploads.
+        for c in run.consumers().into_iter().filter(|c| c.source == "price-updater") {
+            progress(&format!("{}: {} immediate restarts", c.label, run.knobs.pg_restarts));
+            let r = run.crash_consumer(c).await.with_context(|| c.label)?;
+            progress(&fault_line(&r));
+            crashes.push(r);
+        }
+    }
     let mut triples = Vec::new();
     for c in run.consumers() {
         let r = run.triple(c).await.with_context(|| c.label)?;
@@ -102,7 +111,7 @@ async fn run() -> anyhow::Result<bool> {
     } else {
         None
     };
-    let (report, clean) = report(&kills, crash.as_ref(), &triples, burst.as_ref());
+    let (report, clean) = report(&kills, &crashes, &triples, burst.as_ref());
     std::fs::write(logs.join("report.md"), &report)?;
     println!("{report}");
     Ok(clean)
@@ -145,7 +154,7 @@ fn detail(t: &Tally) -> String {
 
 fn report(
     kills: &[FaultReport],
-    crash: Option<&FaultReport>,
+    crash: &[FaultReport],
     triples: &[TripleReport],
     burst: Option<&BurstReport>,
 ) -> (String, bool) {

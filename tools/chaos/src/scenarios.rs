@@ -65,6 +65,7 @@ impl Knobs {
 pub struct Run {
     pub base: ConfigSource,
     pub edgar_url: String,
+    pub fmp_url: String,
     pub exe: PathBuf,
     pub logs: PathBuf,
     pub knobs: Knobs,
@@ -180,6 +181,7 @@ impl Run {
     pub fn new(
         base: ConfigSource,
         edgar_url: String,
+        fmp_url: String,
         exe: PathBuf,
         logs: PathBuf,
         services_script: PathBuf,
@@ -188,6 +190,7 @@ impl Run {
         Ok(Self {
             base,
             edgar_url,
+            fmp_url,
             exe,
             logs,
             knobs,
@@ -208,7 +211,7 @@ impl Run {
         let database = format!("sluice_chaos_{}_{}", std::process::id(), self.serial);
         let prefix = format!("chaos{}-{}-{tag}", std::process::id(), self.serial);
         stack::create_database(&self.base, &database).await?.close();
-        let extra = stack::extra_settings(&database, &prefix, &self.edgar_url);
+        let extra = stack::extra_settings(&database, &prefix, &self.edgar_url, &self.fmp_url);
         let mut cfg = self.base.clone();
         for (k, v) in &extra {
             cfg = cfg.with(k, v.clone());
@@ -276,6 +279,10 @@ impl Run {
             for s in sources {
                 world.stack.drain(s).await?;
             }
+            world
+                .seeder
+                .finish(&world.stack, seed, Duration::from_secs(self.knobs.settle_secs))
+                .await?;
             let counts = world.stack.count(counters).await?;
             anyhow::ensure!(counts.iter().any(|&c| c > 0), "one input made no effect at all");
             Ok(counts)
@@ -396,8 +403,7 @@ impl Run {
         } else {
             self.knobs.analyses
         };
-        world.seeder.seed(&world.stack, c.seed, first).await?;
-        let mut inputs = first;
+        let mut inputs = world.seeder.seed(&world.stack, c.seed, first).await?;
         let mut kills: Vec<(Instant, Duration)> = Vec::new();
         let mut note = None;
         let started = Instant::now();
@@ -422,8 +428,7 @@ impl Run {
                         ));
                         break;
                     }
-                    world.seeder.seed(&world.stack, c.seed, self.knobs.wave).await?;
-                    inputs += self.knobs.wave;
+                    inputs += world.seeder.seed(&world.stack, c.seed, self.knobs.wave).await?;
                 }
                 continue;
             }
@@ -435,13 +440,16 @@ impl Run {
                 kills.push((at, Duration::from_millis(60)));
             }
             if topped_up && world.stack.depth(&queue).await? < (self.knobs.wave / 2) as i64 {
-                world.seeder.seed(&world.stack, c.seed, self.knobs.wave).await?;
-                inputs += self.knobs.wave;
+                inputs += world.seeder.seed(&world.stack, c.seed, self.knobs.wave).await?;
             }
         }
         let last = Instant::now();
         let worker = self.spawn(&world, &[c.source])?;
         let want: Vec<i64> = per_input.iter().map(|p| p * inputs as i64).collect();
+        world
+            .seeder
+            .finish(&world.stack, c.seed, Duration::from_secs(self.knobs.settle_secs))
+            .await?;
         self.settle(&world, &[c.source], c.effects, &want).await?;
         let finish_ms = last.elapsed().as_millis() as u64;
         worker.kill().await;
@@ -463,30 +471,62 @@ impl Run {
     /// PostgreSQL restarted in immediate mode while the pipeline (validation, ETL,
     /// events; one process, not killed) works.
     pub async fn crash_database(&mut self) -> anyhow::Result<FaultReport> {
-        let per_input = self.calibrate(Seed::Uploads, &PIPELINE_SOURCES, PIPELINE).await?;
+        let label = "pipeline (validation + ETL + events), PostgreSQL restarted -m immediate";
+        let wave = self.knobs.wave * 3;
+        self.crash_under(
+            label,
+            Seed::Uploads,
+            &PIPELINE_SOURCES,
+            PIPELINE,
+            PIPELINE_INVARIANTS,
+            wave,
+        )
+        .await
+    }
+
+    /// PostgreSQL restarted in immediate mode while `consumer` (one process, not killed) works.
+    pub async fn crash_consumer(&mut self, c: &Consumer) -> anyhow::Result<FaultReport> {
+        let label = format!("{}, PostgreSQL restarted -m immediate", c.label);
+        let wave = self.knobs.wave;
+        self.crash_under(&label, c.seed, &[c.source], c.effects, c.invariants, wave)
+            .await
+    }
+
+    async fn crash_under(
+        &mut self,
+        label: &str,
+        seed: Seed,
+        sources: &[&str],
+        counters: Counters,
+        invariants: Counters,
+        wave: usize,
+    ) -> anyhow::Result<FaultReport> {
+        let per_input = self.calibrate(seed, sources, counters).await?;
         let world = self.world("pg").await?;
-        let (monitor, samples) = Self::monitor(&world, PIPELINE);
+        let (monitor, samples) = Self::monitor(&world, counters);
         let mut rng = rand::thread_rng();
-        let mut worker = self.spawn(&world, &PIPELINE_SOURCES)?;
+        let mut worker = self.spawn(&world, sources)?;
         anyhow::ensure!(
             worker.wait_for("ready", Duration::from_secs(120)).await,
-            "the pipeline worker did not start"
+            "the {label} worker did not start"
         );
         let mut inputs = 0;
         let mut crashes: Vec<(Instant, Duration)> = Vec::new();
-        let uploads = world.stack.queue("ingest-validator")?.url.clone();
-        let loads = world.stack.queue("etl-transformer")?.url.clone();
+        let queues = sources
+            .iter()
+            .map(|s| Ok(world.stack.queue(s)?.url.clone()))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         while crashes.len() < self.knobs.pg_restarts {
-            world
-                .seeder
-                .seed(&world.stack, Seed::Uploads, self.knobs.wave * 3)
-                .await?;
-            inputs += self.knobs.wave * 3;
-            // Mid-work: after the pipeline has been handed records, while some wait.
+            inputs += Self::seed_after_crash(&world, seed, wave).await?;
+            // Mid-work: after the consumer has been handed records, while some wait.
             while worker.lines.try_recv().is_ok() {}
             worker.wait_for("batch", Duration::from_secs(30)).await;
             tokio::time::sleep(Duration::from_millis(rng.gen_range(0..=self.knobs.kill_max_ms))).await;
-            if world.stack.depth(&uploads).await? + world.stack.depth(&loads).await? == 0 {
+            let mut depth = 0;
+            for q in &queues {
+                depth += world.stack.depth(q).await?;
+            }
+            if depth == 0 {
                 continue;
             }
             let at = Instant::now();
@@ -500,23 +540,19 @@ impl Run {
         }
         let last = Instant::now();
         let want: Vec<i64> = per_input.iter().map(|p| p * inputs as i64).collect();
-        self.settle(&world, &PIPELINE_SOURCES, PIPELINE, &want).await?;
+        world
+            .seeder
+            .finish(&world.stack, seed, Duration::from_secs(self.knobs.settle_secs))
+            .await?;
+        self.settle(&world, sources, counters, &want).await?;
         let finish_ms = last.elapsed().as_millis() as u64;
         worker.kill().await;
         monitor.abort();
-        let tally = Self::tally(
-            &world,
-            PIPELINE,
-            &per_input,
-            inputs,
-            PIPELINE_INVARIANTS,
-            &PIPELINE_SOURCES,
-        )
-        .await?;
+        let tally = Self::tally(&world, counters, &per_input, inputs, invariants, sources).await?;
         let recovery_ms = Self::recoveries(&crashes, &samples.lock().map(|s| s.clone()).unwrap_or_default());
         self.close(world).await;
         Ok(FaultReport {
-            label: "pipeline (validation + ETL + events), PostgreSQL restarted -m immediate".to_owned(),
+            label: label.to_owned(),
             inputs,
             faults: crashes.len(),
             tally,
@@ -526,16 +562,37 @@ impl Run {
         })
     }
 
+    /// Seeds a wave; the harness's own connections may still be the crashed server's, so a
+    /// failure is retried for a while (as the consumer's are).
+    async fn seed_after_crash(world: &World, seed: Seed, wave: usize) -> anyhow::Result<usize> {
+        let mut attempt = 0;
+        loop {
+            match world.seeder.seed(&world.stack, seed, wave).await {
+                Ok(n) => return Ok(n),
+                Err(e) if attempt < 20 => {
+                    attempt += 1;
+                    tracing::warn!(error = %e, attempt, "seeding after a restart failed; trying again");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// Every message of the consumer's kind delivered three times.
     pub async fn triple(&mut self, c: &Consumer) -> anyhow::Result<TripleReport> {
         let per_input = self.calibrate(c.seed, &[c.source], c.effects).await?;
         let world = self.world("x3").await?;
         let n = self.knobs.triple_inputs;
         let result = async {
-            world.seeder.seed(&world.stack, c.seed, n).await?;
+            let n = world.seeder.seed(&world.stack, c.seed, n).await?;
             let taken = world.stack.multiply(c.source, 3).await?;
             anyhow::ensure!(taken >= n, "{}: {taken} messages on the queue for {n} inputs", c.source);
             world.stack.drain(c.source).await?;
+            world
+                .seeder
+                .finish(&world.stack, c.seed, Duration::from_secs(self.knobs.settle_secs))
+                .await?;
             Self::tally(&world, c.effects, &per_input, n, c.invariants, &[c.source]).await
         }
         .await;

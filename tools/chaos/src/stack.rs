@@ -27,9 +27,12 @@ pub fn names(prefix: &str) -> StackNames {
     }
 }
 
+/// The fake FMP server's key (not a secret).
+pub const FMP_KEY: &str = "sluice-chaos-fmp-key";
+
 /// What every process of one scenario is told beside the environment: its database,
-/// its resources' prefix, the fake EDGAR, the local token secret.
-pub fn extra_settings(database: &str, prefix: &str, edgar_url: &str) -> Vec<(&'static str, String)> {
+/// its resources' prefix, the fake EDGAR and FMP servers, the local token secret.
+pub fn extra_settings(database: &str, prefix: &str, edgar_url: &str, fmp_url: &str) -> Vec<(&'static str, String)> {
     vec![
         ("CHAOS_DATABASE", database.to_owned()),
         ("CHAOS_PREFIX", prefix.to_owned()),
@@ -43,6 +46,15 @@ pub fn extra_settings(database: &str, prefix: &str, edgar_url: &str) -> Vec<(&'s
         // A pool entry whose maker was killed is taken over when its lease runs out
         // (600 s by default, the model call's bound): shortened so a run ends.
         ("ANALYSIS_LEASE_SECS", "10".to_owned()),
+        // Price jobs: the fake FMP server, a limit the run never waits long for, and a
+        // year of history per ticker backfilled in 60-day steps (7 jobs a ticker).
+        ("FMP_BASE_URL", fmp_url.to_owned()),
+        ("FMP_API_KEY", FMP_KEY.to_owned()),
+        ("VENDOR_RATE_LIMIT", "200".to_owned()),
+        ("VENDOR_RATE_WINDOW_SECS", "1".to_owned()),
+        ("VENDOR_BACKOFF_MS", "20".to_owned()),
+        ("PRICE_BACKFILL_YEARS", "1".to_owned()),
+        ("PRICE_BACKFILL_STEP_DAYS", "60".to_owned()),
         ("DATABASE_POOL_SIZE", "3".to_owned()),
     ]
 }

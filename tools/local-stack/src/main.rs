@@ -6,6 +6,7 @@
 //!   sluice-local token USER TIER [team]  a bearer token for the local HTTP API
 //!   sluice-local tick NAME             fire a schedule now (daily-quotes | weekly-fundamentals |
 //!                                      monthly-credits | demo-prefill | monthly-reports)
+//!   sluice-local tick price-backfill [YEARS] [TICKER...]  a price history backfill (default: every tracked ticker)
 //!   sluice-local load-tickers FILE     load index constituents (ticker,name,cik,index) into `tickers`
 //!   sluice-local events USER [team] [N]  the last N (20) events USER sees, newest last, one line each
 
@@ -64,12 +65,28 @@ async fn main() -> anyhow::Result<()> {
             let name = args.get(1).map(String::as_str).unwrap_or_default();
             let schedule = price_updater::Schedule::parse(name).with_context(|| {
                 format!(
-                    "unknown schedule `{name}`: daily-quotes, weekly-fundamentals, monthly-credits, demo-prefill or monthly-reports"
+                    "unknown schedule `{name}`: daily-quotes, weekly-fundamentals, price-backfill, monthly-credits, demo-prefill or monthly-reports"
                 )
             })?;
             let (functions, _) = build_functions(&cfg).await?;
             let prices = functions.prices.context("the vendor is not configured (FMP_API_KEY)")?;
-            let started = sluice_local::schedules::fire(&prices, schedule).await?;
+            let started = if schedule == price_updater::Schedule::PriceBackfill {
+                // `tick price-backfill [YEARS] [TICKER...]`: what the team's request carries.
+                let mut detail = serde_json::json!({});
+                let mut tickers = Vec::new();
+                for arg in &args[2..] {
+                    match arg.parse::<u64>() {
+                        Ok(years) => detail["years"] = years.into(),
+                        Err(_) => tickers.push(arg.clone()),
+                    }
+                }
+                if !tickers.is_empty() {
+                    detail["tickers"] = tickers.into();
+                }
+                sluice_local::schedules::fire_with(&prices, schedule, detail).await?
+            } else {
+                sluice_local::schedules::fire(&prices, schedule).await?
+            };
             println!("{}", serde_json::to_string_pretty(&started)?);
             Ok(())
         }
@@ -356,7 +373,7 @@ async fn run(cfg: &ConfigSource) -> anyhow::Result<()> {
             "http-api": {"trigger": format!("{api_url}/v1/*")},
             "ingest-validator": {"trigger": res.uploads.url, "dlq": res.uploads.dlq_url},
             "etl-transformer": {"trigger": res.etl.url, "dlq": res.etl.dlq_url},
-            "price-updater": {"trigger": [res.price_jobs.url.clone(), "schedules: daily-quotes (Mon-Fri 21:30 UTC), weekly-fundamentals (Sat 06:00 UTC)".to_owned()], "dlq": res.price_jobs.dlq_url},
+            "price-updater": {"trigger": [res.price_jobs.url.clone(), "schedules: daily-quotes (Mon-Fri 21:30 UTC), weekly-fundamentals (Sat 06:00 UTC), price-backfill (Sun 04:00 UTC)".to_owned()], "dlq": res.price_jobs.dlq_url},
             "filing-fetcher": {"trigger": [res.filings.url.clone(), "schedule: demo-prefill (hourly at :20 UTC)".to_owned()], "dlq": res.filings.dlq_url.clone()},
             "llm-analyzer": {"trigger": [res.priority_analyses.url.clone(), res.analyses.url.clone(), res.feedback.url.clone()], "dlq": [res.priority_analyses.dlq_url.clone(), res.analyses.dlq_url.clone(), res.feedback.dlq_url.clone()], "model": functions.llm.analyzer.model.model().as_str()},
             "sse-notifier": {"trigger": [res.sse_events.url.clone(), format!("{api_url}/v1/events/*")], "dlq": res.sse_events.dlq_url.clone()},

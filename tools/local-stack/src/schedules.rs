@@ -1,7 +1,7 @@
 //! Plays EventBridge's schedules of template.yaml: daily quotes after the US close
-//! on weekdays, weekly fundamentals on Saturday, monthly credits on the first of the
-//! month at 00:05, the monthly portfolio reports on the first at 06:00 and the demo prefill
-//! every hour at :20 (UTC, as the rules are written).
+//! on weekdays, weekly fundamentals on Saturday, the price history backfill on Sunday,
+//! monthly credits on the first of the month at 00:05, the monthly portfolio reports on the
+//! first at 06:00 and the demo prefill every hour at :20 (UTC, as the rules are written).
 
 use account_worker::AccountWorker;
 use chrono::{Datelike, Timelike, Utc, Weekday};
@@ -20,6 +20,7 @@ pub const SCHEDULES: &[(Schedule, &[Weekday], u32, u32)] = &[
         30,
     ),
     (Schedule::WeeklyFundamentals, &[Weekday::Sat], 6, 0),
+    (Schedule::PriceBackfill, &[Weekday::Sun], 4, 0),
 ];
 
 /// The schedules due at `now` (to the minute).
@@ -35,10 +36,20 @@ pub fn due(now: chrono::DateTime<Utc>) -> Vec<Schedule> {
 
 /// A schedule firing, as EventBridge Scheduler invokes the function (template.yaml's input).
 pub async fn fire(prices: &PriceUpdater, schedule: Schedule) -> Result<Answer, FunctionError> {
+    fire_with(prices, schedule, serde_json::json!({})).await
+}
+
+/// As [`fire`], with more in `detail` (a backfill's `years` and `tickers`).
+pub async fn fire_with(
+    prices: &PriceUpdater,
+    schedule: Schedule,
+    mut detail: serde_json::Value,
+) -> Result<Answer, FunctionError> {
+    detail["schedule"] = schedule.name().into();
     let event = serde_json::json!({
         "detail-type": "Scheduled Event",
         "source": "aws.scheduler",
-        "detail": {"schedule": schedule.name()},
+        "detail": detail,
     });
     prices.handle(Trigger::decode(event)?).await
 }
@@ -170,6 +181,8 @@ mod tests {
         assert_eq!(due(saturday), vec![Schedule::WeeklyFundamentals]);
         let saturday_close = Utc.with_ymd_and_hms(2026, 11, 21, 21, 30, 0).unwrap();
         assert!(due(saturday_close).is_empty());
+        let sunday = Utc.with_ymd_and_hms(2026, 11, 22, 4, 0, 0).unwrap();
+        assert_eq!(due(sunday), vec![Schedule::PriceBackfill]);
         assert!(monthly_credits_due(
             Utc.with_ymd_and_hms(2026, 12, 1, 0, 5, 30).unwrap()
         ));
