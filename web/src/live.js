@@ -9,6 +9,7 @@ import { $, el } from "./util.js";
 const TYPES = [
   "UploadChecked", "DatasetLoaded", "AnalysisCompleted", "AnalysisFailed", "FeedbackTriaged",
   "PriceRefreshSummary", "PriceRefreshProgress", "FeedbackReceived", "DatasetUploaded", "FilingRequested", "AnalysisRequested",
+  "KpiAlert",
 ];
 const listeners = new Set();
 let source = null;
@@ -52,6 +53,8 @@ export function describe(type, d) {
       return [`Feedback triaged: ${d.category} (${d.priority})`, "ok"];
     case "PriceRefreshSummary":
       return [`Market data refreshed: ${n(d.updated)} updated of ${n(d.total)}`, "ok"];
+    case "KpiAlert":
+      return [`KPI alert (${d.severity}): ${d.message}`, d.severity === "info" ? "warn" : "bad"];
     case "PriceRefreshProgress":
       return null; // progress is for the Market page, not a toast each time
     default:
