@@ -1,9 +1,12 @@
 //! `sluice-bench`: the benchmarks of BENCHMARKS.md (run them with `make bench`).
 //!
 //!   sluice-bench gen-kpis --rows N --out FILE [--seed S]   write a messy KPI CSV (never in a measuring process)
-//!   sluice-bench etl --file FILE                           the full S3-to-PostgreSQL load, as the pipeline runs it
-//!   sluice-bench copy --file FILE                          the limit: a plain COPY of the same clean rows
-//!   sluice-bench stages --file FILE [--explain] [--reload] [--analyze-stage] [--set k=v,...] [--save-staged F]  where the load's time goes, step by step
+//!   sluice-bench etl --file FILE [--first F] [--template DB]  the full S3-to-PostgreSQL load, as the pipeline runs it
+//!   sluice-bench copy --file FILE [--template DB]          the limit: a plain COPY of the same clean rows
+//!   sluice-bench preload --rows N --db DB                  a template database whose kpis holds N rows
+//!   sluice-bench drop-preloaded --db DB                    drops it
+//!   sluice-bench init --bin PATH [--runs N]                spawn to the first Runtime API `next` of a function binary
+//!   sluice-bench stages --file FILE [--explain] [--reload [--edit-all]] [--analyze-stage] [--set k=v,...] [--save-staged F]  where the load's time goes, step by step
 //!
 //! `etl`, `copy` and `stages` take `--prepare SQL`, run on their fresh database after the
 //! migrations (experiments: e.g. what a constraint costs; `make bench` never passes it).
@@ -14,6 +17,7 @@
 
 mod copy;
 mod etl;
+mod init;
 mod parsed;
 mod stack;
 mod stages;
@@ -117,14 +121,40 @@ async fn main() -> anyhow::Result<()> {
         .get("prepare")
         .map(String::as_str)
         .filter(|s| !s.is_empty());
+    let template = args
+        .options
+        .get("template")
+        .map(String::as_str)
+        .filter(|s| !s.is_empty());
     match args.command.as_str() {
         "gen-kpis" => gen_kpis(&args),
-        "etl" => print_report(&etl::run(&args.file()?, prepare).await?),
-        "copy" => print_report(&copy::run(&args.file()?, prepare).await?),
+        "etl" => {
+            let first = args.options.get("first").filter(|f| !f.is_empty()).map(PathBuf::from);
+            print_report(&etl::run(&args.file()?, prepare, template, first.as_deref()).await?)
+        }
+        "copy" => print_report(&copy::run(&args.file()?, prepare, template).await?),
+        "preload" => {
+            let rows: u64 = args.required("rows")?.replace('_', "").parse().context("--rows")?;
+            let name = args.required("db")?;
+            let started = std::time::Instant::now();
+            stack::create_preloaded(&sluice_core::ConfigSource::from_env(), name, rows).await?;
+            print_report(&serde_json::json!({
+                "bench": "preload", "db": name, "rows": rows, "seconds": started.elapsed().as_secs_f64()
+            }))
+        }
+        "init" => {
+            let runs: usize = match args.options.get("runs") {
+                Some(r) => r.parse().context("--runs")?,
+                None => 5,
+            };
+            print_report(&init::run(&PathBuf::from(args.required("bin")?), runs)?)
+        }
+        "drop-preloaded" => stack::drop_preloaded(&sluice_core::ConfigSource::from_env(), args.required("db")?).await,
         "stages" => {
             let options = stages::StagesOptions {
                 explain: args.flag("explain"),
                 reload: args.flag("reload"),
+                edit_all: args.flag("edit-all"),
                 analyze_stage: args.flag("analyze-stage"),
                 settings: args
                     .options
@@ -143,8 +173,11 @@ async fn main() -> anyhow::Result<()> {
         _ => {
             eprintln!(
                 "usage: sluice-bench gen-kpis --rows N --out FILE [--seed S]\n       \
-                 sluice-bench etl --file FILE\n       sluice-bench copy --file FILE\n       \
-                 sluice-bench stages --file FILE [--explain] [--reload] [--analyze-stage] [--set name=value,...] [--save-staged FILE] [--prepare SQL]"
+                 sluice-bench etl --file FILE [--first FILE] [--template DB]\n       \
+                 sluice-bench copy --file FILE [--template DB]\n       \
+                 sluice-bench preload --rows N --db DB\n       sluice-bench drop-preloaded --db DB\n       \
+                 sluice-bench init --bin PATH [--runs N]\n       \
+                 sluice-bench stages --file FILE [--explain] [--reload [--edit-all]] [--analyze-stage] [--set name=value,...] [--save-staged FILE] [--prepare SQL]"
             );
             std::process::exit(2);
         }
