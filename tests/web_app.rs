@@ -226,3 +226,42 @@ async fn every_page_works_in_a_real_browser() {
         assert!(width <= 375, "{narrow}");
     }
 }
+
+/// Signed in through Cognito (the page's `auth.mode` as in AWS, Cognito's token endpoint
+/// played on the page's origin): an expired id token is refreshed before the first call, an
+/// id token the API refuses is refreshed and the call retried, and a refused refresh token
+/// ends the session with a sign-in screen that says so.
+#[tokio::test]
+async fn a_cognito_session_outlives_its_id_token() {
+    let Some(browser) = Browser::find().await else {
+        return;
+    };
+    let s = EventsStack::start(sluice_core::ConfigSource::default()).await;
+    let mut child = browser.run(
+        "cognito-refresh.mjs",
+        &[("PAGE_URL", format!("{}/", s.url)), ("USER_ID", "refresh-ana".into())],
+    );
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+    let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    while let Some(line) = lines.next_line().await.expect("read node's output") {
+        eprintln!("{line}");
+        if let Some((what, rest)) = line.split_once(' ') {
+            seen.entry(what.to_owned()).or_default().push(rest.to_owned());
+        }
+    }
+    let status = child.wait().await.expect("node");
+    assert!(
+        status.success(),
+        "the browser run failed (its stderr says where): {seen:?}"
+    );
+    let one = |what: &str| seen.get(what).and_then(|v| v.first()).cloned().unwrap_or_default();
+    // Each case asked Cognito once, with the refresh_token grant of the app's client.
+    assert_eq!(
+        seen.get("TOKEN").cloned().unwrap_or_default(),
+        vec!["refresh_token web-client refresh-1".to_owned(); 3]
+    );
+    assert_eq!(one("EXPIRED"), "professional");
+    assert_eq!(one("REJECTED"), "professional");
+    assert!(one("REVOKED").contains("Your session ended"), "{}", one("REVOKED"));
+}
