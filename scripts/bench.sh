@@ -267,3 +267,6 @@ if [ "${BENCH_CSV:-1}" = 1 ]; then "$ROOT/scripts/bench-csv.sh"; fi
 
 # Live notifications (issue 5): 1,000 streams, 1,000 events; BENCH_SSE=0 skips it.
 if [ "${BENCH_SSE:-1}" = 1 ]; then "$ROOT/scripts/bench-sse.sh"; fi
+
+# Init time of every function (issue 16); BENCH_INIT=0 skips it.
+if [ "${BENCH_INIT:-1}" = 1 ]; then "$ROOT/scripts/bench-init.sh"; fi

@@ -121,9 +121,23 @@ fn once(binary: &Path, function: &str) -> anyhow::Result<f64> {
         .spawn()
         .with_context(|| format!("starting {}", binary.display()))?;
     let result = (|| {
-        listener.set_nonblocking(false)?;
-        let (stream, _) = listener.accept()?;
+        // Polled, so that a binary that exits before asking (a refused setting) ends the
+        // measurement with its stderr instead of waiting forever.
+        listener.set_nonblocking(true)?;
+        let stream = loop {
+            match listener.accept() {
+                Ok((stream, _)) => break stream,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if let Some(status) = child.try_wait()? {
+                        bail!("{function} exited ({status}) before asking for an event");
+                    }
+                    std::thread::sleep(Duration::from_micros(50));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         let elapsed = started.elapsed();
+        stream.set_nonblocking(false)?;
         stream.set_read_timeout(Some(Duration::from_secs(5)))?;
         let mut reader = BufReader::new(stream);
         let mut request_line = String::new();

@@ -110,10 +110,13 @@ pub async fn create_preloaded(cfg: &ConfigSource, name: &str, rows: u64) -> anyh
     let admin = db::connect(&base).await.context("connecting to DATABASE_URL")?;
     {
         let client = admin.get().await?;
+        // Two calls: statements of one batch run in one transaction, which these refuse.
         client
-            .batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE); CREATE DATABASE {name}"
-            ))
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await
+            .with_context(|| format!("dropping database {name}"))?;
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
             .await
             .with_context(|| format!("creating database {name}"))?;
     }
