@@ -496,6 +496,17 @@ async fn bad_tool_arguments_are_reported_once_then_the_turn_fails(route: LlmRout
     assert_eq!(result[0].data["status"], 403, "{body}");
     assert_eq!(result[0].data["rows"], 0);
     assert_eq!(events.last().map(|e| e.kind.as_str()), Some("done"));
+
+    // A balance that does not cover the fee is refused before the model is asked.
+    let dan = token("dan", "demo", false);
+    let (_, created) = c.create(&dan).await;
+    let dans = created["id"].as_str().expect("an id").to_owned();
+    let calls = llm.stats.calls();
+    let (status, kind, body) = c.ask(&dan, &dans, json!({ "question": "AAPL?" })).await;
+    assert_eq!(status, 402, "{body}");
+    assert!(kind.starts_with("application/problem+json"));
+    assert!(body.contains("$0.01"), "{body}");
+    assert_eq!(llm.stats.calls(), calls);
 }
 
 #[tokio::test]
@@ -506,4 +517,95 @@ async fn bad_tool_arguments_fail_the_turn_cleanly_openai() {
 #[tokio::test]
 async fn bad_tool_arguments_fail_the_turn_cleanly_bedrock() {
     bad_tool_arguments_are_reported_once_then_the_turn_fails(LlmRoute::BedrockConverse).await;
+}
+
+/// The chat's function URL sample (events/), read by lambda_http as the streaming runtime
+/// reads it, drives the `chat-stream` router: the made-up token is refused, a real one
+/// finds no such conversation, and a conversation of the caller's streams its answer.
+/// Nothing but the conversation routes is served there.
+#[tokio::test]
+async fn the_function_url_sample_drives_the_chat_stream_router() {
+    use tower::ServiceExt;
+    let stack = TestStack::start().await;
+    let instance = sluice_tests::instance_of(&stack, http_api::SERVICE).await;
+    let router = http_api::build_chat_stream(&instance)
+        .await
+        .expect("the chat-stream router");
+    let sample = std::fs::read_to_string(sluice_tests::repo_root().join("events/function-url-chat-message.json"))
+        .expect("the sample");
+    let request = lambda_http::request::from_str(&sample).expect("a function URL request");
+    assert_eq!(request.method(), "POST");
+    let response = router.clone().oneshot(request).await.expect("an answer");
+    assert_eq!(response.status(), 401);
+
+    let ana = format!("Bearer {}", token("ana", "basic", true));
+    let mut request = lambda_http::request::from_str(&sample).expect("a function URL request");
+    request
+        .headers_mut()
+        .insert("authorization", ana.parse().expect("a header"));
+    let response = router.clone().oneshot(request).await.expect("an answer");
+    assert_eq!(response.status(), 404);
+
+    let create = http::Request::post("/v1/conversations")
+        .header("authorization", &ana)
+        .body(axum::body::Body::empty())
+        .expect("a request");
+    let response = router.clone().oneshot(create).await.expect("an answer");
+    assert_eq!(response.status(), 201);
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("a body");
+    let created: Value = serde_json::from_slice(&bytes).expect("JSON");
+    let id = created["id"].as_str().expect("an id");
+    let mut request = lambda_http::request::from_str(&sample).expect("a function URL request");
+    request
+        .headers_mut()
+        .insert("authorization", ana.parse().expect("a header"));
+    *request.uri_mut() = format!("/v1/conversations/{id}/messages").parse().expect("a path");
+    let response = router.clone().oneshot(request).await.expect("an answer");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("a body");
+    let events = parse_events(&String::from_utf8_lossy(&bytes));
+    assert_eq!(events.last().map(|e| e.kind.as_str()), Some("done"));
+
+    let me = http::Request::get("/v1/me")
+        .header("authorization", &ana)
+        .body(axum::body::Body::empty())
+        .expect("a request");
+    assert_eq!(router.oneshot(me).await.expect("an answer").status(), 404);
+}
+
+/// Each turn is one request of the tier's allowance (its tool calls are not counted
+/// again): a demo user's eleventh request in an hour is refused before any answer.
+#[tokio::test]
+async fn turns_count_against_the_tier_s_allowance() {
+    use chrono::Timelike;
+    // The start of an hour well ahead: the test never straddles two hourly windows.
+    let start = (chrono::Utc::now() + chrono::Duration::days(400))
+        .with_minute(0)
+        .and_then(|t| t.with_second(0))
+        .expect("an hour");
+    let stack = TestStack::start_at(ConfigSource::default(), sluice_core::Clock::starting_at(start)).await;
+    load(&stack).await;
+    let c = client(&stack).await;
+    let dan = token("dan", "demo", true);
+    let (status, created) = c.create(&dan).await;
+    assert_eq!(status, 201);
+    let id = created["id"].as_str().expect("an id").to_owned();
+    for n in 2..=10 {
+        let (status, _, body) = c.ask(&dan, &id, json!({ "question": "AAPL and Acme's EBITDA?" })).await;
+        assert_eq!(status, 200, "request {n}: {body}");
+        assert!(body.contains("event: done"), "{body}");
+    }
+    let (status, kind, body) = c.ask(&dan, &id, json!({ "question": "AAPL?" })).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(kind.starts_with("application/problem+json"));
+    // Nine turns, each with several tool calls, and the creation: ten requests counted.
+    let counted = stack
+        .query("SELECT hour_count::bigint FROM request_windows WHERE user_id = 'dan'")
+        .await;
+    assert_eq!(counted[0].get::<_, i64>(0), 10);
 }
