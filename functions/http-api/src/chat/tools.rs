@@ -282,10 +282,8 @@ pub fn check(name: &str, arguments: &str, limits: ToolLimits) -> Result<CheckedC
             query.push((param.to_owned(), text));
         }
     }
-    if tool.pages || tool.name == "search" {
-        if !query.iter().any(|(k, _)| k == "limit") {
-            query.push(("limit".to_owned(), limits.rows.to_string()));
-        }
+    if (tool.pages || tool.name == "search") && !query.iter().any(|(k, _)| k == "limit") {
+        query.push(("limit".to_owned(), limits.rows.to_string()));
     }
     let query: Vec<String> = query
         .iter()
