@@ -609,3 +609,26 @@ async fn turns_count_against_the_tier_s_allowance() {
         .await;
     assert_eq!(counted[0].get::<_, i64>(0), 10);
 }
+
+/// The tools' pool: its sessions act as the function's role and cancel a statement that
+/// runs longer than the tools' timeout (here 50 ms).
+#[tokio::test]
+async fn the_tools_pool_cancels_long_statements() {
+    let stack = TestStack::start().await;
+    let settings = sluice_tests::database_settings(&stack.database)
+        .await
+        .acting_as(sluice_core::db::roles::HTTP_API)
+        .with_statement_timeout(std::time::Duration::from_millis(50), 1);
+    let pool = sluice_core::db::pool(&settings).expect("a pool");
+    let client = pool.get().await.expect("a connection");
+    let row = client
+        .query_one("SELECT current_setting('statement_timeout'), current_user::text", &[])
+        .await
+        .expect("settings");
+    assert_eq!(row.get::<_, String>(0), "50ms");
+    assert_eq!(row.get::<_, String>(1), "sluice_http_api");
+    let cancelled = client.query("SELECT pg_sleep(2)", &[]).await.expect_err("cancelled");
+    assert_eq!(cancelled.code(), Some(&tokio_postgres::error::SqlState::QUERY_CANCELED));
+    // The connection stays usable for the next call.
+    assert!(client.query_one("SELECT 1", &[]).await.is_ok());
+}

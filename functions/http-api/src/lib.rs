@@ -126,6 +126,7 @@ routes! {
 }
 
 /// What every route shares, built once per instance by [`build`].
+#[derive(Clone)]
 pub struct ApiState {
     pub pool: Pool,
     pub auth: Authenticator,
@@ -144,6 +145,10 @@ pub struct ApiState {
     pub knowledge: Arc<dyn sluice_knowledge::Embedder>,
     /// Ask Sluice's chat: conversations, the model, the tools' limits.
     pub chat: chat::ChatConfig,
+    /// What the chat's tools run the routes with: this state over a pool of its own whose
+    /// sessions have a `statement_timeout` (`CHAT_TOOL_TIMEOUT_MS`), one connection,
+    /// opened when a tool first runs. `None` in that state itself.
+    pub tool_api: Option<Arc<ApiState>>,
     /// The unsubscribe links' key.
     pub notifications: routes::notifications::NotificationConfig,
     /// Where outbound webhooks may point (`WEBHOOK_ALLOW_PRIVATE_TARGETS`, local only).
@@ -186,7 +191,7 @@ async fn state(instance: &Instance, auth: Authenticator) -> Result<Arc<ApiState>
     let cfg = &instance.cfg;
     let dynamodb = aws_sdk_dynamodb::Client::new(&instance.sdk);
     let (provider, model) = llm_analyzer::provider::from_instance(instance).await?;
-    let state = ApiState {
+    let mut state = ApiState {
         pool: instance.pool.clone(),
         auth,
         clock: instance.clock,
@@ -210,6 +215,7 @@ async fn state(instance: &Instance, auth: Authenticator) -> Result<Arc<ApiState>
         outbox: instance.outbox(Producer::HttpApi),
         knowledge: sluice_knowledge::embed::from_config(cfg, &instance.sdk)?,
         chat: chat::ChatConfig::load(cfg, dynamodb.clone(), &provider, model)?,
+        tool_api: None,
         notifications: routes::notifications::NotificationConfig::load(cfg, &instance.secrets).await?,
         webhook_targets: sluice_notify::target::TargetPolicy::configured(
             cfg.or(sluice_notify::target::ALLOW_PRIVATE_SETTING, false)?,
@@ -217,6 +223,12 @@ async fn state(instance: &Instance, auth: Authenticator) -> Result<Arc<ApiState>
         )
         .map_err(|reason| InitError::unusable(sluice_notify::target::ALLOW_PRIVATE_SETTING, reason))?,
     };
+    let tool_pool = sluice_core::db::pool(&instance.db.with_statement_timeout(state.chat.limits.timeout, 1))
+        .map_err(|e| InitError::unusable("CHAT_TOOL_TIMEOUT_MS", e))?;
+    let mut tools = state.clone();
+    tools.pool = tool_pool.clone();
+    tools.market.pool = tool_pool;
+    state.tool_api = Some(Arc::new(tools));
     Ok(Arc::new(state))
 }
 

@@ -39,6 +39,7 @@ use tools::ToolLimits;
 use uuid::Uuid;
 
 /// How the chat behaves; every value but the table has a default.
+#[derive(Clone)]
 pub struct ChatConfig {
     pub conversations: Conversations,
     /// The model `LLM_PROVIDER` names (the analyser's provider layer).

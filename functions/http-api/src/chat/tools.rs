@@ -19,12 +19,17 @@ use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceExt;
 
+/// How long past the statement timeout a call may take in all (embedding a search
+/// question, reading the answer) before it is abandoned.
+const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
+
 /// How much a tool may read.
 #[derive(Debug, Clone, Copy)]
 pub struct ToolLimits {
     /// Rows (list items, search results, bars) in one answer: `CHAT_TOOL_ROWS` (20).
     pub rows: usize,
-    /// The whole call: `CHAT_TOOL_TIMEOUT_MS` (5000).
+    /// Each statement of the call: `CHAT_TOOL_TIMEOUT_MS` (5000); the whole call is
+    /// abandoned [`DEADLINE_MARGIN`] later.
     pub timeout: Duration,
 }
 
@@ -326,14 +331,18 @@ pub async fn run(api: &Arc<ApiState>, caller: &Principal, call: &CheckedCall, li
         return refused(StatusCode::BAD_REQUEST, "the call could not be built");
     };
     request.extensions_mut().insert(AsCaller(caller.clone()));
-    let router = crate::router(api.clone());
-    let answer = tokio::time::timeout(limits.timeout, router.oneshot(request)).await;
+    // The routes run over the tools' own pool, whose sessions cancel long statements.
+    let router = crate::router(api.tool_api.clone().unwrap_or_else(|| api.clone()));
+    let answer = tokio::time::timeout(limits.timeout + DEADLINE_MARGIN, router.oneshot(request)).await;
     let response = match answer {
         Ok(Ok(response)) => response,
         Ok(Err(never)) => match never {},
         Err(_) => return refused(StatusCode::GATEWAY_TIMEOUT, "the tool took too long and was stopped"),
     };
     let status = response.status();
+    if status == StatusCode::INTERNAL_SERVER_ERROR {
+        return refused(status, "the tool failed or its query took too long and was cancelled");
+    }
     let bytes = match tokio::time::timeout(
         limits.timeout,
         axum::body::to_bytes(response.into_body(), 4 * 1024 * 1024),
