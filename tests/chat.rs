@@ -6,6 +6,9 @@
 use serde_json::{json, Value};
 use sluice_core::ConfigSource;
 use sluice_fakes::llm::{FakeLlm, FakeLlmConfig, LlmRoute, Scripted};
+use sluice_knowledge::chunk::{chunk_markdown, DocumentMeta};
+use sluice_knowledge::index;
+use sluice_knowledge::store::{NewDocument, Source};
 use sluice_tests::{token, TestStack, ACME_BETA_KPIS};
 
 const MEMO: &str = "# Lisbon office\nThe Lisbon office opened in March with 42 engineers working on payments.\n\n\
@@ -127,6 +130,30 @@ async fn load(stack: &TestStack) {
         )
         .await
         .expect("prices");
+    // A fetched filing's section, indexed as filing-fetcher indexes it.
+    let text = "# Item 7 Management's Discussion and Analysis\nIphone net sales increased due to higher demand in Greater China.\n";
+    let doc = NewDocument {
+        source: Source::Filing,
+        source_key: "filing/0000320193-25-000079".into(),
+        title: "Apple 10-K FY2025".into(),
+        ticker: Some("AAPL".into()),
+        form: Some("10-K".into()),
+        period: Some("FY2025".into()),
+        s3_key: None,
+        sha256: index::sha256_hex(text.as_bytes()),
+    };
+    let meta = DocumentMeta {
+        title: doc.title.clone(),
+        ticker: doc.ticker.clone(),
+        form: doc.form.clone(),
+        period: doc.period.clone(),
+        ..DocumentMeta::default()
+    };
+    let model = sluice_knowledge::embed::shared_static_model(&sluice_knowledge::embed::default_model_dir())
+        .expect("the local model (scripts/bootstrap.sh stack installs it)");
+    index::store_prepared(&stack.pool, model.as_ref(), &doc, Ok(chunk_markdown(&meta, text)))
+        .await
+        .expect("the filing indexed");
 }
 
 async fn chat_charges(stack: &TestStack, user: &str) -> Vec<i64> {
@@ -157,7 +184,8 @@ async fn without_a_model_the_answer_says_so_and_gives_passages_quotes_and_kpi_ro
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().expect("an id").to_owned();
 
-    let question = "What was Acme's EBITDA, where is AAPL trading, and how many engineers are in the Lisbon office?";
+    let question = "What was Acme's EBITDA, where is AAPL trading, how many engineers are in the Lisbon office, \
+                    and why did iPhone net sales increase?";
     let (status, kind, body) = c.ask(&ana, &id, json!({ "question": question })).await;
     assert_eq!(status, 200, "{body}");
     assert!(kind.starts_with("text/event-stream"), "{kind}");
@@ -196,6 +224,16 @@ async fn without_a_model_the_answer_says_so_and_gives_passages_quotes_and_kpi_ro
     assert_eq!(citations[0].data["citation"]["s3_key"], "knowledge/notes/lisbon.md");
     assert_eq!(citations[0].data["citation"]["section"], "Lisbon office");
     assert!(text.contains("[1] ") && text.contains("42 engineers"), "{text}");
+    // A question about a fetched filing cites its section.
+    let filing = citations
+        .iter()
+        .find(|c| c.data["citation"]["source"] == "filing")
+        .expect("a filing passage");
+    assert_eq!(
+        filing.data["citation"]["section"],
+        "Item 7 Management's Discussion and Analysis"
+    );
+    assert!(text.contains("Greater China"), "{text}");
 
     // Every tool call is announced before its result; `done` ends the stream.
     assert_eq!(of(&events, "tool_call").len(), of(&events, "tool_result").len());
