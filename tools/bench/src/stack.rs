@@ -139,7 +139,7 @@ pub async fn create_preloaded(cfg: &ConfigSource, name: &str, rows: u64) -> anyh
                         round((random() * 10000000)::numeric, 2),
                         'preload',
                         timestamptz '2024-01-01 00:00:00+00'
-                 FROM generate_series(0, $1 - 1) AS n",
+                 FROM generate_series(0, $1::bigint - 1) AS n",
                 &[&rows],
             )
             .await
