@@ -206,3 +206,206 @@ async fn a_configured_model_narrates_from_the_figures_and_may_not_invent_numbers
     );
     assert_eq!(llm.stats.calls(), 3);
 }
+
+async fn get(url: &str, bearer: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(bearer)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+}
+
+async fn post(url: &str, bearer: &str, body: Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(bearer)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+}
+
+/// (kind, scope, company, period) of each listed report, in order.
+fn summary(items: &Value) -> Vec<(String, String, Option<String>, Option<String>)> {
+    items
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| {
+            (
+                i["kind"].as_str().unwrap().to_owned(),
+                i["scope"].as_str().unwrap().to_owned(),
+                i["company"].as_str().map(str::to_owned),
+                i["period"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_teams_reports_are_listed_newest_first_filtered_paged_and_exported() {
+    let stack = TestStack::start_at(ConfigSource::default(), first_of_december()).await;
+    stack.upload("uploads/kpis/kpis.csv", ACME_BETA_KPIS, &[]).await;
+    stack.settle().await;
+    // November's monthly reports (Acme, Beta, the portfolio), then two made on demand.
+    tick(&stack).await;
+    let api = stack.serve_api().await;
+    let team = token("tess", "basic", true);
+    let url = format!("{api}/v1/reports");
+    let (status, acme) = post(&url, &team, json!({"company": "Acme"})).await;
+    assert_eq!(status, 201, "{acme}");
+    let (status, all) = post(&url, &team, json!({})).await;
+    assert_eq!(status, 201, "{all}");
+
+    let (status, page) = get(&url, &team).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["next_cursor"], Value::Null);
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 5, "{page}");
+    // Newest first: the two on demand (the whole portfolio last asked), then the monthly ones.
+    assert_eq!(items[0]["id"], all["id"]);
+    assert_eq!(items[1]["id"], acme["id"]);
+    let got = summary(&page["items"]);
+    let s = |k: &str, sc: &str, c: Option<&str>, p: Option<&str>| {
+        (k.to_owned(), sc.to_owned(), c.map(str::to_owned), p.map(str::to_owned))
+    };
+    assert_eq!(got[0], s("on_demand", "portfolio", None, None));
+    assert_eq!(got[1], s("on_demand", "company", Some("Acme"), None));
+    let mut monthly = got[2..].to_vec();
+    monthly.sort();
+    assert_eq!(
+        monthly,
+        [
+            s("monthly", "company", Some("Acme"), Some("2026-11")),
+            s("monthly", "company", Some("Beta"), Some("2026-11")),
+            s("monthly", "portfolio", None, Some("2026-11")),
+        ]
+    );
+    assert_eq!(
+        (
+            items[1]["companies"].as_i64(),
+            items[1]["narration"].as_str(),
+            items[1]["requested_by"].as_str()
+        ),
+        (Some(1), Some("extractive"), Some("tess"))
+    );
+    assert_eq!(items[0]["companies"], 2);
+    // Each links to the report itself.
+    let link = items[1]["links"]["self"].as_str().unwrap();
+    let (status, read) = get(&format!("{api}{link}"), &team).await;
+    assert_eq!(status, 200, "{read}");
+    assert_eq!(read["companies"], acme["companies"]);
+
+    // Pages of two follow the same order, each report once.
+    let mut paged = Vec::new();
+    let mut next = format!("{url}?limit=2");
+    loop {
+        let (status, page) = get(&next, &team).await;
+        assert_eq!(status, 200, "{page}");
+        assert!(page["items"].as_array().unwrap().len() <= 2);
+        paged.extend(page["items"].as_array().unwrap().iter().map(|i| i["id"].clone()));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => next = format!("{url}?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    let ids: Vec<Value> = items.iter().map(|i| i["id"].clone()).collect();
+    assert_eq!(paged, ids);
+
+    // Filters.
+    let count = |query: &'static str| {
+        let (url, team) = (url.clone(), team.clone());
+        async move {
+            let (status, page) = get(&format!("{url}?{query}"), &team).await;
+            assert_eq!(status, 200, "{query}: {page}");
+            summary(&page["items"])
+        }
+    };
+    let kinds = |v: &[(String, String, Option<String>, Option<String>)]| {
+        v.iter().map(|r| (r.0.clone(), r.2.clone())).collect::<Vec<_>>()
+    };
+    assert_eq!(count("kind=monthly").await.len(), 3);
+    assert!(count("kind=monthly").await.iter().all(|r| r.0 == "monthly"));
+    assert_eq!(
+        kinds(&count("kind=on_demand").await),
+        [
+            ("on_demand".to_owned(), None),
+            ("on_demand".to_owned(), Some("Acme".to_owned()))
+        ]
+    );
+    assert_eq!(
+        kinds(&count("company=Acme").await),
+        [
+            ("on_demand".to_owned(), Some("Acme".to_owned())),
+            ("monthly".to_owned(), Some("Acme".to_owned()))
+        ]
+    );
+    assert_eq!(
+        kinds(&count("scope=portfolio").await),
+        [("on_demand".to_owned(), None), ("monthly".to_owned(), None)]
+    );
+    assert_eq!(count("scope=company&kind=monthly").await.len(), 2);
+    // November: its monthly reports; December: what was made on demand in it.
+    assert_eq!(count("month=2026-11").await.len(), 3);
+    assert!(count("month=2026-11").await.iter().all(|r| r.0 == "monthly"));
+    assert_eq!(count("month=2026-12").await.len(), 2);
+    assert!(count("month=2026-12").await.iter().all(|r| r.0 == "on_demand"));
+    assert_eq!(count("from=2026-12-01&to=2026-12-01").await.len(), 5);
+    assert_eq!(count("to=2026-11-30").await.len(), 0);
+    assert_eq!(count("from=2026-12-02").await.len(), 0);
+    assert_eq!(count("company=Nobody").await.len(), 0);
+
+    // Bad filters are 400s naming what is wrong, never 500s.
+    for (query, names) in [
+        ("foo=1", "foo"),
+        ("from=31/12/2026", "from"),
+        ("to=2026-02-30", "to"),
+        ("from=2026-12-02&to=2026-12-01", "from"),
+        ("month=2026-13", "month"),
+        ("month=2026-1", "month"),
+        ("month=November", "month"),
+        ("month=2026-11&from=2026-11-01", "month"),
+        ("kind=weekly", "kind"),
+        ("scope=fund", "scope"),
+        ("company=Acme&scope=portfolio", "scope"),
+        ("cursor=bm9wZQ", "cursor"),
+        ("limit=0", "limit"),
+    ] {
+        let (status, problem) = get(&format!("{url}?{query}"), &team).await;
+        assert_eq!(status, 400, "{query}: {problem}");
+        assert!(
+            problem["detail"].as_str().unwrap_or_default().contains(names),
+            "{query}: {problem}"
+        );
+    }
+
+    // CSV: every matching report, a header and a row each.
+    let response = reqwest::Client::new()
+        .get(format!("{url}?kind=monthly"))
+        .bearer_auth(&team)
+        .header("Accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = response.text().await.unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("id,kind,scope,company,companies,period,narration,requested_by,created_at")
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 3, "{text}");
+    assert!(rows.iter().all(|r| r.contains(",monthly,") && r.contains(",2026-11,")));
+
+    // Team data: not for other users.
+    let (status, _) = get(&url, &token("bo", "basic", false)).await;
+    assert_eq!(status, 403);
+}

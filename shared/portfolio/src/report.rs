@@ -266,6 +266,8 @@ pub struct Record<'a> {
     pub period: Option<NaiveDate>,
     /// `extractive` or the narrating model's key.
     pub narration: &'a str,
+    /// When it was generated (the report's `generated_at`, from the function's clock).
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Stores `report` as JSON in S3 (`portfolio-reports/<id>.json` of `bucket`) and records
@@ -290,8 +292,8 @@ pub async fn store<C: GenericClient>(
     let count = i32::try_from(record.companies).unwrap_or(i32::MAX);
     client
         .execute(
-            "INSERT INTO portfolio_reports (report_id, requested_by, company, companies, s3_key, period, narration)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO portfolio_reports (report_id, requested_by, company, companies, s3_key, period, narration, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             &[
                 &record.id,
                 &record.requested_by,
@@ -300,6 +302,7 @@ pub async fn store<C: GenericClient>(
                 &key,
                 &record.period,
                 &record.narration,
+                &record.created_at,
             ],
         )
         .await?;
