@@ -409,3 +409,144 @@ async fn the_teams_reports_are_listed_newest_first_filtered_paged_and_exported()
     let (status, _) = get(&url, &token("bo", "basic", false)).await;
     assert_eq!(status, 403);
 }
+
+/// Acme is public (the companies sheet names its ticker); Beta's name is in the ticker
+/// directory but nothing of it is stored. Filings and analyses are inserted as
+/// filing-fetcher and llm-analyzer store them.
+#[tokio::test]
+async fn public_companies_bring_their_latest_filings_and_the_teams_analyses() {
+    let stack = TestStack::start_at(ConfigSource::default(), first_of_december()).await;
+    stack.upload("uploads/kpis/kpis.csv", ACME_BETA_KPIS, &[]).await;
+    stack
+        .upload(
+            "uploads/companies/companies.csv",
+            "company_name,city,Ticker\nAcme,Madrid,acme\nBeta,Lisboa,\n",
+            &[],
+        )
+        .await;
+    stack.settle().await;
+    let api = stack.serve_api().await;
+    let team = token("tess", "basic", true);
+    let outsider = token("bo", "basic", false);
+    // Both accounts exist once they have been used.
+    assert_eq!(get(&format!("{api}/v1/reports"), &team).await.0, 200);
+    assert_eq!(get(&format!("{api}/v1/me"), &outsider).await.0, 200);
+    stack
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .batch_execute(
+            "INSERT INTO edgar_companies (ticker, cik, title) VALUES ('ACME', '0000000042', 'ACME CORP');
+             INSERT INTO tickers (ticker, name) VALUES ('BETA', 'beta');
+             INSERT INTO filings (id, accession, cik, company_name, ticker, form, filing_date, report_date,
+                                  fiscal_year, primary_document, bucket, document_key, sha256, size_bytes,
+                                  sections_key, section_status) VALUES
+               ('00000000-0000-0000-0000-0000000000f1', '0000000042-26-000001', '0000000042', 'ACME CORP', 'ACME',
+                '10-K', '2026-02-20', '2025-12-31', 2025, 'acme-20251231.htm', 'b', 'k1', repeat('a', 64), 1, 's1', '{}'),
+               -- Named by its CIK only: still Acme's.
+               ('00000000-0000-0000-0000-0000000000f2', '0000000042-26-000002', '0000000042', 'ACME CORP', NULL,
+                '10-Q', '2026-05-10', '2026-03-31', 2026, 'acme-20260331.htm', 'b', 'k2', repeat('b', 64), 1, 's2', '{}'),
+               ('00000000-0000-0000-0000-0000000000f3', '0000000099-26-000001', '0000000099', 'OTHER', 'ZZZ',
+                '8-K', '2026-06-01', NULL, 2026, 'zzz.htm', 'b', 'k3', repeat('c', 64), 1, 's3', '{}');
+             INSERT INTO filing_access (user_id, filing_id, fee_micros) VALUES
+               ('tess', '00000000-0000-0000-0000-0000000000f1', 0),
+               ('bo', '00000000-0000-0000-0000-0000000000f2', 0);
+             INSERT INTO analyses (id, filing_id, kind, model, prompt_version, status, body_key, completed_at) VALUES
+               -- The team has access to the 10-K: listed.
+               ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', 'summary',
+                'extractive', 1, 'completed', 'analyses/a1.json', '2026-03-01T10:00:00Z'),
+               -- Only an outsider has access to the 10-Q: not listed.
+               ('00000000-0000-0000-0000-0000000000a2', '00000000-0000-0000-0000-0000000000f2', 'summary',
+                'extractive', 1, 'completed', 'analyses/a2.json', '2026-06-01T10:00:00Z');
+             INSERT INTO analyses (id, filing_id, kind, model, prompt_version, status, lease_until) VALUES
+               -- Still running: not listed.
+               ('00000000-0000-0000-0000-0000000000a3', '00000000-0000-0000-0000-0000000000f1', 'mdna',
+                'extractive', 1, 'running', now());",
+        )
+        .await
+        .unwrap();
+
+    let check = |report: &Value| {
+        let company = |name: &str| {
+            report["companies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["company"] == name)
+                .unwrap_or_else(|| panic!("{name} in {report}"))
+                .clone()
+        };
+        let acme = company("Acme");
+        let public = &acme["public"];
+        assert_eq!(
+            (public["ticker"].as_str(), public["ticker_from"].as_str()),
+            (Some("ACME"), Some("companies")),
+            "{public}"
+        );
+        let filings: Vec<(&str, &str, &str)> = public["filings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["form"].as_str().unwrap(),
+                    f["period"].as_str().unwrap(),
+                    f["filed"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            filings,
+            [
+                ("10-Q", "2026-03-31", "2026-05-10"),
+                ("10-K", "2025-12-31", "2026-02-20")
+            ]
+        );
+        assert_eq!(
+            public["filings"][1]["links"]["edgar"],
+            "https://www.sec.gov/Archives/edgar/data/42/000000004226000001/acme-20251231.htm"
+        );
+        let analyses = public["analyses"].as_array().unwrap();
+        assert_eq!(analyses.len(), 1, "{public}");
+        assert_eq!(analyses[0]["id"], "00000000-0000-0000-0000-0000000000a1");
+        assert_eq!(analyses[0]["filing"]["form"], "10-K");
+        assert_eq!(
+            analyses[0]["links"]["self"],
+            "/v1/analyses/00000000-0000-0000-0000-0000000000a1"
+        );
+        assert!(public.get("note").is_none(), "{public}");
+        assert!(acme["narrative"]["sentences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s.as_str().unwrap().contains("latest stored filing of ACME is a 10-Q")));
+
+        let beta = company("Beta");
+        let public = &beta["public"];
+        assert_eq!(
+            (public["ticker"].as_str(), public["ticker_from"].as_str()),
+            (Some("BETA"), Some("ticker_directory"))
+        );
+        assert_eq!(public["filings"], json!([]));
+        assert_eq!(public["analyses"], json!([]));
+        let note = public["note"].as_str().unwrap();
+        assert!(
+            note.contains("none stored") && note.contains("no filing of BETA"),
+            "{note}"
+        );
+    };
+
+    // On demand (http-api's role) ...
+    let (status, report) = post(&format!("{api}/v1/reports"), &team, json!({})).await;
+    assert_eq!(status, 201, "{report}");
+    check(&report);
+    // ... and monthly (portfolio-analyst's role).
+    tick(&stack).await;
+    let rows = stack
+        .query("SELECT s3_key FROM portfolio_reports WHERE period IS NOT NULL AND company IS NULL")
+        .await;
+    assert_eq!(rows.len(), 1);
+    let body = stack.get_object(&rows[0].get::<_, String>(0)).await.unwrap();
+    check(&serde_json::from_slice(&body).unwrap());
+}

@@ -167,14 +167,9 @@ pub async fn list(
         ));
     }
     let month = month(&query)?;
-    let (from, to) = (query.date("from")?, query.date("to")?);
+    let (from, to) = super::portfolio::date_range(&query)?;
     if month.is_some() && (from.is_some() || to.is_some()) {
         return Err(ApiError::invalid("month: give month or from/to, not both"));
-    }
-    if let (Some(f), Some(t)) = (from, to) {
-        if f > t {
-            return Err(ApiError::invalid("from must not be after to"));
-        }
     }
     let limit = listing::limit(&query)?;
     let before = listing::cursor(&query, report_cursor)?;
