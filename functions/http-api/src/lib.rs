@@ -90,6 +90,7 @@ routes! {
     POST "/v1/alert-rules" Team => routes::alerts::create_rule,
     PATCH "/v1/alert-rules/{id}" Team => routes::alerts::update_rule,
     DELETE "/v1/alert-rules/{id}" Team => routes::alerts::delete_rule,
+    GET "/v1/reports" Team => routes::reports::list,
     POST "/v1/reports" Team => routes::reports::create,
     GET "/v1/reports/{id}" Team => routes::reports::get,
     GET "/v1/quotes/{ticker}" User => routes::market::quote,

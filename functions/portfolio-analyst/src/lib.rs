@@ -225,9 +225,10 @@ impl PortfolioAnalyst {
             return Ok(None);
         }
         let id = Uuid::new_v4();
+        let now = self.clock.now();
         let mut report = report::build(inputs);
         report["id"] = json!(id);
-        report["generated_at"] = json!(self.clock.now());
+        report["generated_at"] = json!(now);
         report["requested_by"] = json!(format!("schedule:{MONTHLY_REPORTS}"));
         report["period"] = json!(period.format("%Y-%m").to_string());
         report["scope"] = json!({ "company": company, "period": period.format("%Y-%m").to_string() });
@@ -244,6 +245,7 @@ impl PortfolioAnalyst {
             companies: inputs.len(),
             period: Some(period),
             narration: &narrated_by,
+            created_at: now,
         };
         report::store(&self.s3, &self.bucket, &tx, &report, &record).await?;
         tx.commit().await?;

@@ -1,5 +1,7 @@
 //! The portfolio report (seed 000's Portfolio Analyzer): per company its KPI trends,
-//! cash runway, budget attainment and open alerts, and per fund its companies. Built by
+//! cash runway, budget attainment, open alerts and, when it is public (a ticker is known
+//! for it), its latest stored filings and the completed analyses of them the team can
+//! read; per fund its companies. Built by
 //! [`build`] (pure) from what [`gather`] reads, each company narrated extractively
 //! (sentences made from the figures, labelled as such); a configured model may narrate
 //! the whole from its figures ([`crate::narration`]). [`store`] keeps it in S3 and
@@ -9,6 +11,7 @@ use crate::PortfolioError;
 use chrono::{Datelike, NaiveDate};
 use deadpool_postgres::GenericClient;
 use serde_json::{json, Value};
+use sluice_messages::Ticker;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -32,6 +35,70 @@ pub struct CompanyInput {
     pub points: Vec<KpiPoint>,
     /// Its alerts as the API lists them (newest first).
     pub alerts: Vec<Value>,
+    /// What is stored about it as a public company, when a ticker is known for it.
+    pub public: Option<PublicInput>,
+}
+
+/// A public company's stored filings and analyses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublicInput {
+    pub ticker: Ticker,
+    /// Where the ticker was found: `companies` (a ticker or symbol column of the companies
+    /// sheet) or `ticker_directory` (the company's name in the tickers or EDGAR directory).
+    pub ticker_from: &'static str,
+    /// The latest filings, newest first (at most [`LATEST_FILINGS`]).
+    pub filings: Vec<Value>,
+    /// Completed pooled analyses of its filings that a team member has access to, newest
+    /// first (at most [`LATEST_ANALYSES`]).
+    pub analyses: Vec<Value>,
+}
+
+/// How many of a public company's latest filings and analyses a report lists.
+pub const LATEST_FILINGS: i64 = 5;
+pub const LATEST_ANALYSES: i64 = 10;
+
+/// The report's `public` part of a company: its ticker, latest filings and analyses, and
+/// a note saying plainly when none is stored.
+fn public_part(public: Option<&PublicInput>, sentences: &mut Vec<String>) -> Value {
+    let Some(p) = public else {
+        return json!({
+            "ticker": null, "filings": [], "analyses": [],
+            "note": "no ticker is known for this company (not public, or not named so in the companies sheet or \
+                     the ticker directory): no filings or analyses",
+        });
+    };
+    let ticker = p.ticker.as_str();
+    let mut notes = Vec::new();
+    match p.filings.first() {
+        Some(f) => sentences.push(format!(
+            "The latest stored filing of {ticker} is a {} for the period ending {}, filed {}.",
+            f["form"].as_str().unwrap_or("filing"),
+            f["period"].as_str().unwrap_or("(not stated)"),
+            f["filed"].as_str().unwrap_or("(unknown)"),
+        )),
+        None => {
+            notes.push(format!("none stored: no filing of {ticker} has been fetched"));
+            sentences.push(format!("No filing of {ticker} is stored."));
+        }
+    }
+    if p.analyses.is_empty() {
+        notes.push(format!(
+            "none stored: no completed analysis of a {ticker} filing that the team has access to"
+        ));
+    } else {
+        sentences.push(format!(
+            "{} completed analysis(es) of {ticker} filings are stored.",
+            p.analyses.len()
+        ));
+    }
+    let mut part = json!({
+        "ticker": ticker, "ticker_from": p.ticker_from, "filings": p.filings, "analyses": p.analyses,
+        "links": { "filings": format!("/v1/filings?ticker={ticker}") },
+    });
+    if !notes.is_empty() {
+        part["note"] = json!(notes.join("; "));
+    }
+    part
 }
 
 /// Indicators read as the company's cash balance.
@@ -221,10 +288,11 @@ fn company_report(input: &CompanyInput) -> Value {
         sentences.push(format!("{} open alert(s): {}", open.len(), messages.join("; ")));
     }
     let fund = input.points.iter().rev().find_map(|p| p.fund.clone());
+    let public = public_part(input.public.as_ref(), &mut sentences);
     json!({
         "company": input.company, "fund": fund, "latest_period": latest_date,
         "kpi_trends": trends, "budget_attainment": attainment, "cash_runway": runway,
-        "open_alerts": open,
+        "open_alerts": open, "public": public,
         "narrative": { "kind": "extractive", "sentences": sentences },
     })
 }
@@ -266,6 +334,8 @@ pub struct Record<'a> {
     pub period: Option<NaiveDate>,
     /// `extractive` or the narrating model's key.
     pub narration: &'a str,
+    /// When it was generated (the report's `generated_at`, from the function's clock).
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Stores `report` as JSON in S3 (`portfolio-reports/<id>.json` of `bucket`) and records
@@ -290,8 +360,8 @@ pub async fn store<C: GenericClient>(
     let count = i32::try_from(record.companies).unwrap_or(i32::MAX);
     client
         .execute(
-            "INSERT INTO portfolio_reports (report_id, requested_by, company, companies, s3_key, period, narration)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO portfolio_reports (report_id, requested_by, company, companies, s3_key, period, narration, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             &[
                 &record.id,
                 &record.requested_by,
@@ -300,6 +370,7 @@ pub async fn store<C: GenericClient>(
                 &key,
                 &record.period,
                 &record.narration,
+                &record.created_at,
             ],
         )
         .await?;
@@ -353,7 +424,86 @@ pub async fn gather<C: GenericClient>(client: &C, company: Option<&str>) -> Resu
             c.alerts.push(a.get(1));
         }
     }
+    for c in &mut out {
+        c.public = public_record(client, &c.company).await?;
+    }
     Ok(out)
+}
+
+/// The ticker a company is known by: a `ticker` or `symbol` column of the companies sheet
+/// (kept in `companies.extra`) for the company of that name, else a ticker whose name in
+/// the tickers or EDGAR directory is the company's (ignoring case). A value that is not a
+/// ticker is passed over.
+async fn ticker_of<C: GenericClient>(
+    client: &C,
+    company: &str,
+) -> Result<Option<(Ticker, &'static str)>, PortfolioError> {
+    let row = client
+        .query_one(
+            "SELECT (SELECT e.value FROM companies c, jsonb_each_text(c.extra) e
+                     WHERE lower(c.company_name) = lower($1) AND lower(trim(e.key)) IN ('ticker', 'symbol')
+                       AND trim(e.value) <> '' ORDER BY c.company_id LIMIT 1),
+                    coalesce((SELECT t.ticker FROM tickers t WHERE lower(t.name) = lower($1) ORDER BY t.ticker LIMIT 1),
+                             (SELECT ec.ticker FROM edgar_companies ec WHERE lower(ec.title) = lower($1)
+                              ORDER BY ec.ticker LIMIT 1))",
+            &[&company],
+        )
+        .await?;
+    let sheet: Option<String> = row.get(0);
+    let directory: Option<String> = row.get(1);
+    Ok(sheet
+        .and_then(|t| Ticker::parse(&t).ok())
+        .map(|t| (t, "companies"))
+        .or_else(|| {
+            directory
+                .and_then(|t| Ticker::parse(&t).ok())
+                .map(|t| (t, "ticker_directory"))
+        }))
+}
+
+/// A public company's latest filings and the completed analyses of its filings that a
+/// member of the team has access to (`None`: no ticker is known for it).
+pub async fn public_record<C: GenericClient>(client: &C, company: &str) -> Result<Option<PublicInput>, PortfolioError> {
+    let Some((ticker, ticker_from)) = ticker_of(client, company).await? else {
+        return Ok(None);
+    };
+    // A filing is the ticker's when it says so or its CIK is the ticker's in EDGAR's directory.
+    const OF_TICKER: &str = "(f.ticker = $1 OR f.cik IN (SELECT ec.cik FROM edgar_companies ec WHERE ec.ticker = $1))";
+    let filings = client
+        .query(
+            &format!(
+                "SELECT jsonb_build_object('id', f.id, 'accession', f.accession, 'form', f.form,
+                        'period', f.report_date, 'fiscal_year', f.fiscal_year, 'filed', f.filing_date,
+                        'links', jsonb_build_object('edgar', 'https://www.sec.gov/Archives/edgar/data/'
+                            || ltrim(f.cik, '0') || '/' || replace(f.accession, '-', '') || '/' || f.primary_document))
+                 FROM filings f WHERE {OF_TICKER}
+                 ORDER BY f.filing_date DESC, f.accession DESC LIMIT $2"
+            ),
+            &[&ticker.as_str(), &LATEST_FILINGS],
+        )
+        .await?;
+    let analyses = client
+        .query(
+            &format!(
+                "SELECT jsonb_build_object('id', a.id, 'kind', a.kind, 'model', a.model, 'completed_at', a.completed_at,
+                        'filing', jsonb_build_object('id', f.id, 'accession', f.accession, 'form', f.form,
+                            'period', f.report_date, 'filed', f.filing_date),
+                        'links', jsonb_build_object('self', '/v1/analyses/' || a.id))
+                 FROM analyses a JOIN filings f ON f.id = a.filing_id
+                 WHERE a.status = 'completed' AND {OF_TICKER}
+                   AND EXISTS (SELECT 1 FROM filing_access fa JOIN user_accounts u ON u.user_id = fa.user_id
+                               WHERE fa.filing_id = f.id AND u.team_member)
+                 ORDER BY a.completed_at DESC, a.id DESC LIMIT $2"
+            ),
+            &[&ticker.as_str(), &LATEST_ANALYSES],
+        )
+        .await?;
+    Ok(Some(PublicInput {
+        ticker,
+        ticker_from,
+        filings: filings.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?,
+        analyses: analyses.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?,
+    }))
 }
 
 #[cfg(test)]
@@ -388,6 +538,7 @@ mod tests {
                 json!({"period": "2026-06-30", "message": "EBITDA fell 50 %"}),
                 json!({"period": "2025-06-30", "message": "old"}),
             ],
+            public: None,
         };
         let report = build(&[input]);
         let acme = &report["companies"][0];
@@ -416,6 +567,48 @@ mod tests {
                 .iter()
                 .any(|s| s.as_str().unwrap().contains("-50 % on the quarter")),
             "{sentences:?}"
+        );
+    }
+
+    #[test]
+    fn public_companies_list_their_filings_and_say_when_none_is_stored() {
+        let mut sentences = Vec::new();
+        let private = public_part(None, &mut sentences);
+        assert_eq!(private["ticker"], Value::Null);
+        assert!(private["note"].as_str().unwrap().contains("no ticker"));
+        assert!(sentences.is_empty());
+
+        let ticker = Ticker::parse("acme").unwrap();
+        let bare = PublicInput {
+            ticker: ticker.clone(),
+            ticker_from: "companies",
+            filings: vec![],
+            analyses: vec![],
+        };
+        let part = public_part(Some(&bare), &mut sentences);
+        assert_eq!(part["ticker"], "ACME");
+        let note = part["note"].as_str().unwrap();
+        assert!(
+            note.contains("no filing of ACME") && note.contains("no completed analysis"),
+            "{note}"
+        );
+        assert_eq!(sentences, ["No filing of ACME is stored."]);
+
+        sentences.clear();
+        let filed = PublicInput {
+            filings: vec![json!({"form": "10-K", "period": "2025-12-31", "filed": "2026-02-20"})],
+            analyses: vec![json!({"id": "a"})],
+            ..bare
+        };
+        let part = public_part(Some(&filed), &mut sentences);
+        assert!(part.get("note").is_none(), "{part}");
+        assert_eq!(part["links"]["filings"], "/v1/filings?ticker=ACME");
+        assert_eq!(
+            sentences,
+            [
+                "The latest stored filing of ACME is a 10-K for the period ending 2025-12-31, filed 2026-02-20.",
+                "1 completed analysis(es) of ACME filings are stored."
+            ]
         );
     }
 

@@ -143,7 +143,9 @@ pub const KPI_COLUMNS: &[&str] = &[
 ];
 
 /// The date range of `from` and `to` (ISO dates, both optional).
-fn date_range(query: &QueryParams) -> Result<(Option<chrono::NaiveDate>, Option<chrono::NaiveDate>), ApiError> {
+pub(crate) fn date_range(
+    query: &QueryParams,
+) -> Result<(Option<chrono::NaiveDate>, Option<chrono::NaiveDate>), ApiError> {
     let (from, to) = (query.date("from")?, query.date("to")?);
     if let (Some(f), Some(t)) = (from, to) {
         if f > t {
