@@ -194,3 +194,7 @@ if [ "${BENCH_CSV:-1}" = 1 ]; then "$ROOT/scripts/bench-csv.sh"; fi
 
 # Live notifications (issue 5): 1,000 streams, 1,000 events; BENCH_SSE=0 skips it.
 if [ "${BENCH_SSE:-1}" = 1 ]; then "$ROOT/scripts/bench-sse.sh"; fi
+
+# Ask Sluice's retrieval (issue 11): recall@5/MRR, indexing chunks/s, search p50/p99 over
+# 100,000 chunks; BENCH_RETRIEVAL=0 skips it.
+if [ "${BENCH_RETRIEVAL:-1}" = 1 ]; then "$ROOT/scripts/bench-retrieval.sh"; fi
