@@ -142,7 +142,7 @@ pub fn synthetic_chunks(material: &[String], count: usize, per_doc: usize, seed:
         let doc = i / per_doc;
         let ord = i % per_doc;
         let ticker = format!("SYN{doc:04}");
-        let form = if doc % 4 == 0 { "10-Q" } else { "10-K" };
+        let form = if doc.is_multiple_of(4) { "10-Q" } else { "10-K" };
         let period = format!("FY{}", 2015 + doc % 11);
         let section = SECTIONS[(ord * SECTIONS.len()) / per_doc].to_owned();
         let header = format!("Synthetic Company {doc} · {ticker} · {form} · {period} · {section}");
