@@ -7,7 +7,7 @@ cd "$ROOT"
 export PATH="$ROOT/.local/venv/bin:$PATH"
 # A target folder of its own: cross builds do not wait on (or evict) the host build cache.
 export CARGO_TARGET_DIR="${LAMBDA_TARGET_DIR:-$HOME/.cache/sluice/lambda-target}"
-FUNCTIONS=(http-api ingest-validator etl-transformer price-updater account-worker migrator filing-fetcher llm-analyzer sse-notifier sse-stream portfolio-analyst notifier)
+FUNCTIONS=(http-api ingest-validator etl-transformer price-updater account-worker migrator filing-fetcher llm-analyzer sse-notifier sse-stream chat-stream portfolio-analyst notifier)
 rustup target list --installed | grep -q '^aarch64-unknown-linux-gnu$' || rustup target add aarch64-unknown-linux-gnu
 args=()
 for f in "${FUNCTIONS[@]}"; do args+=(--bin "$f"); done

@@ -6,6 +6,11 @@
 //   REJECTS <status> <first line>   its rejects file, downloaded from the page's link
 //   CHART <points>                  the Portfolio page's KPI chart (uPlot), with its points
 //   BUDGET <rows>                   the rows of its budget-against-actual table
+//   ALERT <rows> <first row>        the Portfolio page's open KPI alerts, once the tracker
+//                                   raised one for the load (live, from KpiAlert)
+//   REPORT <companies> <text>       a report made from the Portfolio page
+//   NOTIFY <status>                 an e-mail kind turned off on the Account page
+//   WATCHLIST <tickers>             a watchlist made on the Market page, then edited
 //   TICKET <status>                 a ticket's status after changing it on the Feedback board
 //   ASK <count> <citation>          the Ask page's passages for ASK_QUESTION, the first one's
 //                                   citation, then its cited passage once opened
@@ -46,6 +51,9 @@ await withPage(async (page) => {
   await page.locator("#tier").waitFor();
   console.log(`ME ${await page.locator("#tier").innerText()} ${await page.locator("#credits").innerText()}`);
   await page.locator("#live[data-state=connected]").waitFor();
+  await page.setChecked("#notify-kpi_alert", false);
+  await page.locator("#notifications-status", { hasText: "Saved" }).waitFor();
+  console.log(`NOTIFY ${await page.locator("#notifications-status").innerText()}`);
   await check(page, "account");
 
   // Uploads: the file goes to S3 by the presigned PUT; the page follows the load live.
@@ -71,7 +79,29 @@ await withPage(async (page) => {
   const budget = page.locator("table", { has: page.locator("caption", { hasText: "Budget against actual" }) });
   await budget.waitFor();
   console.log(`BUDGET ${await budget.locator("tbody tr").count()}`);
+  const alert = page.locator("#alerts tbody tr").first();
+  await alert.waitFor();
+  console.log(`ALERT ${await page.locator("#alerts tbody tr").count()} ${(await alert.innerText()).replace(/\s+/g, " ")}`);
+  await page.click("#make-report");
+  const report = page.locator("#report [data-id]");
+  await report.waitFor();
+  console.log(`REPORT ${await report.getAttribute("data-companies")} ${(await report.innerText()).replace(/\s+/g, " ").slice(0, 400)}`);
   await check(page, "portfolio");
+
+  // Market: a watchlist made on the page, then its tickers edited.
+  await page.click("#nav a[data-path=market]");
+  await settled(page, "market");
+  await page.fill("#watchlist-name", "Tech");
+  await page.fill("#watchlist-tickers", "aapl, msft");
+  await page.click("#new-watchlist button[type=submit]");
+  const list = page.locator(".watchlist[data-name=Tech]");
+  await list.waitFor();
+  await list.locator("button", { hasText: "Edit" }).click();
+  await list.locator("input[name=tickers]").fill("AAPL");
+  await list.locator("form button[type=submit]").click();
+  await page.locator(".watchlist[data-name=Tech][data-tickers=AAPL]").waitFor();
+  console.log(`WATCHLIST ${await page.locator(".watchlist[data-name=Tech]").getAttribute("data-tickers")}`);
+  await check(page, "market");
 
   // Feedback: a ticket's status changed on the board (PATCH), shown once stored.
   await page.click("#nav a[data-path=feedback]");
@@ -100,7 +130,7 @@ await withPage(async (page) => {
   console.log(`ASK ${count} ${cited.replace(/\s+/g, " ")}`);
   await check(page, "ask");
 
-  for (const name of PAGES.filter((p) => !["account", "uploads", "portfolio", "ask"].includes(p))) {
+  for (const name of PAGES.filter((p) => !["account", "uploads", "portfolio", "ask", "market"].includes(p))) {
     await page.click(`#nav a[data-path=${name}]`);
     await settled(page, name);
     await check(page, name);

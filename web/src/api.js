@@ -1,5 +1,5 @@
 // The HTTP API, with the signed-in user's bearer token (only ever in a header).
-import { session } from "./auth.js";
+import { refresh, session } from "./auth.js";
 
 const config = window.SLUICE_CONFIG || {};
 export const apiUrl = (config.apiUrl || "").replace(/\/$/, "");
@@ -8,8 +8,21 @@ export const eventsUrl = (config.eventsUrl || "").replace(/\/$/, "");
 let onUnauthenticated = () => {};
 export const whenUnauthenticated = (fn) => (onUnauthenticated = fn);
 
-/** {ok, status, data, problem, headers}: never throws for an HTTP answer. */
-export async function api(path, { method = "GET", body, base = apiUrl } = {}) {
+/** {ok, status, data, problem, headers}: never throws for an HTTP answer. A token about
+ *  to expire is refreshed first; a 401 is retried once with a refreshed token. */
+export async function api(path, options = {}) {
+  if (session.expired(60)) await refresh();
+  const first = await call(path, options);
+  if (first.status !== 401 || !(await refresh())) {
+    if (first.status === 401) onUnauthenticated();
+    return first;
+  }
+  const again = await call(path, options);
+  if (again.status === 401) onUnauthenticated();
+  return again;
+}
+
+async function call(path, { method = "GET", body, base = apiUrl } = {}) {
   const headers = { Authorization: `Bearer ${session.token()}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let res;
@@ -26,7 +39,6 @@ export async function api(path, { method = "GET", body, base = apiUrl } = {}) {
   let data = null;
   const type = res.headers.get("content-type") || "";
   if (type.includes("json")) data = await res.json().catch(() => null);
-  if (res.status === 401) onUnauthenticated();
   return res.ok
     ? { ok: true, status: res.status, data, headers: res.headers }
     : { ok: false, status: res.status, problem: data || {}, headers: res.headers };

@@ -3,17 +3,22 @@
 // (auth.mode "cognito") the Cognito Hosted UI signs in with the authorization code flow
 // and PKCE. The token is kept in this tab's sessionStorage and sent only in headers; the
 // one-time code Cognito puts in the URL is exchanged and removed from the address bar.
+// Cognito's id token lasts an hour: its refresh token (same storage, never in a URL) gets
+// a new one shortly before it expires, or when the API says 401, so a session lasts as
+// long as the refresh token does (30 days by default).
 import { el } from "./util.js";
 
 const config = window.SLUICE_CONFIG || {};
 const auth = config.auth || {};
 const KEY = "sluice.token";
+const REFRESH_KEY = "sluice.refresh";
 
 export const session = {
   token: () => sessionStorage.getItem(KEY) || "",
   set: (token) => sessionStorage.setItem(KEY, token),
   clear: () => {
     sessionStorage.removeItem(KEY);
+    sessionStorage.removeItem(REFRESH_KEY);
     sessionStorage.removeItem("sluice.lastEventId");
   },
   /** The token's claims (not verified here: the API verifies every request). */
@@ -26,9 +31,10 @@ export const session = {
       return null;
     }
   },
-  expired() {
+  /** Expired, or expiring within `marginS` seconds. */
+  expired(marginS = 0) {
     const c = this.claims();
-    return !c || (typeof c.exp === "number" && c.exp * 1000 <= Date.now());
+    return !c || (typeof c.exp === "number" && c.exp * 1000 <= Date.now() + marginS * 1000);
   },
 };
 
@@ -80,7 +86,39 @@ export async function completeSignIn() {
   const tokens = await res.json();
   // The id token carries the tier and the groups the API reads.
   session.set(tokens.id_token);
+  if (tokens.refresh_token) sessionStorage.setItem(REFRESH_KEY, tokens.refresh_token);
   return null;
+}
+
+let refreshing = null;
+
+/** A new id token from the refresh token (Cognito's refresh_token grant); true when the
+ *  session goes on. One request at a time, however many callers ask. */
+export function refresh() {
+  if (mode !== "cognito" || !sessionStorage.getItem(REFRESH_KEY)) return Promise.resolve(false);
+  refreshing ||= (async () => {
+    const res = await fetch(`${auth.domain}/oauth2/token`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        grant_type: "refresh_token",
+        client_id: auth.clientId,
+        refresh_token: sessionStorage.getItem(REFRESH_KEY),
+      }),
+      cache: "no-store",
+    }).catch(() => null);
+    const tokens = res && res.ok ? await res.json().catch(() => null) : null;
+    if (!tokens || !tokens.id_token) {
+      // Revoked or expired: the user signs in again.
+      sessionStorage.removeItem(REFRESH_KEY);
+      return false;
+    }
+    session.set(tokens.id_token);
+    return true;
+  })().finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
 }
 
 export function signOut() {

@@ -2,13 +2,14 @@
 // stream (EventSource cannot send headers; a token never goes in a URL), reconnects with a
 // new ticket and the last event id (nothing lost, nothing shown twice), tells each page's
 // listeners and shows a toast for each event.
-import { eventsUrl } from "./api.js";
+import { api, eventsUrl } from "./api.js";
 import { session } from "./auth.js";
 import { $, el } from "./util.js";
 
 const TYPES = [
   "UploadChecked", "DatasetLoaded", "AnalysisCompleted", "AnalysisFailed", "FeedbackTriaged",
   "PriceRefreshSummary", "PriceRefreshProgress", "FeedbackReceived", "DatasetUploaded", "FilingRequested", "AnalysisRequested",
+  "KpiAlert",
 ];
 const listeners = new Set();
 let source = null;
@@ -52,6 +53,8 @@ export function describe(type, d) {
       return [`Feedback triaged: ${d.category} (${d.priority})`, "ok"];
     case "PriceRefreshSummary":
       return [`Market data refreshed: ${n(d.updated)} updated of ${n(d.total)}`, "ok"];
+    case "KpiAlert":
+      return [`KPI alert (${d.severity}): ${d.message}`, d.severity === "info" ? "warn" : "bad"];
     case "PriceRefreshProgress":
       return null; // progress is for the Market page, not a toast each time
     default:
@@ -104,20 +107,12 @@ export async function connect() {
   const mine = generation;
   if (!session.token()) return setState("signed-out", "Not connected");
   setState("connecting", "Connecting");
-  let ticket;
-  try {
-    const res = await fetch(`${eventsUrl}/v1/events/ticket`, {
-      method: "POST",
-      headers: { Authorization: `Bearer ${session.token()}` },
-      cache: "no-store",
-    });
-    if (res.status === 401) return setState("error", "Signed out: sign in again");
-    if (!res.ok) throw new Error(`ticket: HTTP ${res.status}`);
-    ticket = (await res.json()).ticket;
-  } catch (e) {
-    if (mine === generation) later("Cannot reach Sluice");
-    return;
-  }
+  // Through api(): a token about to expire is refreshed before the ticket is asked for.
+  const res = await api("/v1/events/ticket", { method: "POST", base: eventsUrl });
+  if (mine !== generation) return;
+  if (res.status === 401) return setState("error", "Signed out: sign in again");
+  if (!res.ok || !res.data || !res.data.ticket) return later("Cannot reach Sluice");
+  const ticket = res.data.ticket;
   if (mine !== generation) return;
   const url = `${eventsUrl}/v1/events/stream?ticket=${encodeURIComponent(ticket)}` + (lastId > 0 ? `&last_event_id=${lastId}` : "");
   const es = new EventSource(url);

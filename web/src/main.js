@@ -2,7 +2,7 @@
 // a live indicator and toasts for the caller's events on every page.
 import "./app.css";
 import { api, whenUnauthenticated } from "./api.js";
-import { completeSignIn, mode, session, signInScreen, signOut } from "./auth.js";
+import { completeSignIn, mode, refresh, session, signInScreen, signOut } from "./auth.js";
 import { connect, disconnect } from "./live.js";
 import { $, clear, el } from "./util.js";
 import account from "./pages/account.js";
@@ -54,7 +54,7 @@ async function show() {
 
 async function start(message) {
   const main = clear($("#main"));
-  if (!session.token() || session.expired()) {
+  if (!session.token() || (session.expired() && !(await refresh()))) {
     session.clear();
     $("#nav").hidden = true;
     $("#sign-out").hidden = true;

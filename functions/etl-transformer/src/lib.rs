@@ -272,9 +272,14 @@ impl Etl {
         };
         let modified = upload.source_modified_at;
         tx.batch_execute(&plan.lock_table).await?;
+        tx.batch_execute(&plan.match_sql(summary.staged_rows)).await?;
         let classified = tx.query_one(&plan.classify, &[&modified, &limit]).await?;
-        let (stale, unchanged, stale_rows): (i64, i64, Vec<i64>) =
-            (classified.get(0), classified.get(1), classified.get(2));
+        let (stale, unchanged, stale_rows, matched): (i64, i64, Vec<i64>, i64) = (
+            classified.get(0),
+            classified.get(1),
+            classified.get(2),
+            classified.get(3),
+        );
         let changes: Vec<RowChange> = tx
             .query(&plan.sample_changes, &[&modified, &(limit as i64)])
             .await?
@@ -287,7 +292,12 @@ impl Etl {
             .collect();
         let version = upload.data_version_id.0;
         let updated = tx.execute(&plan.update_changed, &[&modified, &version]).await? as i64;
-        let inserted = tx.execute(&plan.insert_new, &[&modified, &version]).await? as i64;
+        // Every staged row matched (a reload of the same keys): nothing to insert.
+        let inserted = if matched as u64 == summary.staged_rows.saturating_sub(superseded_count as u64) {
+            0
+        } else {
+            tx.execute(&plan.insert_new, &[&modified, &version]).await? as i64
+        };
 
         let counts = LoadCounts {
             inserted: inserted as u64,

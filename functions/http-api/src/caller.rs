@@ -16,10 +16,19 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct Caller(pub Principal);
 
+/// A request the chat's tools make through the router on a caller's behalf (a request
+/// extension, which only code can set): it is served as that caller, already
+/// authenticated and admitted by the turn that runs the tool.
+#[derive(Debug, Clone)]
+pub struct AsCaller(pub Principal);
+
 impl FromRequestParts<Arc<ApiState>> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, api: &Arc<ApiState>) -> Result<Self, Self::Rejection> {
+        if let Some(AsCaller(principal)) = parts.extensions.get::<AsCaller>() {
+            return Ok(Self(principal.clone()));
+        }
         let mut principal = api.auth.principal(parts).await?;
         let mut client = api.pool.get().await?;
         // Served at the account's tier of record, not at whatever the token says.

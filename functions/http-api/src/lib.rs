@@ -5,6 +5,7 @@
 //! [`ROUTES`], which is also what `openapi.yaml` documents.
 
 pub mod caller;
+pub mod chat;
 pub mod routes;
 
 use axum::extract::Request;
@@ -114,6 +115,9 @@ routes! {
     DELETE "/v1/tasks/{id}" User => routes::analyses::cancel_task,
     GET "/v1/filings" User => routes::analyses::filings,
     GET "/v1/search" User => routes::search::search,
+    POST "/v1/conversations" User => chat::create,
+    GET "/v1/conversations/{id}" User => chat::get,
+    POST "/v1/conversations/{id}/messages" User => chat::ask,
     POST "/v1/webhooks/{source}" Signature => routes::webhooks::receive,
     GET "/v1/tickets" Team => routes::tickets::list,
     GET "/v1/tickets/{id}" Team => routes::tickets::get,
@@ -122,6 +126,7 @@ routes! {
 }
 
 /// What every route shares, built once per instance by [`build`].
+#[derive(Clone)]
 pub struct ApiState {
     pub pool: Pool,
     pub auth: Authenticator,
@@ -138,6 +143,12 @@ pub struct ApiState {
     pub outbox: Outbox,
     /// Ask Sluice: embeds questions with the model the documents were indexed with.
     pub knowledge: Arc<dyn sluice_knowledge::Embedder>,
+    /// Ask Sluice's chat: conversations, the model, the tools' limits.
+    pub chat: chat::ChatConfig,
+    /// What the chat's tools run the routes with: this state over a pool of its own whose
+    /// sessions have a `statement_timeout` (`CHAT_TOOL_TIMEOUT_MS`), one connection,
+    /// opened when a tool first runs. `None` in that state itself.
+    pub tool_api: Option<Arc<ApiState>>,
     /// The unsubscribe links' key.
     pub notifications: routes::notifications::NotificationConfig,
     /// Where outbound webhooks may point (`WEBHOOK_ALLOW_PRIVATE_TARGETS`, local only).
@@ -164,8 +175,23 @@ pub async fn build(instance: &Instance) -> Result<Router, InitError> {
     } else {
         Authenticator::Gateway
     };
+    Ok(router(state(instance, auth).await?))
+}
+
+/// The chat's function URL (`chat-stream`, `InvokeMode: RESPONSE_STREAM`): the
+/// conversation routes only, streamed. A function URL has no authorizer in front, so
+/// this router verifies bearer tokens itself (Cognito in AWS), whatever the environment.
+pub async fn build_chat_stream(instance: &Instance) -> Result<Router, InitError> {
+    let auth = Authenticator::Verify(Arc::new(sluice_web::auth::verifier_from_config(&instance.cfg).await?));
+    Ok(chat_router(state(instance, auth).await?))
+}
+
+/// What every route shares, with the given way of authenticating callers.
+async fn state(instance: &Instance, auth: Authenticator) -> Result<Arc<ApiState>, InitError> {
+    let cfg = &instance.cfg;
     let dynamodb = aws_sdk_dynamodb::Client::new(&instance.sdk);
-    let state = ApiState {
+    let (provider, model) = llm_analyzer::provider::from_instance(instance).await?;
+    let mut state = ApiState {
         pool: instance.pool.clone(),
         auth,
         clock: instance.clock,
@@ -182,12 +208,14 @@ pub async fn build(instance: &Instance) -> Result<Router, InitError> {
         feedback: FeedbackConfig::load(cfg, &instance.secrets).await?,
         billing: routes::billing::BillingConfig::load(cfg, &instance.secrets).await?,
         feedback_metrics: MetricsTable {
-            dynamodb,
+            dynamodb: dynamodb.clone(),
             table: cfg.required("FEEDBACK_METRICS_TABLE")?,
         },
         uploads: routes::uploads::UploadConfig::load(cfg)?,
         outbox: instance.outbox(Producer::HttpApi),
         knowledge: sluice_knowledge::embed::from_config(cfg, &instance.sdk)?,
+        chat: chat::ChatConfig::load(cfg, dynamodb.clone(), &provider, model)?,
+        tool_api: None,
         notifications: routes::notifications::NotificationConfig::load(cfg, &instance.secrets).await?,
         webhook_targets: sluice_notify::target::TargetPolicy::configured(
             cfg.or(sluice_notify::target::ALLOW_PRIVATE_SETTING, false)?,
@@ -195,7 +223,29 @@ pub async fn build(instance: &Instance) -> Result<Router, InitError> {
         )
         .map_err(|reason| InitError::unusable(sluice_notify::target::ALLOW_PRIVATE_SETTING, reason))?,
     };
-    Ok(router(Arc::new(state)))
+    let tool_pool = sluice_core::db::pool(&instance.db.with_statement_timeout(state.chat.limits.timeout, 1))
+        .map_err(|e| InitError::unusable("CHAT_TOOL_TIMEOUT_MS", e))?;
+    let mut tools = state.clone();
+    tools.pool = tool_pool.clone();
+    tools.market.pool = tool_pool;
+    state.tool_api = Some(Arc::new(tools));
+    Ok(Arc::new(state))
+}
+
+/// The conversation routes alone (the chat's streaming function URL). Their tools still
+/// run through the whole API's router ([`chat::tools`]).
+pub fn chat_router(state: Arc<ApiState>) -> Router {
+    Router::new()
+        .route("/v1/conversations", axum::routing::post(chat::create))
+        .route("/v1/conversations/{id}", axum::routing::get(chat::get))
+        .route("/v1/conversations/{id}/messages", axum::routing::post(chat::ask))
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(axum::middleware::from_fn(
+            sluice_web::rate_limit::with_rate_limit_headers,
+        ))
+        .layer(axum::middleware::from_fn(sluice_web::with_instance))
+        .with_state(state)
 }
 
 /// The router over a built state.

@@ -166,6 +166,21 @@ impl DbSettings {
         copy
     }
 
+    /// A copy whose sessions cancel any statement running longer than `timeout` (the
+    /// startup option `-c statement_timeout=...`, added to any other), with a pool of
+    /// `pool_size`: what Ask Sluice's tools read through.
+    pub fn with_statement_timeout(&self, timeout: Duration, pool_size: usize) -> Self {
+        let mut copy = self.clone();
+        let limit = format!("-c statement_timeout={}", timeout.as_millis().max(1));
+        let options = match self.pg.get_options() {
+            Some(existing) if !existing.trim().is_empty() => format!("{existing} {limit}"),
+            _ => limit,
+        };
+        copy.pg.options(options);
+        copy.pool_size = pool_size;
+        copy
+    }
+
     /// A copy pointing at another database of the same server (tests use one database each).
     pub fn with_dbname(&self, dbname: &str) -> Self {
         let mut copy = self.clone();
@@ -274,6 +289,13 @@ fn ca_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, DbError> 
 
 /// Builds the pool and waits (with backoff) until one connection succeeds.
 pub async fn connect(settings: &DbSettings) -> Result<Pool, DbError> {
+    let pool = pool(settings)?;
+    wait_until_reachable(&pool, settings.connect_deadline).await?;
+    Ok(pool)
+}
+
+/// Builds the pool without connecting: its connections are opened when first needed.
+pub fn pool(settings: &DbSettings) -> Result<Pool, DbError> {
     let manager_config = deadpool_postgres::ManagerConfig {
         recycling_method: deadpool_postgres::RecyclingMethod::Fast,
     };
@@ -286,12 +308,10 @@ pub async fn connect(settings: &DbSettings) -> Result<Pool, DbError> {
             deadpool_postgres::Manager::from_config(settings.pg.clone(), tls, manager_config)
         }
     };
-    let pool = Pool::builder(manager)
+    Pool::builder(manager)
         .max_size(settings.pool_size.max(1))
         .build()
-        .map_err(|e| DbError::Build(e.to_string()))?;
-    wait_until_reachable(&pool, settings.connect_deadline).await?;
-    Ok(pool)
+        .map_err(|e| DbError::Build(e.to_string()))
 }
 
 async fn wait_until_reachable(pool: &Pool, deadline: Duration) -> Result<(), DbError> {

@@ -17,6 +17,8 @@ use uuid::Uuid;
 pub enum ChargeKind {
     FilingAccess,
     Analysis,
+    /// A chat turn a language model answered (Ask Sluice).
+    ChatTurn,
 }
 
 impl ChargeKind {
@@ -24,6 +26,7 @@ impl ChargeKind {
         match self {
             Self::FilingAccess => "filing_access",
             Self::Analysis => "analysis",
+            Self::ChatTurn => "chat_turn",
         }
     }
 }

@@ -20,6 +20,8 @@ pub struct TierPolicy {
     pub filing_access_fee: Money,
     /// Charged per analysis that needs a new model call.
     pub analysis_fee: Money,
+    /// Charged per chat turn a language model answers (a turn without a model is free).
+    pub chat_turn_fee: Money,
     /// Credits granted each month (and on sign-up).
     pub monthly_credits: Money,
     /// Whose analyses wait for workers in the priority lane (its own queue and workers,
@@ -40,6 +42,7 @@ impl UserTier {
                 cached_filings_only: true,
                 filing_access_fee: Money::ZERO,
                 analysis_fee: usd(20_000),
+                chat_turn_fee: usd(10_000),
                 monthly_credits: Money::ZERO,
                 priority_lane: false,
             },
@@ -52,6 +55,7 @@ impl UserTier {
                 cached_filings_only: false,
                 filing_access_fee: usd(100_000),
                 analysis_fee: usd(20_000),
+                chat_turn_fee: usd(10_000),
                 monthly_credits: usd(5_000_000),
                 priority_lane: false,
             },
@@ -64,6 +68,7 @@ impl UserTier {
                 cached_filings_only: false,
                 filing_access_fee: usd(50_000),
                 analysis_fee: usd(15_000),
+                chat_turn_fee: usd(5_000),
                 monthly_credits: usd(25_000_000),
                 priority_lane: true,
             },
@@ -76,6 +81,7 @@ impl UserTier {
                 cached_filings_only: false,
                 filing_access_fee: Money::ZERO,
                 analysis_fee: Money::ZERO,
+                chat_turn_fee: Money::ZERO,
                 monthly_credits: Money::ZERO,
                 priority_lane: true,
             },

@@ -1,7 +1,8 @@
 //! The physical limit: the same file, parsed by the loader's own normaliser (not timed),
 //! reduced to the rows a load into an empty table ends with (superseded rows dropped, the
 //! last row of each key kept), then one plain `COPY kpis (...) FROM STDIN` into an empty
-//! `kpis` of a fresh migrated database (same indexes and constraints). Only the COPY is timed.
+//! `kpis` of a fresh migrated database (same indexes and constraints), or with `--template DB`
+//! into a copy of a preloaded one (the table-size series). Only the COPY is timed.
 
 use crate::parsed::parse_file;
 use crate::stack::BenchDb;
@@ -38,6 +39,8 @@ pub struct CopyReport {
     pub parse_s: f64,
     /// SQL run on the bench database after the migrations (`--prepare`, experiments only).
     pub prepare: Option<String>,
+    /// The preloaded database the COPY's database is a copy of (`--template`).
+    pub template: Option<String>,
 }
 
 /// The rows a load of `file` into an empty table ends with, as `COPY` text in a temp file.
@@ -78,13 +81,13 @@ pub fn clean_rows(file: &Path) -> anyhow::Result<CleanRows> {
     })
 }
 
-pub async fn run(file: &Path, prepare: Option<&str>) -> anyhow::Result<CopyReport> {
+pub async fn run(file: &Path, prepare: Option<&str>, template: Option<&str>) -> anyhow::Result<CopyReport> {
     let clean = clean_rows(file)?;
     let layout = StagedLayout::for_dataset(Dataset::Kpis);
     let (table_rows, rows) = (&clean.file, clean.rows);
     let copy_bytes = std::fs::metadata(table_rows.path())?.len();
 
-    let db = BenchDb::create(&ConfigSource::from_env(), "copy", prepare).await?;
+    let db = BenchDb::create_from(&ConfigSource::from_env(), "copy", prepare, template).await?;
     let result = timed_copy(&db, table_rows.path(), &layout).await;
     db.drop_db().await;
     let (copied, seconds) = result?;
@@ -103,6 +106,7 @@ pub async fn run(file: &Path, prepare: Option<&str>) -> anyhow::Result<CopyRepor
         rows_per_s: rows as f64 / seconds,
         parse_s: clean.parse_s,
         prepare: prepare.map(str::to_owned),
+        template: template.map(str::to_owned),
     })
 }
 

@@ -4,6 +4,11 @@
 //! from that queue and etl-transformer loads it (streaming parse on a blocking thread, COPY
 //! into a temp staging table, set-based dedup/classify/upsert in one transaction, change
 //! report and outbox). Both handlers run in this process, so its peak RSS is theirs.
+//!
+//! `--template DB` starts from a copy of a preloaded database (the table-size series);
+//! `--first FILE` loads FILE through the same pipeline first, untimed, then `VACUUM
+//! ANALYZE`s the table (what autovacuum does between two uploads), so the measured file
+//! updates the rows FILE inserted (the full-edit load: a file with the same keys and new values).
 
 use crate::stack::{BenchDb, BenchStack};
 use anyhow::{anyhow, bail, Context};
@@ -32,8 +37,13 @@ pub struct EtlReport {
     pub rejected: u64,
     pub stale: u64,
     pub superseded: u64,
-    /// Rows in the table after the load (checked against `inserted`).
+    /// Rows in the table after the load (checked against `inserted` and the rows before).
     pub table_rows: i64,
+    /// Rows in the table before the measured load (the template's and `--first`'s).
+    pub rows_before: i64,
+    /// The file loaded first, untimed (`--first`), and what it inserted.
+    pub first_file: Option<String>,
+    pub template: Option<String>,
     /// ingest-validator: HEAD, GET through SHA-256, header checks, data version, outbox, send.
     pub ingest_s: f64,
     /// Receiving the message from the ETL FIFO queue.
@@ -41,9 +51,9 @@ pub struct EtlReport {
     /// etl-transformer's `load`, from the message to the committed load and its published event.
     pub etl_s: f64,
     pub total_s: f64,
-    /// Inserted rows per second of `total_s`: the full S3-to-PostgreSQL load.
+    /// Written (inserted + updated) rows per second of `total_s`: the full S3-to-PostgreSQL load.
     pub rows_per_s: f64,
-    /// Inserted rows per second of `etl_s` only.
+    /// Written rows per second of `etl_s` only.
     pub etl_rows_per_s: f64,
     /// Peak RSS (VmHWM) during the load, in MiB: the transformer's peak.
     pub peak_rss_mb: f64,
@@ -59,9 +69,14 @@ pub struct EtlReport {
     pub prepare: Option<String>,
 }
 
-pub async fn run(file: &Path, prepare: Option<&str>) -> anyhow::Result<EtlReport> {
+pub async fn run(
+    file: &Path,
+    prepare: Option<&str>,
+    template: Option<&str>,
+    first: Option<&Path>,
+) -> anyhow::Result<EtlReport> {
     let cfg = ConfigSource::from_env();
-    let db = BenchDb::create(&cfg, "etl", prepare).await?;
+    let db = BenchDb::create_from(&cfg, "etl", prepare, template).await?;
     let stack = match BenchStack::create().await {
         Ok(s) => s,
         Err(e) => {
@@ -69,9 +84,10 @@ pub async fn run(file: &Path, prepare: Option<&str>) -> anyhow::Result<EtlReport
             return Err(e);
         }
     };
-    let mut result = measure(&cfg, &db, &stack, file).await;
+    let mut result = measure(&cfg, &db, &stack, file, first).await;
     if let Ok(report) = &mut result {
         report.prepare = prepare.map(str::to_owned);
+        report.template = template.map(str::to_owned);
     }
     stack.teardown().await;
     db.drop_db().await;
@@ -82,21 +98,15 @@ fn mib(kb: u64) -> f64 {
     kb as f64 / 1024.0
 }
 
-async fn measure(cfg: &ConfigSource, db: &BenchDb, stack: &BenchStack, file: &Path) -> anyhow::Result<EtlReport> {
-    // The runner's functions, each by its constructor; tokens are not used here.
-    let cfg = match cfg.optional::<String>("LOCAL_JWT_SECRET")? {
-        Some(_) => cfg.clone(),
-        None => cfg.clone().with("LOCAL_JWT_SECRET", "sluice-bench-not-a-secret"),
-    };
-    let functions = Functions::build(&cfg, &stack.res, &db.settings, &stack.clients, Clock::system()).await?;
-    let (s3, sqs, bucket) = (&stack.clients.s3, &stack.clients.sqs, &stack.res.bucket);
+/// Uploads `file` to the bench bucket (streamed from disk, never held in memory).
+async fn upload(stack: &BenchStack, file: &Path) -> anyhow::Result<UploadNotice> {
+    let (s3, bucket) = (&stack.clients.s3, &stack.res.bucket);
     let name = file
         .file_name()
         .and_then(|n| n.to_str())
         .ok_or_else(|| anyhow!("{} has no usable file name", file.display()))?;
     let key = format!("uploads/kpis/{name}");
     let size = std::fs::metadata(file)?.len();
-    // Streamed from disk: the file is never held in this process's memory.
     let body = ByteStream::from_path(file)
         .await
         .with_context(|| format!("cannot read {}", file.display()))?;
@@ -109,16 +119,62 @@ async fn measure(cfg: &ConfigSource, db: &BenchDb, stack: &BenchStack, file: &Pa
         .send()
         .await
         .map_err(|e| anyhow!("uploading to S3: {}", aws_sdk_s3::error::DisplayErrorContext(e)))?;
-    let notice = UploadNotice {
+    Ok(UploadNotice {
         bucket: bucket.clone(),
-        key: key.clone(),
+        key,
         size,
         etag: put.e_tag().map(str::to_owned),
         version_id: put.version_id().map(str::to_owned),
         sequencer: None,
         event_time: None,
         principal: Some("sluice-bench".into()),
+    })
+}
+
+async fn table_rows(db: &BenchDb) -> anyhow::Result<i64> {
+    Ok(db
+        .pool
+        .get()
+        .await?
+        .query_one("SELECT count(*) FROM kpis", &[])
+        .await?
+        .get(0))
+}
+
+async fn measure(
+    cfg: &ConfigSource,
+    db: &BenchDb,
+    stack: &BenchStack,
+    file: &Path,
+    first: Option<&Path>,
+) -> anyhow::Result<EtlReport> {
+    // The runner's functions, each by its constructor; tokens are not used here.
+    let cfg = match cfg.optional::<String>("LOCAL_JWT_SECRET")? {
+        Some(_) => cfg.clone(),
+        None => cfg.clone().with("LOCAL_JWT_SECRET", "sluice-bench-not-a-secret"),
     };
+    let functions = Functions::build(&cfg, &stack.res, &db.settings, &stack.clients, Clock::system()).await?;
+    let (s3, sqs, bucket) = (&stack.clients.s3, &stack.clients.sqs, &stack.res.bucket);
+    if let Some(first) = first {
+        let notice = upload(stack, first).await?;
+        let uploaded = functions.ingest.handle_upload(&notice, CorrelationId::new()).await?;
+        functions.ingest.outbox.flush().await?;
+        if !matches!(uploaded, UploadOutcome::Queued(_)) {
+            bail!("ingest-validator did not queue the first file: {uploaded:?}");
+        }
+        let envelope = receive(sqs, &stack.res.etl.url).await?;
+        let Payload::DatasetUploaded(upload) = &envelope.payload else {
+            bail!("the ETL queue carried {}", envelope.payload.kind());
+        };
+        let outcome = functions.etl.load(upload, &envelope.correlation_id).await?;
+        if !matches!(outcome, LoadOutcome::Loaded { .. }) {
+            bail!("the first load did not complete: {outcome:?}");
+        }
+        db.pool.get().await?.batch_execute("VACUUM ANALYZE kpis").await?;
+    }
+    let rows_before = table_rows(db).await?;
+    let notice = upload(stack, file).await?;
+    let (key, size) = (notice.key.clone(), notice.size);
 
     let setup = rss::read()?;
     rss::reset_peak()?;
@@ -149,19 +205,14 @@ async fn measure(cfg: &ConfigSource, db: &BenchDb, stack: &BenchStack, file: &Pa
         bail!("the load did not complete: {outcome:?}");
     };
 
-    let table_rows: i64 = db
-        .pool
-        .get()
-        .await?
-        .query_one("SELECT count(*) FROM kpis", &[])
-        .await?
-        .get(0);
-    if table_rows as u64 != counts.inserted {
+    let table_rows = table_rows(db).await?;
+    if table_rows != rows_before + counts.inserted as i64 {
         bail!(
-            "kpis has {table_rows} rows but the load reports {} inserted",
+            "kpis has {table_rows} rows but held {rows_before} and the load reports {} inserted",
             counts.inserted
         );
     }
+    let written = (counts.inserted + counts.updated) as f64;
     let got = Instant::now();
     let object = s3
         .get_object()
@@ -186,12 +237,15 @@ async fn measure(cfg: &ConfigSource, db: &BenchDb, stack: &BenchStack, file: &Pa
         stale: counts.stale,
         superseded: counts.superseded,
         table_rows,
+        rows_before,
+        first_file: first.map(|f| f.display().to_string()),
+        template: None,
         ingest_s,
         queue_s,
         etl_s,
         total_s,
-        rows_per_s: counts.inserted as f64 / total_s,
-        etl_rows_per_s: counts.inserted as f64 / etl_s,
+        rows_per_s: written / total_s,
+        etl_rows_per_s: written / etl_s,
         peak_rss_mb: mib(etl_mem.peak_kb),
         ingest_peak_rss_mb: mib(ingest_mem.peak_kb),
         baseline_rss_mb: mib(baseline.current_kb),

@@ -1,9 +1,12 @@
 //! `sluice-bench`: the benchmarks of BENCHMARKS.md (run them with `make bench`).
 //!
 //!   sluice-bench gen-kpis --rows N --out FILE [--seed S]   write a messy KPI CSV (never in a measuring process)
-//!   sluice-bench etl --file FILE                           the full S3-to-PostgreSQL load, as the pipeline runs it
-//!   sluice-bench copy --file FILE                          the limit: a plain COPY of the same clean rows
-//!   sluice-bench stages --file FILE [--explain] [--reload] [--analyze-stage] [--set k=v,...] [--save-staged F]  where the load's time goes, step by step
+//!   sluice-bench etl --file FILE [--first F] [--template DB]  the full S3-to-PostgreSQL load, as the pipeline runs it
+//!   sluice-bench copy --file FILE [--template DB]          the limit: a plain COPY of the same clean rows
+//!   sluice-bench preload --rows N --db DB                  a template database whose kpis holds N rows
+//!   sluice-bench drop-preloaded --db DB                    drops it
+//!   sluice-bench init --bin PATH [--runs N]                spawn to the first Runtime API `next` of a function binary
+//!   sluice-bench stages --file FILE [--explain] [--reload [--edit-all]] [--analyze-stage] [--set k=v,...] [--save-staged F]  where the load's time goes, step by step
 //!   sluice-bench csv-export --file FILE [--checkpoint N]   the file's clean rows into `kpis`, then `GET /v1/kpis` as CSV
 //!                                                          through the HTTP API: rows/s, bytes, peak RSS at N rows and at the end
 //!   sluice-bench retrieval --fixtures DIR --set DIR [--chunks N] [--passes P] [--verbose]
@@ -21,6 +24,7 @@
 mod copy;
 mod etl;
 mod export;
+mod init;
 mod parsed;
 mod retrieval;
 mod stack;
@@ -125,10 +129,35 @@ async fn main() -> anyhow::Result<()> {
         .get("prepare")
         .map(String::as_str)
         .filter(|s| !s.is_empty());
+    let template = args
+        .options
+        .get("template")
+        .map(String::as_str)
+        .filter(|s| !s.is_empty());
     match args.command.as_str() {
         "gen-kpis" => gen_kpis(&args),
-        "etl" => print_report(&etl::run(&args.file()?, prepare).await?),
-        "copy" => print_report(&copy::run(&args.file()?, prepare).await?),
+        "etl" => {
+            let first = args.options.get("first").filter(|f| !f.is_empty()).map(PathBuf::from);
+            print_report(&etl::run(&args.file()?, prepare, template, first.as_deref()).await?)
+        }
+        "copy" => print_report(&copy::run(&args.file()?, prepare, template).await?),
+        "preload" => {
+            let rows: u64 = args.required("rows")?.replace('_', "").parse().context("--rows")?;
+            let name = args.required("db")?;
+            let started = std::time::Instant::now();
+            stack::create_preloaded(&sluice_core::ConfigSource::from_env(), name, rows).await?;
+            print_report(&serde_json::json!({
+                "bench": "preload", "db": name, "rows": rows, "seconds": started.elapsed().as_secs_f64()
+            }))
+        }
+        "init" => {
+            let runs: usize = match args.options.get("runs") {
+                Some(r) => r.parse().context("--runs")?,
+                None => 5,
+            };
+            print_report(&init::run(&PathBuf::from(args.required("bin")?), runs)?)
+        }
+        "drop-preloaded" => stack::drop_preloaded(&sluice_core::ConfigSource::from_env(), args.required("db")?).await,
         "csv-export" => {
             let checkpoint: u64 = match args.options.get("checkpoint") {
                 Some(n) => n.replace('_', "").parse().context("--checkpoint")?,
@@ -160,6 +189,7 @@ async fn main() -> anyhow::Result<()> {
             let options = stages::StagesOptions {
                 explain: args.flag("explain"),
                 reload: args.flag("reload"),
+                edit_all: args.flag("edit-all"),
                 analyze_stage: args.flag("analyze-stage"),
                 settings: args
                     .options
@@ -178,11 +208,14 @@ async fn main() -> anyhow::Result<()> {
         _ => {
             eprintln!(
                 "usage: sluice-bench gen-kpis --rows N --out FILE [--seed S]\n       \
-                 sluice-bench etl --file FILE\n       sluice-bench copy --file FILE\n       \
+                 sluice-bench etl --file FILE [--first FILE] [--template DB]\n       \
+                 sluice-bench copy --file FILE [--template DB]\n       \
+                 sluice-bench preload --rows N --db DB\n       sluice-bench drop-preloaded --db DB\n       \
+                 sluice-bench init --bin PATH [--runs N]\n       \
                  sluice-bench csv-export --file FILE [--checkpoint N]\n       \
                  sluice-bench retrieval --fixtures DIR [--set DIR] [--chunks N] [--passes P] [--verbose]\n       \
                  sluice-bench retrieval-chunks --fixtures DIR\n       \
-                 sluice-bench stages --file FILE [--explain] [--reload] [--analyze-stage] [--set name=value,...] [--save-staged FILE] [--prepare SQL]"
+                 sluice-bench stages --file FILE [--explain] [--reload [--edit-all]] [--analyze-stage] [--set name=value,...] [--save-staged FILE] [--prepare SQL]"
             );
             std::process::exit(2);
         }

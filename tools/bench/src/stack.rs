@@ -19,6 +19,17 @@ impl BenchDb {
     /// A fresh database `sluice_bench_<tag>_<pid>` on the `DATABASE_URL` server, migrated,
     /// then `prepare` run on it (an experiment's schema change; never in `make bench`).
     pub async fn create(cfg: &ConfigSource, tag: &str, prepare: Option<&str>) -> anyhow::Result<Self> {
+        Self::create_from(cfg, tag, prepare, None).await
+    }
+
+    /// As [`BenchDb::create`], but a copy of `template` (a database made by
+    /// [`create_preloaded`]: the table already holds rows) when one is given.
+    pub async fn create_from(
+        cfg: &ConfigSource,
+        tag: &str,
+        prepare: Option<&str>,
+        template: Option<&str>,
+    ) -> anyhow::Result<Self> {
         let base = DbSettings::load(cfg, &Secrets::from_config_only()).await?;
         let admin = db::connect(&base).await.context("connecting to DATABASE_URL")?;
         let name = format!("sluice_bench_{tag}_{}", std::process::id());
@@ -28,7 +39,13 @@ impl BenchDb {
                 .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                 .await?;
             client
-                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .batch_execute(&match template {
+                    Some(t) => format!(
+                        "CREATE DATABASE {name} TEMPLATE {} STRATEGY = FILE_COPY",
+                        quote_ident(t)?
+                    ),
+                    None => format!("CREATE DATABASE {name}"),
+                })
                 .await
                 .with_context(|| format!("creating database {name}"))?;
         }
@@ -69,6 +86,91 @@ impl BenchDb {
             warn!(error = %e, database = %self.name, "could not drop the bench database");
         }
     }
+}
+
+fn quote_ident(name: &str) -> anyhow::Result<&str> {
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        anyhow::bail!("`{name}` is not a plain database name");
+    }
+    Ok(name)
+}
+
+/// (Re)creates the database `name`, migrated, whose `kpis` already holds `rows` rows of
+/// companies no generated file uses (`Precargada N S.L.`, the generator's shape: 60 months
+/// x 12 indicators x {Real, Presupuesto}), written as the table's own loads write them,
+/// then `VACUUM ANALYZE`d. Used as the template of the bench databases of the table-size
+/// series, so the rows are written once per `make bench`, not once per run.
+pub async fn create_preloaded(cfg: &ConfigSource, name: &str, rows: u64) -> anyhow::Result<()> {
+    let name = quote_ident(name)?;
+    let base = DbSettings::load(cfg, &Secrets::from_config_only()).await?;
+    let admin = db::connect(&base).await.context("connecting to DATABASE_URL")?;
+    {
+        let client = admin.get().await?;
+        // Two calls: statements of one batch run in one transaction, which these refuse.
+        client
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await
+            .with_context(|| format!("dropping database {name}"))?;
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .with_context(|| format!("creating database {name}"))?;
+    }
+    let pool = db::connect(&base.with_dbname(name)).await?;
+    let filled = async {
+        let mut client = pool.get().await?;
+        migrate::run(&mut client, &migrate::embedded()?).await?;
+        let rows = i64::try_from(rows)?;
+        client
+            .execute(
+                "INSERT INTO kpis (fondo, empresa, fecha, cuarto, tipo, indicador, unidad, valor, data_source,
+                                   source_modified_at)
+                 SELECT 'Fondo Precarga ' || (n / 1440) % 7,
+                        'Precargada ' || (n / 1440) || ' S.L.',
+                        (date '2020-01-31' + make_interval(months => ((n / 24) % 60)::int))::date,
+                        'Q' || (((n / 24) % 60) / 3 % 4 + 1) || '-' || (2020 + (n / 24) % 60 / 12),
+                        CASE WHEN n % 2 = 0 THEN 'Real' ELSE 'Presupuesto' END,
+                        'Indicador ' || (n / 2) % 12,
+                        'EUR',
+                        round((random() * 10000000)::numeric, 2),
+                        'preload',
+                        timestamptz '2024-01-01 00:00:00+00'
+                 FROM generate_series(0, $1 - 1) AS n",
+                &[&rows],
+            )
+            .await
+            .context("preloading kpis")?;
+        client.batch_execute("VACUUM ANALYZE kpis").await?;
+        anyhow::Ok(())
+    }
+    .await;
+    pool.close();
+    if let Err(e) = filled {
+        let _ = admin
+            .get()
+            .await?
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await;
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Drops a template made by [`create_preloaded`].
+pub async fn drop_preloaded(cfg: &ConfigSource, name: &str) -> anyhow::Result<()> {
+    let name = quote_ident(name)?;
+    let base = DbSettings::load(cfg, &Secrets::from_config_only()).await?;
+    let admin = db::connect(&base).await.context("connecting to DATABASE_URL")?;
+    admin
+        .get()
+        .await?
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await?;
+    Ok(())
 }
 
 pub struct BenchStack {

@@ -3,11 +3,12 @@
 //! reading + SHA-256 alone, the whole parse alone (one thread, rows discarded), then in one
 //! transaction on a fresh database, in the loader's order: create the staging table, COPY
 //! the pre-parsed rows into it (no parsing in that figure), drop superseded rows, lock the
-//! table, classify, sample the changes, update the changed rows, insert the new ones, commit.
+//! table, match the staged rows with it, classify, sample the changes, update the changed rows, insert the new ones, commit.
 //! Keep `load` below in step with `Etl::load_file` when the plan changes.
 //!
 //! `--reload` first loads the same rows as an older file (untimed) and changes 1% of the
-//! values, so the measured load updates rows instead of inserting them all;
+//! values, so the measured load updates rows instead of inserting them all (`--edit-all`:
+//! every value, the full-edit load);
 //! `--explain` runs the statements under EXPLAIN (ANALYZE, BUFFERS) and prints the plans
 //! on stderr; `--set name=value,...` sets session settings first;
 //! `--save-staged FILE` keeps the staged COPY rows (for experiments by hand); `--prepare SQL`
@@ -40,6 +41,8 @@ pub struct StagesReport {
     pub explain: bool,
     /// The table already held every row (from an older file) and 1% of the values changed.
     pub reload: bool,
+    /// With `reload`: every value changed instead of 1% (the full-edit load).
+    pub edit_all: bool,
     /// `ANALYZE stage_rows` after the staging COPY (an experiment: the loader does not).
     pub analyze_stage: bool,
     /// SQL run on the bench database after the migrations (`--prepare`, experiments only).
@@ -97,6 +100,7 @@ fn hash_only(file: &Path) -> anyhow::Result<f64> {
 pub struct StagesOptions {
     pub explain: bool,
     pub reload: bool,
+    pub edit_all: bool,
     pub analyze_stage: bool,
     pub settings: Vec<String>,
     pub save_staged: Option<PathBuf>,
@@ -107,6 +111,7 @@ pub async fn run(file: &Path, options: StagesOptions) -> anyhow::Result<StagesRe
     let StagesOptions {
         explain,
         reload,
+        edit_all,
         analyze_stage,
         settings,
         save_staged,
@@ -117,7 +122,8 @@ pub async fn run(file: &Path, options: StagesOptions) -> anyhow::Result<StagesRe
         file: file.display().to_string(),
         settings: settings.clone(),
         explain,
-        reload,
+        reload: reload || edit_all,
+        edit_all,
         analyze_stage,
         prepare: prepare.clone(),
         hash_s: hash_only(file)?,
@@ -187,9 +193,11 @@ async fn steps(
     let newer = version("bench.csv").await?;
     let sql_started = Instant::now();
     let tx = client.transaction().await?;
-    let changed = report
-        .reload
-        .then_some("UPDATE stage_rows SET valor = coalesce(valor, 0) + 1 WHERE row_no % 100 = 7");
+    let changed = match (report.reload, report.edit_all) {
+        (true, true) => Some("UPDATE stage_rows SET valor = coalesce(valor, 0) + 1"),
+        (true, false) => Some("UPDATE stage_rows SET valor = coalesce(valor, 0) + 1 WHERE row_no % 100 = 7"),
+        _ => None,
+    };
     let (steps, stage_bytes) = load(&tx, staged, at(6)?, newer, explain, changed, report.analyze_stage).await?;
     let t = Instant::now();
     tx.commit().await?;
@@ -281,6 +289,8 @@ async fn load(
         );
     }
     steps.push(timed(tx, "lock_table", Kind::Batch, false, &plan.lock_table, &[]).await?);
+    let match_sql = plan.match_sql(copied);
+    steps.push(timed(tx, "match_rows", Kind::Batch, false, &match_sql, &[]).await?);
     steps.push(
         timed(
             tx,

@@ -87,6 +87,11 @@ pub struct LlmRequest {
     pub temperature: Option<f64>,
     /// OpenAI `response_format: {"type": "json_object"}` was asked for.
     pub json_mode: bool,
+    /// The names of the tools offered (OpenAI `tools`, Bedrock `toolConfig`).
+    pub tools: Vec<String>,
+    /// The text of each tool result the conversation carries (OpenAI `tool` messages,
+    /// Bedrock `toolResult` blocks), with `error: ` before those marked as errors (Bedrock).
+    pub tool_results: Vec<String>,
     pub auth: AuthSeen,
     /// The status the fake answered with.
     pub status: u16,
@@ -103,6 +108,10 @@ pub enum Scripted {
     Status { status: u16, message: Option<String> },
     /// Waits this long, then answers as usual (to exercise client timeouts).
     Stall(Duration),
+    /// A call of the tool `name` with `arguments` (the raw text: OpenAI's `arguments`
+    /// string as is; for Bedrock the JSON it parses to, or the text as a JSON string
+    /// when it does not parse), in the route's own tool-call shape.
+    ToolCall { name: String, arguments: String },
 }
 
 #[derive(Debug, Default)]
@@ -288,9 +297,24 @@ struct Parsed {
     max_tokens: Option<u64>,
     temperature: Option<f64>,
     json_mode: bool,
+    tools: Vec<String>,
+    tool_results: Vec<String>,
 }
 
 impl Parsed {
+    fn empty(model: String) -> Self {
+        Self {
+            model,
+            system: String::new(),
+            prompt: String::new(),
+            max_tokens: None,
+            temperature: None,
+            json_mode: false,
+            tools: Vec::new(),
+            tool_results: Vec::new(),
+        }
+    }
+
     fn record(&self, route: LlmRoute, auth: AuthSeen, status: u16) -> LlmRequest {
         let system_chars = self.system.chars().count();
         let prompt_chars = self.prompt.chars().count();
@@ -305,6 +329,8 @@ impl Parsed {
             max_tokens: self.max_tokens,
             temperature: self.temperature,
             json_mode: self.json_mode,
+            tools: self.tools.clone(),
+            tool_results: self.tool_results.clone(),
             auth,
             status,
         }
@@ -340,13 +366,29 @@ fn parse_converse(model: String, body: &[u8]) -> Result<Parsed, String> {
         .filter(|m| !m.is_empty())
         .ok_or("Malformed input request: messages must be a non-empty list")?;
     let mut texts = Vec::new();
+    let mut tool_results = Vec::new();
     for m in messages {
         match m.get("role").and_then(Value::as_str) {
             Some("user" | "assistant") => {}
             _ => return Err("Malformed input request: each message needs role user or assistant".to_owned()),
         }
-        texts.push(content_text(m.get("content").unwrap_or(&Value::Null)));
+        let content = m.get("content").unwrap_or(&Value::Null);
+        texts.push(content_text(content));
+        for block in content.as_array().into_iter().flatten() {
+            if let Some(result) = block.get("toolResult") {
+                let text = content_text(result.get("content").unwrap_or(&Value::Null));
+                let error = result.get("status").and_then(Value::as_str) == Some("error");
+                tool_results.push(if error { format!("error: {text}") } else { text });
+            }
+        }
     }
+    let tools = v
+        .pointer("/toolConfig/tools")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.pointer("/toolSpec/name").and_then(Value::as_str).map(str::to_owned))
+        .collect();
     let system = v.get("system").map(content_text).unwrap_or_default();
     let inference = v.get("inferenceConfig");
     Ok(Parsed {
@@ -356,6 +398,8 @@ fn parse_converse(model: String, body: &[u8]) -> Result<Parsed, String> {
         max_tokens: inference.and_then(|i| i.get("maxTokens")).and_then(Value::as_u64),
         temperature: inference.and_then(|i| i.get("temperature")).and_then(Value::as_f64),
         json_mode: false,
+        tools,
+        tool_results,
     })
 }
 
@@ -372,15 +416,24 @@ fn parse_chat(body: &[u8]) -> Result<Parsed, String> {
         .and_then(Value::as_array)
         .filter(|m| !m.is_empty())
         .ok_or("'messages' must be a non-empty array")?;
-    let (mut system, mut texts) = (Vec::new(), Vec::new());
+    let (mut system, mut texts, mut tool_results) = (Vec::new(), Vec::new(), Vec::new());
     for m in messages {
         let text = content_text(m.get("content").unwrap_or(&Value::Null));
         match m.get("role").and_then(Value::as_str) {
             Some("system" | "developer") => system.push(text),
             Some("user" | "assistant") => texts.push(text),
-            _ => return Err("each message needs a role of system, user or assistant".to_owned()),
+            Some("tool") if m.get("tool_call_id").and_then(Value::as_str).is_some() => tool_results.push(text),
+            Some("tool") => return Err("a tool message needs its tool_call_id".to_owned()),
+            _ => return Err("each message needs a role of system, user, assistant or tool".to_owned()),
         }
     }
+    let tools = v
+        .get("tools")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.pointer("/function/name").and_then(Value::as_str).map(str::to_owned))
+        .collect();
     Ok(Parsed {
         model,
         system: system.join("\n"),
@@ -391,6 +444,8 @@ fn parse_chat(body: &[u8]) -> Result<Parsed, String> {
             .and_then(Value::as_u64),
         temperature: v.get("temperature").and_then(Value::as_f64),
         json_mode: v.pointer("/response_format/type").and_then(Value::as_str) == Some("json_object"),
+        tools,
+        tool_results,
     })
 }
 
@@ -491,6 +546,10 @@ enum Outcome {
         input: usize,
         context: usize,
     },
+    ToolCall {
+        name: String,
+        arguments: String,
+    },
 }
 
 /// Scripted replies first, then the context check, then the default answer.
@@ -502,6 +561,7 @@ async fn decide(state: &AppState, parsed: &Parsed) -> Outcome {
     }
     match reply {
         Some(Scripted::Answer(text)) => Outcome::Answer(text),
+        Some(Scripted::ToolCall { name, arguments }) => Outcome::ToolCall { name, arguments },
         Some(Scripted::Throttle { retry_after }) => Outcome::Error {
             status: 429,
             message: None,
@@ -529,14 +589,7 @@ async fn converse(
     let parsed = match parse_converse(model_id.clone(), &body) {
         Ok(p) => p,
         Err(message) => {
-            let empty = Parsed {
-                model: model_id,
-                system: String::new(),
-                prompt: String::new(),
-                max_tokens: None,
-                temperature: None,
-                json_mode: false,
-            };
+            let empty = Parsed::empty(model_id);
             state.stats.record(empty.record(LlmRoute::BedrockConverse, auth, 400));
             return bedrock_error(400, Some(&message));
         }
@@ -551,6 +604,22 @@ async fn converse(
         Outcome::TooLong { .. } => {
             state.stats.record(parsed.record(LlmRoute::BedrockConverse, auth, 400));
             bedrock_error(400, Some("Input is too long for requested model."))
+        }
+        Outcome::ToolCall { name, arguments } => {
+            let request = parsed.record(LlmRoute::BedrockConverse, auth, 200);
+            let input_tokens = request.input_tokens;
+            let n = state.stats.calls() + 1;
+            state.stats.record(request);
+            let input = serde_json::from_str::<Value>(&arguments).unwrap_or(Value::String(arguments));
+            Json(json!({
+                "output": { "message": { "role": "assistant", "content": [
+                    { "toolUse": { "toolUseId": format!("tooluse_fake_{n}"), "name": name, "input": input } }
+                ] } },
+                "stopReason": "tool_use",
+                "usage": { "inputTokens": input_tokens, "outputTokens": 20, "totalTokens": input_tokens + 20 },
+                "metrics": { "latencyMs": 20 },
+            }))
+            .into_response()
         }
         Outcome::Answer(text) => {
             let request = parsed.record(LlmRoute::BedrockConverse, auth, 200);
@@ -582,14 +651,7 @@ async fn chat(State(state): State<AppState>, headers: HeaderMap, body: Bytes) ->
     let parsed = match parse_chat(&body) {
         Ok(p) => p,
         Err(message) => {
-            let empty = Parsed {
-                model: String::new(),
-                system: String::new(),
-                prompt: String::new(),
-                max_tokens: None,
-                temperature: None,
-                json_mode: false,
-            };
+            let empty = Parsed::empty(String::new());
             state.stats.record(empty.record(LlmRoute::OpenAiChat, auth, 400));
             return openai_error(400, Some(&message), None);
         }
@@ -623,6 +685,30 @@ async fn chat(State(state): State<AppState>, headers: HeaderMap, body: Bytes) ->
                 "code": "context_length_exceeded"
             }});
             (StatusCode::BAD_REQUEST, Json(body)).into_response()
+        }
+        Outcome::ToolCall { name, arguments } => {
+            let request = parsed.record(LlmRoute::OpenAiChat, auth, 200);
+            let n = state.stats.calls() + 1;
+            let prompt_tokens = request.input_tokens;
+            let model = request.model.clone();
+            state.stats.record(request);
+            Json(json!({
+                "id": format!("chatcmpl-fake-{n}"),
+                "object": "chat.completion",
+                "created": chrono::Utc::now().timestamp(),
+                "model": model,
+                "choices": [{
+                    "index": 0,
+                    "message": { "role": "assistant", "content": null, "tool_calls": [{
+                        "id": format!("call_fake_{n}"), "type": "function",
+                        "function": { "name": name, "arguments": arguments },
+                    }] },
+                    "logprobs": null,
+                    "finish_reason": "tool_calls",
+                }],
+                "usage": { "prompt_tokens": prompt_tokens, "completion_tokens": 20, "total_tokens": prompt_tokens + 20 },
+            }))
+            .into_response()
         }
         Outcome::Answer(text) => {
             let request = parsed.record(LlmRoute::OpenAiChat, auth, 200);

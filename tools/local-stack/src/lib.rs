@@ -100,6 +100,7 @@ pub fn function_env(res: &StackResources) -> Vec<(&'static str, String)> {
         ("FEEDBACK_QUEUE_ARN", res.feedback.arn.clone()),
         ("FEEDBACK_DLQ_URL", res.feedback.dlq_url.clone()),
         ("FEEDBACK_METRICS_TABLE", res.feedback_metrics_table.clone()),
+        ("CONVERSATIONS_TABLE", res.conversations_table.clone()),
         ("NOTIFIER_EVENTS_QUEUE_URL", res.notifier_events.url.clone()),
         ("NOTIFIER_EVENTS_DLQ_URL", res.notifier_events.dlq_url.clone()),
         ("WEBHOOK_RETRY_QUEUE_URL", res.webhook_retries.url.clone()),

@@ -85,6 +85,8 @@ pub struct StackResources {
     pub feedback: Queue,
     /// Per-day feedback counters (pk, sk), with a TTL.
     pub feedback_metrics_table: String,
+    /// Ask Sluice's conversations (pk, sk), with a TTL on `expires_at`.
+    pub conversations_table: String,
 }
 
 #[derive(Debug, Clone)]
@@ -147,6 +149,22 @@ impl Provisioner<'_> {
             &[("pk", KeyType::Hash), ("sk", KeyType::Range)],
         )
         .await?;
+        let conversations_table = format!("{p}-conversations");
+        self.table(&conversations_table, &[("pk", KeyType::Hash), ("sk", KeyType::Range)])
+            .await?;
+        self.dynamodb
+            .update_time_to_live()
+            .table_name(&conversations_table)
+            .time_to_live_specification(
+                aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+                    .attribute_name("expires_at")
+                    .enabled(true)
+                    .build()
+                    .map_err(fail("conversations TTL"))?,
+            )
+            .send()
+            .await
+            .map_err(fail("conversations TTL"))?;
         let rate_limit_table = format!("{p}-rate-limits");
         self.table(&rate_limit_table, &[("bucket", KeyType::Hash)]).await?;
         let quote_cache_table = format!("{p}-quote-cache");
@@ -252,6 +270,7 @@ impl Provisioner<'_> {
             ses_from: LOCAL_SES_FROM.to_owned(),
             feedback,
             feedback_metrics_table,
+            conversations_table,
         })
     }
 

@@ -1,4 +1,5 @@
-// Account: tier, limits, credits, usage this month, and a credit top-up (Stripe Checkout).
+// Account: tier, limits, credits, usage this month, a credit top-up (Stripe Checkout) and
+// which e-mails the user gets.
 import { api } from "../api.js";
 import { el, empty, errorBox, fmtDate, fmtMoney, fmtNumber, problemText, table } from "../util.js";
 
@@ -33,6 +34,7 @@ export default async function account(root, ctx) {
           el("dt", {}, "Spent, last 30 days"), el("dd", {}, fmtMoney(u.spent_last_30_days)))),
       topUp()),
   );
+  root.append(el("h2", {}, "E-mail notifications"), await notifications());
   const usage = await api("/v1/me/usage");
   root.append(el("h2", {}, "This month's credit movements"));
   if (!usage.ok) return root.append(errorBox(usage));
@@ -64,4 +66,38 @@ function topUp() {
     else status.textContent = `Top-up not available: ${problemText(res)}`;
   });
   return form;
+}
+
+const KINDS = {
+  upload_failed: "An upload refused or a load failed",
+  load_partial: "A load that left rows out",
+  analysis_completed: "An analysis completed",
+  analysis_failed: "An analysis failed",
+  low_balance: "Credits running low",
+  feedback_p0: "A P0 feedback ticket (team)",
+  kpi_alert: "A new KPI alert (team)",
+};
+
+/** One box per kind of e-mail; a change is stored at once (PUT /v1/me/notifications). */
+async function notifications() {
+  const prefs = await api("/v1/me/notifications");
+  if (!prefs.ok) return errorBox(prefs);
+  const status = el("p", { role: "status", id: "notifications-status", class: "hint" });
+  const address = prefs.data.email_address;
+  const boxes = Object.entries(prefs.data.email).map(([kind, on]) => {
+    const box = el("input", { type: "checkbox", id: `notify-${kind}`, name: kind, checked: on });
+    box.addEventListener("change", async () => {
+      status.textContent = "Saving…";
+      const res = await api("/v1/me/notifications", { method: "PUT", body: { email: { [kind]: box.checked } } });
+      if (res.ok) status.textContent = `Saved: ${KINDS[kind] || kind} ${box.checked ? "on" : "off"}.`;
+      else {
+        box.checked = !box.checked;
+        status.textContent = `Not saved: ${problemText(res)}`;
+      }
+    });
+    return el("label", { class: "check", for: `notify-${kind}` }, box, KINDS[kind] || kind.replace(/_/g, " "));
+  });
+  return el("fieldset", { id: "notifications" },
+    el("legend", {}, address ? `E-mails to ${address}` : "E-mails (your sign-in has no e-mail address yet: none are sent)"),
+    boxes, status);
 }

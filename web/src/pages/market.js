@@ -2,7 +2,7 @@
 // and ratios; the caller's watchlists and portfolios valued at the latest quotes.
 import { api } from "../api.js";
 import { lineChart } from "../charts.js";
-import { clear, el, empty, errorBox, fmtNumber, pct, table } from "../util.js";
+import { clear, el, empty, errorBox, fmtNumber, pct, problemText, table } from "../util.js";
 
 const FIGURES = ["revenue", "grossProfit", "operatingIncome", "netIncome", "eps", "totalAssets", "totalLiabilities", "freeCashFlow"];
 
@@ -72,16 +72,50 @@ export default async function market(root) {
   show(form.ticker.value);
 }
 
-/** The caller's watchlists (each ticker opens its chart) and portfolios with their value. */
+/** The caller's watchlists (each ticker opens its chart; created, edited and deleted here)
+ *  and portfolios with their value. */
 async function showHoldings(root, open) {
   const [lists, portfolios] = await Promise.all([api("/v1/watchlists"), api("/v1/portfolios")]);
   if (!lists.ok) return root.append(errorBox(lists));
   if (!portfolios.ok) return root.append(errorBox(portfolios));
+  const again = () => showHoldings(clear(root), open);
+  const status = el("p", { role: "status", class: "hint", id: "watchlist-status" });
+  const newForm = el("form", { class: "row", id: "new-watchlist" },
+    el("span", {}, el("label", { for: "watchlist-name" }, "New watchlist"), el("input", { id: "watchlist-name", name: "name", required: true, size: 14 })),
+    el("span", {}, el("label", { for: "watchlist-tickers" }, "Tickers (space or comma between)"), el("input", { id: "watchlist-tickers", name: "tickers", size: 24 })),
+    el("button", { type: "submit" }, "Create"));
+  newForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const res = await api("/v1/watchlists", { method: "POST", body: { name: newForm.name.value.trim(), tickers: tickerList(newForm.tickers.value) } });
+    if (res.ok) again();
+    else status.textContent = `Not created: ${problemText(res)}`;
+  });
+  root.append(newForm, status);
   if (!lists.data.items.length && !portfolios.data.items.length)
-    return root.append(empty("No watchlists or portfolios yet: create them with POST /v1/watchlists and POST /v1/portfolios."));
-  for (const w of lists.data.items)
-    root.append(el("p", { class: "watchlist" }, el("strong", {}, `${w.name}: `),
-      w.tickers.length ? w.tickers.map((t) => el("button", { type: "button", class: "link", onclick: () => open(t) }, t)) : "no tickers"));
+    root.append(empty("No watchlists or portfolios yet: create a watchlist above; portfolios come from POST /v1/portfolios."));
+  for (const w of lists.data.items) {
+    const edit = el("form", { class: "row edit-watchlist", hidden: true },
+      el("span", {}, el("label", { for: `tickers-${w.id}` }, `Tickers of ${w.name}`), el("input", { id: `tickers-${w.id}`, name: "tickers", value: w.tickers.join(" "), size: 30 })),
+      el("button", { type: "submit" }, "Save"));
+    edit.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const res = await api(`/v1/watchlists/${w.id}`, { method: "PUT", body: { tickers: tickerList(edit.tickers.value) } });
+      if (res.ok) again();
+      else status.textContent = `Not saved: ${problemText(res)}`;
+    });
+    const remove = async () => {
+      if (!confirm(`Delete the watchlist ${w.name}?`)) return;
+      const res = await api(`/v1/watchlists/${w.id}`, { method: "DELETE" });
+      if (res.ok) again();
+      else status.textContent = `Not deleted: ${problemText(res)}`;
+    };
+    root.append(el("div", { class: "watchlist", dataset: { name: w.name, tickers: w.tickers.join(" ") } },
+      el("p", {}, el("strong", {}, `${w.name}: `),
+        w.tickers.length ? w.tickers.map((t) => el("button", { type: "button", class: "link", onclick: () => open(t) }, t)) : "no tickers",
+        " ", el("button", { type: "button", class: "secondary", onclick: () => { edit.hidden = !edit.hidden; } }, "Edit"),
+        " ", el("button", { type: "button", class: "secondary", onclick: remove }, "Delete")),
+      edit));
+  }
   const valued = await Promise.all(portfolios.data.items.map((p) => api(`/v1/portfolios/${p.id}`)));
   for (const res of valued) {
     if (!res.ok) {
@@ -100,3 +134,6 @@ async function showHoldings(root, open) {
     ], p.positions));
   }
 }
+
+/** "aapl, msft  nvda" -> ["AAPL", "MSFT", "NVDA"]: the API checks each one. */
+const tickerList = (text) => text.split(/[\s,;]+/).map((t) => t.trim().toUpperCase()).filter(Boolean);

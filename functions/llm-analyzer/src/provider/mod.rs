@@ -4,6 +4,7 @@
 //! the shared [`Backoff`]; the providers themselves make one attempt per call.
 
 pub mod bedrock;
+pub mod chat;
 pub mod extractive;
 pub mod openai;
 
@@ -96,6 +97,15 @@ pub trait LanguageModel: Send + Sync {
     }
     /// One attempt; retrying is [`complete_with_retry`]'s job.
     fn complete<'a>(&'a self, request: &'a CompletionRequest) -> BoxFuture<'a, Result<Completion, ProviderError>>;
+    /// One attempt at a conversation turn with tools ([`chat::chat_with_retry`] retries).
+    /// Providers without a chat (the extractive analyser) refuse.
+    fn chat<'a>(&'a self, _request: &'a chat::ChatRequest) -> BoxFuture<'a, Result<chat::ChatReply, ProviderError>> {
+        Box::pin(async {
+            Err(ProviderError::Unsupported(
+                "this provider has no chat with tools".to_owned(),
+            ))
+        })
+    }
 }
 
 /// Calls the model, retrying only retryable errors with full-jitter exponential

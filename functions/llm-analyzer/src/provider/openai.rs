@@ -2,6 +2,7 @@
 //! llama.cpp's server, OpenAI itself. The key goes in `Authorization: Bearer`, never
 //! in the URL, and is scrubbed from any error message the server echoes.
 
+use super::chat::{ChatMessage, ChatReply, ChatRequest, ToolCall};
 use super::{ApiKey, BuildError, Completion, CompletionRequest, LanguageModel, Pricing, ProviderConfig, ProviderError};
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -49,6 +50,23 @@ struct Choice {
 #[derive(Debug, Deserialize)]
 struct ChoiceMessage {
     content: Option<String>,
+    #[serde(default)]
+    tool_calls: Vec<WireToolCall>,
+}
+
+/// `{"id", "type": "function", "function": {"name", "arguments"}}`.
+#[derive(Debug, Deserialize)]
+struct WireToolCall {
+    id: String,
+    function: WireFunction,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireFunction {
+    name: String,
+    /// A string of JSON as the model wrote it (some servers send an object).
+    #[serde(default)]
+    arguments: Value,
 }
 
 #[derive(Debug, Deserialize)]
@@ -100,12 +118,104 @@ impl OpenAiModel {
         body
     }
 
-    async fn chat(&self, request: &CompletionRequest) -> Result<Completion, ProviderError> {
-        let body = self.body(request);
+    /// A conversation turn with tools: `tools` as functions, earlier tool calls on the
+    /// assistant messages and their answers as `tool` messages.
+    fn chat_body(&self, request: &ChatRequest) -> Value {
+        let mut messages = Vec::with_capacity(request.messages.len() + 1);
+        if !request.system.is_empty() {
+            messages.push(json!({ "role": "system", "content": request.system }));
+        }
+        for m in &request.messages {
+            messages.push(match m {
+                ChatMessage::User(text) => json!({ "role": "user", "content": text }),
+                ChatMessage::Assistant { text, tool_calls } if tool_calls.is_empty() => {
+                    json!({ "role": "assistant", "content": text })
+                }
+                ChatMessage::Assistant { text, tool_calls } => json!({
+                    "role": "assistant",
+                    "content": if text.is_empty() { Value::Null } else { json!(text) },
+                    "tool_calls": tool_calls.iter().map(|c| json!({
+                        "id": c.id, "type": "function",
+                        "function": { "name": c.name, "arguments": c.arguments },
+                    })).collect::<Vec<_>>(),
+                }),
+                ChatMessage::ToolResult { call_id, content, .. } => {
+                    json!({ "role": "tool", "tool_call_id": call_id, "content": content })
+                }
+            });
+        }
+        let mut body = json!({
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "stream": false,
+        });
+        if !request.tools.is_empty() {
+            body["tools"] = request
+                .tools
+                .iter()
+                .map(|t| {
+                    json!({ "type": "function", "function": {
+                        "name": t.name, "description": t.description, "parameters": t.parameters,
+                    }})
+                })
+                .collect();
+            body["tool_choice"] = json!("auto");
+        }
+        body
+    }
+
+    async fn chat_turn(&self, request: &ChatRequest) -> Result<ChatReply, ProviderError> {
+        let (parsed, latency) = self.post(&self.chat_body(request)).await?;
+        let choice = parsed
+            .choices
+            .into_iter()
+            .next()
+            .ok_or_else(|| ProviderError::Malformed("the response has no choices".to_owned()))?;
+        let message = choice
+            .message
+            .ok_or_else(|| ProviderError::Malformed("the first choice has no message".to_owned()))?;
+        let tool_calls = message
+            .tool_calls
+            .into_iter()
+            .map(|c| ToolCall {
+                id: c.id,
+                name: c.function.name,
+                arguments: match c.function.arguments {
+                    Value::String(s) => s,
+                    Value::Null => String::new(),
+                    other => other.to_string(),
+                },
+            })
+            .collect::<Vec<_>>();
+        let text = message.content.unwrap_or_default();
+        if text.is_empty() && tool_calls.is_empty() {
+            return Err(ProviderError::Malformed(
+                "the answer has neither content nor tool calls".to_owned(),
+            ));
+        }
+        let (input_tokens, output_tokens) = parsed
+            .usage
+            .map(|u| (u.prompt_tokens, u.completion_tokens))
+            .unwrap_or((0, 0));
+        Ok(ChatReply {
+            text,
+            tool_calls,
+            input_tokens,
+            output_tokens,
+            latency,
+            cost: self.pricing.cost(input_tokens.into(), output_tokens.into()),
+            model: self.key.clone(),
+        })
+    }
+
+    /// One POST of `body`, its answer parsed as a chat completion.
+    async fn post(&self, body: &Value) -> Result<(ChatResponse, Duration), ProviderError> {
         let started = Instant::now();
         let answer = send_with_retry(
             || {
-                let call = self.http.post(&self.url).json(&body);
+                let call = self.http.post(&self.url).json(body);
                 match &self.api_key {
                     Some(key) => call.bearer_auth(key.expose()),
                     None => call,
@@ -120,6 +230,11 @@ impl OpenAiModel {
         let text = answer.map_err(|error| self.error_for(error))?;
         let parsed: ChatResponse = serde_json::from_slice(&text)
             .map_err(|e| ProviderError::Malformed(format!("not a chat completion: {e}")))?;
+        Ok((parsed, latency))
+    }
+
+    async fn complete_once(&self, request: &CompletionRequest) -> Result<Completion, ProviderError> {
+        let (parsed, latency) = self.post(&self.body(request)).await?;
         let choice = parsed
             .choices
             .into_iter()
@@ -222,7 +337,10 @@ impl LanguageModel for OpenAiModel {
         self.context_tokens
     }
     fn complete<'a>(&'a self, request: &'a CompletionRequest) -> BoxFuture<'a, Result<Completion, ProviderError>> {
-        self.chat(request).boxed()
+        self.complete_once(request).boxed()
+    }
+    fn chat<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatReply, ProviderError>> {
+        self.chat_turn(request).boxed()
     }
 }
 
