@@ -16,7 +16,7 @@ AS :=
 # Every cargo/aws call below sees the local services.
 WITH_ENV = set -a; . $(LOCAL)/services.env; [ -f $(STACK_ENV) ] && . $(STACK_ENV); API_URL=$(API_URL); set +a;
 
-.PHONY: help setup tools services runner web up down logs logs-aws events status token tick tickers sections test deny lint migrate build bench fuzz deploy fmt clean chaos
+.PHONY: help setup tools services runner web up down logs logs-aws events status token tick tickers sections test deny lint migrate build bench bench-retrieval fuzz deploy fmt clean chaos
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -104,6 +104,9 @@ build: tools ## arm64 Lambda zips of every function (cargo lambda), with their s
 
 bench: services ## the benchmarks of BENCHMARKS.md
 	@scripts/bench.sh
+
+bench-retrieval: services ## only Ask Sluice's retrieval benchmark of BENCHMARKS.md
+	@scripts/bench-retrieval.sh
 
 chaos: services ## the fault figures of RELIABILITY.md (not in make test): make chaos [CHAOS_KILLS=50] [CHAOS_ONLY=...]
 	@scripts/chaos.sh

@@ -270,3 +270,7 @@ if [ "${BENCH_SSE:-1}" = 1 ]; then "$ROOT/scripts/bench-sse.sh"; fi
 
 # Init time of every function (issue 16); BENCH_INIT=0 skips it.
 if [ "${BENCH_INIT:-1}" = 1 ]; then "$ROOT/scripts/bench-init.sh"; fi
+
+# Ask Sluice's retrieval (issue 11): recall@5/MRR, indexing chunks/s, search p50/p99 over
+# 100,000 chunks; BENCH_RETRIEVAL=0 skips it.
+if [ "${BENCH_RETRIEVAL:-1}" = 1 ]; then "$ROOT/scripts/bench-retrieval.sh"; fi

@@ -2,5 +2,6 @@
 //! The binary (`sluice-bench`) wires them to PostgreSQL and the moto server.
 
 pub mod gen;
+pub mod rag;
 pub mod rows;
 pub mod rss;

@@ -9,6 +9,10 @@
 //!   sluice-bench stages --file FILE [--explain] [--reload [--edit-all]] [--analyze-stage] [--set k=v,...] [--save-staged F]  where the load's time goes, step by step
 //!   sluice-bench csv-export --file FILE [--checkpoint N]   the file's clean rows into `kpis`, then `GET /v1/kpis` as CSV
 //!                                                          through the HTTP API: rows/s, bytes, peak RSS at N rows and at the end
+//!   sluice-bench retrieval --fixtures DIR --set DIR [--chunks N] [--passes P] [--verbose]
+//!                                                          Ask Sluice's retrieval: recall@5 and MRR (full text, vector, hybrid),
+//!                                                          the Apple 10-K's indexing chunks/s, search p50/p99 over N chunks
+//!   sluice-bench retrieval-chunks --fixtures DIR           the filings' chunks as JSON lines (for writing questions)
 //!
 //! `etl`, `copy` and `stages` take `--prepare SQL`, run on their fresh database after the
 //! migrations (experiments: e.g. what a constraint costs; `make bench` never passes it).
@@ -22,6 +26,7 @@ mod etl;
 mod export;
 mod init;
 mod parsed;
+mod retrieval;
 mod stack;
 mod stages;
 
@@ -160,6 +165,26 @@ async fn main() -> anyhow::Result<()> {
             };
             print_report(&export::run(&args.file()?, checkpoint).await?)
         }
+        "retrieval" | "retrieval-chunks" => {
+            let number = |name: &str, default: usize| -> anyhow::Result<usize> {
+                match args.options.get(name) {
+                    Some(n) => n.replace('_', "").parse().with_context(|| format!("--{name}")),
+                    None => Ok(default),
+                }
+            };
+            let options = retrieval::RetrievalOptions {
+                fixtures: PathBuf::from(args.required("fixtures")?),
+                set: PathBuf::from(args.options.get("set").map_or("tools/bench/retrieval", String::as_str)),
+                chunks: number("chunks", 100_000)?,
+                passes: number("passes", 5)?,
+                verbose: args.flag("verbose"),
+            };
+            if args.command == "retrieval" {
+                print_report(&retrieval::run(options).await?)
+            } else {
+                retrieval::dump(&options)
+            }
+        }
         "stages" => {
             let options = stages::StagesOptions {
                 explain: args.flag("explain"),
@@ -188,6 +213,8 @@ async fn main() -> anyhow::Result<()> {
                  sluice-bench preload --rows N --db DB\n       sluice-bench drop-preloaded --db DB\n       \
                  sluice-bench init --bin PATH [--runs N]\n       \
                  sluice-bench csv-export --file FILE [--checkpoint N]\n       \
+                 sluice-bench retrieval --fixtures DIR [--set DIR] [--chunks N] [--passes P] [--verbose]\n       \
+                 sluice-bench retrieval-chunks --fixtures DIR\n       \
                  sluice-bench stages --file FILE [--explain] [--reload [--edit-all]] [--analyze-stage] [--set name=value,...] [--save-staged FILE] [--prepare SQL]"
             );
             std::process::exit(2);
