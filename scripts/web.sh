@@ -31,16 +31,18 @@ deploy() {
   build
   out() { "$aws" cloudformation describe-stacks --stack-name "$stack" \
             --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text; }
-  local api events domain client app bucket region
-  api="$(out ApiUrl)"; events="$(out EventsFunctionUrl)"; domain="$(out UserPoolDomainUrl)"
+  local api events chat domain client app bucket region
+  api="$(out ApiUrl)"; events="$(out EventsFunctionUrl)"; chat="$(out ChatFunctionUrl)"; domain="$(out UserPoolDomainUrl)"
   client="$(out UserPoolClientId)"; app="$(out WebAppUrl)"; bucket="$(out WebAppBucketName)"
   region="$("$aws" configure get region || echo "${AWS_REGION:-us-east-1}")"
-  # The one file that differs per stack: where the API, the events and the sign-in are.
+  # The one file that differs per stack: where the API, the events, the chat (a streaming
+  # function URL: API Gateway would buffer the answer) and the sign-in are.
   cat > "$DIR/dist/config.js" <<JS
 window.SLUICE_CONFIG = $(node -e 'console.log(JSON.stringify({
   apiUrl: process.argv[1].replace(/\/$/, ""), eventsUrl: process.argv[2].replace(/\/$/, ""),
+  chatUrl: process.argv[6].replace(/\/$/, ""),
   auth: { mode: "cognito", domain: process.argv[3].replace(/\/$/, ""), clientId: process.argv[4], redirectUri: process.argv[5] },
-}))' "$api" "$events" "$domain" "$client" "$app");
+}))' "$api" "$events" "$domain" "$client" "$app" "$chat");
 JS
   "$aws" s3 sync "$DIR/dist" "s3://$bucket/" --delete --exclude size.json --cache-control no-cache
   log "deployed to $app (region $region)"

@@ -4,7 +4,8 @@
 //! live until it is loaded, download its rejects, see the KPI chart drawn with the loaded
 //! points, see the KPI alert the load raised and make a report on the Portfolio page, turn
 //! an e-mail kind off on the Account page, make and edit a watchlist on the Market page,
-//! find a team document's passage on the Ask page and open its citation, and no
+//! ask the chat and search on the Ask page for a team document's passage and open its
+//! citation, and no
 //! serious accessibility violation on any page (axe-core). Skips, saying
 //! why, only when chromium cannot be installed. Screenshots: target/web-app-screenshots.
 
@@ -209,6 +210,17 @@ async fn every_page_works_in_a_real_browser() {
         items.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>(),
         ["AAPL"]
     );
+
+    // The chat answered the same question, streamed: no model here, so it says so and
+    // gives the document's passage with its citation.
+    let chat = one("CHAT");
+    assert!(chat.starts_with("done "), "{chat}");
+    assert!(!chat.starts_with("done 0 "), "no citation: {chat}");
+    assert!(
+        chat.contains("Lisbon office note") && chat.contains("42 engineers"),
+        "{chat}"
+    );
+    assert!(chat.contains("No language model"), "{chat}");
 
     // No serious or critical accessibility violation on any page.
     let axe = seen.get("AXE").cloned().unwrap_or_default();

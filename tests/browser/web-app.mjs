@@ -14,6 +14,8 @@
 //   TICKET <status>                 a ticket's status after changing it on the Feedback board
 //   ASK <count> <citation>          the Ask page's passages for ASK_QUESTION, the first one's
 //                                   citation, then its cited passage once opened
+//   CHAT <state> <citations> <first citation> | <answer>   the chat's answer to ASK_QUESTION
+//                                   once streamed (no model locally: the passages)
 //   AXE <page> <problems>           axe-core's serious/critical violations (none: "ok")
 //   NARROW <page> <width>           the page's scroll width in a 375 px wide window
 // Screenshots go to SCREENSHOTS (a git-ignored folder) when set.
@@ -116,6 +118,18 @@ await withPage(async (page) => {
   // Ask: a question about the team's document; the first passage's citation, opened.
   await page.click("#nav a[data-path=ask]");
   await settled(page, "ask");
+  await page.fill("#chat-q", ASK_QUESTION);
+  await page.click("#chat-form button[type=submit]");
+  const answer = page.locator("#chat-log .answer[data-state=done], #chat-log .answer[data-state=error]").first();
+  await answer.waitFor();
+  const cites = answer.locator(".citations .citation");
+  let firstCite = "";
+  if (await cites.count()) {
+    await cites.first().locator("summary").click();
+    firstCite = `${await cites.first().locator("summary").innerText()} ${await cites.first().locator("blockquote").innerText()}`;
+  }
+  const answerText = await answer.locator(".answer-text").innerText();
+  console.log(`CHAT ${await answer.getAttribute("data-state")} ${await cites.count()} ${firstCite.replace(/\s+/g, " ")} | ${answerText.replace(/\s+/g, " ").slice(0, 300)}`);
   await page.fill("#ask-q", ASK_QUESTION);
   await page.click("#ask-form button[type=submit]");
   const results = page.locator("#ask-results[data-count]");
