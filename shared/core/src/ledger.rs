@@ -17,6 +17,8 @@ use uuid::Uuid;
 pub enum ChargeKind {
     FilingAccess,
     Analysis,
+    /// A filing a bulk import stored ([`crate::bulk`]).
+    BulkImport,
 }
 
 impl ChargeKind {
@@ -24,6 +26,7 @@ impl ChargeKind {
         match self {
             Self::FilingAccess => "filing_access",
             Self::Analysis => "analysis",
+            Self::BulkImport => "bulk_import",
         }
     }
 }
