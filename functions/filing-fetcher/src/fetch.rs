@@ -203,7 +203,7 @@ impl FilingFetcher {
                 match d.payload.clone() {
                     FilingWork::Requested(r) => self.handle_delivery(d.map(|_| r)).await,
                     FilingWork::Prefill(p) => self.handle_prefill(d.map(|_| p)).await,
-                    FilingWork::Bulk(b) => self.handle_bulk(d.map(|_| b)).await,
+                    FilingWork::Bulk(b) => Box::pin(self.handle_bulk(d.map(|_| b))).await,
                 }
             })
             .await
@@ -632,7 +632,7 @@ impl FilingFetcher {
 impl Function for FilingFetcher {
     async fn handle(&self, trigger: Trigger) -> Result<Answer, FunctionError> {
         match trigger {
-            Trigger::Sqs(batch) => Ok(Answer::Batch(self.handle_batch(batch).await)),
+            Trigger::Sqs(batch) => Ok(Answer::Batch(Box::pin(self.handle_batch(batch)).await)),
             Trigger::Schedule(tick) if tick.detail["schedule"] == DEMO_PREFILL => {
                 let done = self.prefill_tick().await.map_err(FunctionError::failed)?;
                 Ok(Answer::Done(serde_json::to_value(done).map_err(FunctionError::failed)?))
