@@ -47,7 +47,7 @@ async fn post(s: &FilingStack, bearer: &str, path: &str, body: &Value) -> (u16, 
 
 /// EDGAR requests made so far (any path).
 fn edgar_requests(s: &FilingStack) -> u64 {
-    s.edgar.stats.paths().iter().map(|(_, n)| n).sum()
+    s.edgar.stats.paths().values().sum()
 }
 
 fn document_requests(s: &FilingStack) -> u64 {
