@@ -318,3 +318,36 @@ async fn refusals_say_why_and_hold_nothing() {
     assert_eq!(s.get(&ana, "/v1/bulk-imports/not-an-id").await.0, 404);
     assert_eq!(edgar_requests(&s), 0);
 }
+
+#[tokio::test]
+async fn filings_whose_requests_were_lost_are_given_up_and_free_their_hold() {
+    let s = FilingStack::start(false).await;
+    universe(&s).await;
+    let ana = s.user("ana", "basic").await;
+    let (status, created) = post(&s, &ana, "/v1/bulk-imports", &selection()).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    // The requests end in the dead-letter queue (taken here, never handled) and a day passes.
+    s.stack.take_messages(&s.stack.resources.filings.url).await;
+    s.sql("UPDATE bulk_import_items SET updated_at = now() - interval '1 day'")
+        .await;
+    // The next import of ana's gives them up first: the first import completes, nothing charged.
+    let (status, second) = post(
+        &s,
+        &ana,
+        "/v1/bulk-imports",
+        &json!({"tickers": [SLXH], "forms": ["10-K"], "years": [2025]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{second}");
+    let (_, first) = s.get(&ana, &format!("/v1/bulk-imports/{id}")).await;
+    assert_eq!(first["status"], "completed", "{first}");
+    assert_eq!(first["counts"]["failed"], 8);
+    assert_eq!(first["held"]["micros"], 0);
+    assert_eq!(first["charged"]["micros"], 0);
+    let (_, me) = s.get(&ana, "/v1/me").await;
+    assert_eq!(
+        me["usage"]["held"]["micros"], 50_000,
+        "only the second import holds: {me}"
+    );
+}

@@ -372,6 +372,44 @@ pub async fn cancel(tx: &Transaction<'_>, user_id: &str, import_id: Uuid) -> Res
     })
 }
 
+/// expire: filings of the user's running imports queued for longer than `stale_after`
+/// (their request ended in the dead-letter queue) fail, nothing charged, releasing their
+/// share of the hold; an import left with nothing queued completes. Returns how many.
+pub async fn expire_stale(
+    tx: &Transaction<'_>,
+    user_id: &str,
+    stale_after: std::time::Duration,
+) -> Result<u64, BulkError> {
+    let rows = tx
+        .query(
+            "WITH stale AS (
+                 UPDATE bulk_import_items i SET status = $3, updated_at = now(),
+                     failure_reason = 'the filing stopped making progress and was given up; nothing was charged'
+                 FROM bulk_imports b
+                 WHERE b.id = i.import_id AND b.user_id = $1 AND b.status = $4 AND i.status = $5
+                   AND i.updated_at < now() - make_interval(secs => $2)
+                 RETURNING i.import_id, b.unit_price_micros)
+             UPDATE bulk_imports b SET held_micros = greatest(b.held_micros - s.n * s.unit, 0), updated_at = now()
+             FROM (SELECT import_id, count(*) AS n, max(unit_price_micros) AS unit FROM stale GROUP BY import_id) s
+             WHERE b.id = s.import_id
+             RETURNING b.id, s.n",
+            &[
+                &user_id,
+                &stale_after.as_secs_f64(),
+                &ItemStatus::Failed.as_str(),
+                &ImportStatus::Running.as_str(),
+                &ItemStatus::Queued.as_str(),
+            ],
+        )
+        .await?;
+    let mut expired = 0;
+    for row in rows {
+        finish_if_done(tx, row.get(0)).await?;
+        expired += u64::try_from(row.get::<_, i64>(1)).unwrap_or(0);
+    }
+    Ok(expired)
+}
+
 /// completed: no filing is queued any more; what is still held is released.
 async fn finish_if_done(tx: &Transaction<'_>, import_id: Uuid) -> Result<bool, BulkError> {
     let moved = tx

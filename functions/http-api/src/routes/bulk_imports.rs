@@ -104,6 +104,13 @@ pub async fn create(
             return Ok(json(StatusCode::OK, &view));
         }
     }
+    // A filing whose request ended in the dead-letter queue would hold credits forever.
+    let expired = bulk::expire_stale(&tx, &caller.user_id, STALE_FILING_AFTER)
+        .await
+        .map_err(internal)?;
+    if expired > 0 {
+        tracing::warn!(expired, "stale bulk import filings given up");
+    }
     let plan = api.plan(&tx, &caller, &body).await?;
     let available = available(&tx, &caller.user_id).await?;
     if plan.quote.price > available {
@@ -347,6 +354,9 @@ async fn available(tx: &Transaction<'_>, user_id: &str) -> Result<Money, ApiErro
         .map_or(0, |r| r.get(0));
     Ok(Money::from_micros(balance - held.micros()))
 }
+
+/// Longer than the filing requests queue keeps retrying a request.
+const STALE_FILING_AFTER: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
 
 fn quote_json(q: &Quote) -> Value {
     json!({
