@@ -29,13 +29,17 @@ fn the_filing_and_analysis_records_carry_their_requests_with_matching_fifo_ids()
     for (file, queue) in [
         ("sqs-fifo-filing-requested.json", "filings.fifo"),
         ("sqs-fifo-filing-prefill-requested.json", "filings.fifo"),
+        ("sqs-fifo-bulk-filing-requested.json", "filings.fifo"),
         ("sqs-fifo-analysis-requested.json", "analyses.fifo"),
     ] {
         let sqs: SqsEvent = serde_json::from_str(&event(file)).unwrap();
         let record = &sqs.records[0];
         let envelope = Envelope::from_json(record.body.as_deref().unwrap()).unwrap();
         match (&envelope.payload, queue) {
-            (Payload::FilingRequested(_) | Payload::FilingPrefillRequested(_), "filings.fifo")
+            (
+                Payload::FilingRequested(_) | Payload::FilingPrefillRequested(_) | Payload::BulkFilingRequested(_),
+                "filings.fifo",
+            )
             | (Payload::AnalysisRequested(_), "analyses.fifo") => {}
             (other, _) => panic!("{file} carries {}", other.kind()),
         }

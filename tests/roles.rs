@@ -69,7 +69,13 @@ async fn a_role_is_refused_what_its_function_never_does() {
         (roles::SSE_NOTIFIER, "SELECT count(*) FROM user_accounts"),
         (roles::INGEST_VALIDATOR, "SELECT count(*) FROM kpis"),
         (roles::ETL_TRANSFORMER, "SELECT count(*) FROM user_accounts"),
-        (roles::FILING_FETCHER, "SELECT count(*) FROM usage_transactions"),
+        // The fetcher charges a bulk import's filings (insert only): it never rewrites the ledger.
+        (roles::FILING_FETCHER, "UPDATE usage_transactions SET amount_micros = 0"),
+        (roles::FILING_FETCHER, "DELETE FROM bulk_imports"),
+        (
+            roles::FILING_FETCHER,
+            "INSERT INTO bulk_imports SELECT * FROM bulk_imports",
+        ),
         (roles::PRICE_UPDATER, "SELECT count(*) FROM tickets"),
         (roles::LLM_ANALYZER, "SELECT count(*) FROM request_windows"),
         (roles::HTTP_API, "SELECT count(*) FROM stream_tickets"),

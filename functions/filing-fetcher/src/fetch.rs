@@ -17,8 +17,8 @@ use sluice_core::{
 };
 use sluice_filing_sections::FilingSections;
 use sluice_messages::{
-    AccessionNumber, AnalysisRequested, Cik, CompanyRef, Envelope, FilingPrefillRequested, FilingRequested,
-    FilingSelector, FilingType, FromPayload, Payload, Producer, Ticker,
+    AccessionNumber, AnalysisRequested, BulkFilingRequested, Cik, CompanyRef, Envelope, FilingPrefillRequested,
+    FilingRequested, FilingSelector, FilingSpec, FilingType, FromPayload, Payload, Producer, Ticker, UserTier,
 };
 use std::time::Duration;
 use uuid::Uuid;
@@ -107,6 +107,8 @@ pub enum FetchError {
     Lifecycle(#[from] LifecycleError),
     #[error("not configured: {0}")]
     NotConfigured(String),
+    #[error(transparent)]
+    Bulk(#[from] sluice_core::bulk::BulkError),
     /// A filing that can be downloaded but not stored (its document cannot be read).
     #[error("the filing cannot be stored: {0}")]
     Unusable(String),
@@ -119,6 +121,7 @@ impl RecordError for FetchError {
             Self::Edgar(e) => e.is_retryable(),
             Self::Database(e) => !db::is_permanent(e),
             Self::Lifecycle(e) => e.is_retryable(),
+            Self::Bulk(e) => e.is_retryable(),
             Self::Storage(_) | Self::Pool(_) | Self::Extraction(_) | Self::Knowledge(_) => true,
         }
     }
@@ -134,11 +137,13 @@ impl Refusal {
     }
 }
 
-/// What the filing requests queue carries: a user's request, or a filing of the demo set.
+/// What the filing requests queue carries: a user's request, a filing of the demo set,
+/// or a filing of a user's bulk import.
 #[derive(Debug, Clone)]
 pub enum FilingWork {
     Requested(FilingRequested),
     Prefill(FilingPrefillRequested),
+    Bulk(BulkFilingRequested),
 }
 
 impl FromPayload for FilingWork {
@@ -147,6 +152,7 @@ impl FromPayload for FilingWork {
         match payload {
             Payload::FilingRequested(r) => Some(Self::Requested(r)),
             Payload::FilingPrefillRequested(p) => Some(Self::Prefill(p)),
+            Payload::BulkFilingRequested(b) => Some(Self::Bulk(b)),
             _ => None,
         }
     }
@@ -197,6 +203,7 @@ impl FilingFetcher {
                 match d.payload.clone() {
                     FilingWork::Requested(r) => self.handle_delivery(d.map(|_| r)).await,
                     FilingWork::Prefill(p) => self.handle_prefill(d.map(|_| p)).await,
+                    FilingWork::Bulk(b) => Box::pin(self.handle_bulk(d.map(|_| b))).await,
                 }
             })
             .await
@@ -227,7 +234,55 @@ impl FilingFetcher {
         if request.tier.policy().cached_filings_only {
             return self.cached(request).await;
         }
-        let spec = &request.spec;
+        self.fetch_spec(&request.spec, request.tier).await
+    }
+
+    /// A filing of a bulk import: fetched like a user's request (unless its item is no
+    /// longer queued: cancelled, or done on an earlier delivery), then charged once and
+    /// announced on the user's stream, or failed with its reason (nothing charged).
+    pub async fn handle_bulk(&self, delivery: Delivery<BulkFilingRequested>) -> Result<(), FetchError> {
+        let request = &delivery.payload;
+        {
+            let client = self.pool.get().await?;
+            if !sluice_core::bulk::is_queued(&client, request.item_id).await? {
+                tracing::info!(item_id = %request.item_id, "bulk import filing no longer queued; nothing to do");
+                return Ok(());
+            }
+        }
+        let outcome = self.fetch_spec(&request.spec, request.tier).await?;
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let progress = match &outcome {
+            Ok(filing) => {
+                let description = format!("bulk import: {} ({})", request.spec.key(), filing.accession);
+                sluice_core::bulk::record_stored(&tx, &request.user_id, request.item_id, filing.id, description).await?
+            }
+            Err(Refusal(reason)) => {
+                sluice_core::bulk::record_failed(&tx, &request.user_id, request.item_id, reason).await?
+            }
+        };
+        if let Some(progress) = progress {
+            sluice_core::bulk::announce(
+                &tx,
+                &self.config.events_topic_arn,
+                Producer::FilingFetcher,
+                progress,
+                &request.item_id.to_string(),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        tracing::info!(
+            item_id = %request.item_id,
+            import_id = %request.import_id,
+            stored = outcome.is_ok(),
+            "bulk import filing settled"
+        );
+        Ok(())
+    }
+
+    /// Finds, downloads (once) and splits the filing `spec` names, for `tier`'s years.
+    async fn fetch_spec(&self, spec: &FilingSpec, tier: UserTier) -> Result<Result<StoredFiling, Refusal>, FetchError> {
         let cik = match &spec.company {
             CompanyRef::Cik(cik) => cik.clone(),
             CompanyRef::Ticker(ticker) => match self.resolve_ticker(ticker).await? {
@@ -260,7 +315,7 @@ impl FilingFetcher {
             ))));
         };
         let year = fiscal_year(&entry, submissions.fiscal_year_end);
-        if let Some(earliest) = request.tier.policy().earliest_fiscal_year(self.clock.today()) {
+        if let Some(earliest) = tier.policy().earliest_fiscal_year(self.clock.today()) {
             if year < earliest {
                 return Ok(Err(Refusal(format!(
                     "your tier covers fiscal {earliest} on; this {} is for fiscal {year}",
@@ -577,7 +632,7 @@ impl FilingFetcher {
 impl Function for FilingFetcher {
     async fn handle(&self, trigger: Trigger) -> Result<Answer, FunctionError> {
         match trigger {
-            Trigger::Sqs(batch) => Ok(Answer::Batch(self.handle_batch(batch).await)),
+            Trigger::Sqs(batch) => Ok(Answer::Batch(Box::pin(self.handle_batch(batch)).await)),
             Trigger::Schedule(tick) if tick.detail["schedule"] == DEMO_PREFILL => {
                 let done = self.prefill_tick().await.map_err(FunctionError::failed)?;
                 Ok(Answer::Done(serde_json::to_value(done).map_err(FunctionError::failed)?))

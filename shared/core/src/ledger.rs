@@ -19,6 +19,8 @@ pub enum ChargeKind {
     Analysis,
     /// A chat turn a language model answered (Ask Sluice).
     ChatTurn,
+    /// A filing a bulk import stored ([`crate::bulk`]).
+    BulkImport,
 }
 
 impl ChargeKind {
@@ -27,6 +29,7 @@ impl ChargeKind {
             Self::FilingAccess => "filing_access",
             Self::Analysis => "analysis",
             Self::ChatTurn => "chat_turn",
+            Self::BulkImport => "bulk_import",
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod aws;
 pub mod batch;
+pub mod bulk;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -323,7 +323,9 @@ pub async fn holds<C: GenericClient>(client: &C, user_id: &str) -> Result<Holds,
     holds_besides(client, user_id, None).await
 }
 
-/// What a user's active tasks hold, but `task`'s own hold (the task being charged).
+/// What a user's active tasks hold, but `task`'s own hold (the task being charged),
+/// plus what the user's running bulk imports hold for their filings still queued
+/// ([`crate::bulk`]). `active` counts tasks only (a tier's concurrent analyses).
 pub async fn holds_besides<C: GenericClient>(
     client: &C,
     user_id: &str,
@@ -331,9 +333,18 @@ pub async fn holds_besides<C: GenericClient>(
 ) -> Result<Holds, LifecycleError> {
     let row = client
         .query_one(
-            "SELECT count(*), coalesce(sum(quoted_micros), 0)::bigint FROM tasks
+            "SELECT count(*),
+                    (coalesce(sum(quoted_micros), 0)
+                     + (SELECT coalesce(sum(held_micros), 0) FROM bulk_imports
+                        WHERE user_id = $1 AND status = $4))::bigint
+             FROM tasks
              WHERE user_id = $1 AND status = ANY($2) AND id IS DISTINCT FROM $3",
-            &[&user_id, &names(&ACTIVE), &task],
+            &[
+                &user_id,
+                &names(&ACTIVE),
+                &task,
+                &crate::bulk::ImportStatus::Running.as_str(),
+            ],
         )
         .await?;
     Ok(Holds {

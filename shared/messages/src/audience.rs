@@ -6,7 +6,7 @@ use crate::Payload;
 
 /// The user an event belongs to, or `None` for a team-wide event.
 ///
-/// - Analyses (requested, completed, failed) and filing requests: the user who asked.
+/// - Analyses (requested, completed, failed), filing requests and bulk imports: the user who asked.
 /// - Spreadsheet uploads (checked, queued) and loads: team-wide. `uploaded_by` names the uploader as S3
 ///   saw them (an e-mail or an IAM principal), not a user id of the user pool, and the
 ///   loaded tables are team data (the HTTP API shows data versions to team members).
@@ -19,6 +19,8 @@ pub fn owner(payload: &Payload) -> Option<&str> {
         Payload::AnalysisFailed(m) => Some(&m.user_id),
         Payload::AnalysisRequested(m) => Some(&m.user_id),
         Payload::FilingRequested(m) => Some(&m.user_id),
+        Payload::BulkFilingRequested(m) => Some(&m.user_id),
+        Payload::BulkImportProgress(m) => Some(&m.user_id),
         Payload::UploadChecked(_)
         | Payload::DatasetUploaded(_)
         | Payload::DatasetLoaded(_)

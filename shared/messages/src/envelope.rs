@@ -133,6 +133,9 @@ impl Envelope {
             Payload::FilingRequested(m) => fifo_safe(m.spec.key()),
             // One filing is fetched once; different filings in parallel.
             Payload::FilingPrefillRequested(m) => m.accession.to_string(),
+            // Like a user's filing request: one filing at a time, different filings in parallel.
+            Payload::BulkFilingRequested(m) => fifo_safe(m.spec.key()),
+            Payload::BulkImportProgress(m) => m.import_id.to_string(),
             // Analyses of one filing run one after another, so its pool entry is made once.
             Payload::AnalysisRequested(m) => m.accession.to_string(),
             Payload::AnalysisCompleted(m) => m.task_id.to_string(),
@@ -165,6 +168,9 @@ impl Envelope {
             Payload::FilingRequested(m) => m.task_id.to_string(),
             // A filing is queued for the demo set once (and the fetcher stores it once anyway).
             Payload::FilingPrefillRequested(m) => format!("prefill:{}", m.accession),
+            // Each item of an import is queued once (and charged once whatever the queue does).
+            Payload::BulkFilingRequested(m) => format!("bulk:{}", m.item_id),
+            Payload::BulkImportProgress(_) => self.message_id.to_string(),
             Payload::AnalysisRequested(m) => m.task_id.to_string(),
             Payload::AnalysisCompleted(_) | Payload::AnalysisFailed(_) => self.message_id.to_string(),
             // The same delivery (same item, same version) is queued once.

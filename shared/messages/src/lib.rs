@@ -6,12 +6,14 @@
 //! producer names its messages the same way.
 
 pub mod audience;
+mod bulk;
 mod envelope;
 mod filings;
 mod newtypes;
 mod payloads;
 mod tiers;
 
+pub use bulk::{BulkForm, BulkSelection, BulkYear, MAX_FILINGS, MAX_FORMS, MAX_TICKERS, MAX_YEARS};
 pub use envelope::{Envelope, EnvelopeError, Producer, CURRENT_SCHEMA_VERSION};
 pub use filings::{
     AccessionNumber, AnalysisKind, CompanyRef, FilingSelector, FilingSpec, FilingType, ModelKey, TaskStatus,
@@ -21,9 +23,9 @@ pub use newtypes::{
     UserTier,
 };
 pub use payloads::{
-    AlertSeverity, AnalysisCompleted, AnalysisFailed, AnalysisRequested, DatasetLoaded, DatasetUploaded,
-    FeedbackReceived, FeedbackSource, FeedbackTriaged, FilingPrefillRequested, FilingRequested, FromPayload, KpiAlert,
-    LoadCounts, LoadStatus, Payload, PriceJobRequested, PriceRefreshKind, PriceRefreshProgress, PriceRefreshSummary,
-    TaskStep, TickerReason, UploadChecked, UploadVerdict,
+    AlertSeverity, AnalysisCompleted, AnalysisFailed, AnalysisRequested, BulkFilingRequested, BulkImportProgress,
+    DatasetLoaded, DatasetUploaded, FeedbackReceived, FeedbackSource, FeedbackTriaged, FilingPrefillRequested,
+    FilingRequested, FromPayload, KpiAlert, LoadCounts, LoadStatus, Payload, PriceJobRequested, PriceRefreshKind,
+    PriceRefreshProgress, PriceRefreshSummary, TaskStep, TickerReason, UploadChecked, UploadVerdict,
 };
 pub use tiers::TierPolicy;

@@ -27,6 +27,10 @@ pub enum Payload {
     FilingRequested(FilingRequested),
     /// The demo prefill schedule found a filing of the cached set not yet stored (filing FIFO queue).
     FilingPrefillRequested(FilingPrefillRequested),
+    /// One filing of a user's bulk import, to fetch and charge once (filing FIFO queue).
+    BulkFilingRequested(BulkFilingRequested),
+    /// A bulk import moved on: a filing arrived or failed, or it ended (events topic).
+    BulkImportProgress(BulkImportProgress),
     /// A filing is stored and split into sections; its analysis waits (analysis FIFO queue).
     AnalysisRequested(AnalysisRequested),
     /// An analysis task finished and its result is in the pool (events topic).
@@ -81,6 +85,8 @@ from_payload!(
     PriceRefreshSummary: "PriceRefreshSummary message",
     FilingRequested: "filing request",
     FilingPrefillRequested: "filing prefill request",
+    BulkFilingRequested: "bulk import filing request",
+    BulkImportProgress: "BulkImportProgress message",
     AnalysisRequested: "analysis request",
     AnalysisCompleted: "AnalysisCompleted message",
     AnalysisFailed: "AnalysisFailed message",
@@ -138,6 +144,11 @@ impl Payload {
             Self::FilingPrefillRequested(m) => {
                 format!("{} {} of {} queued for the demo set", m.form, m.accession, m.cik)
             }
+            Self::BulkFilingRequested(m) => format!("{} of bulk import {} queued", m.spec.key(), m.import_id),
+            Self::BulkImportProgress(m) => format!(
+                "bulk import {} {}: {} stored, {} already stored, {} failed, {} cancelled, {} queued; charged {}",
+                m.import_id, m.status, m.stored, m.already_stored, m.failed, m.cancelled, m.queued, m.charged
+            ),
             Self::AnalysisRequested(m) => format!("{} of {} waiting for the analyser", m.kind, m.accession),
             Self::AnalysisCompleted(m) => format!(
                 "{} of {} completed by {} (charged {}): analysis {}",
@@ -167,6 +178,8 @@ impl Payload {
             Self::PriceRefreshSummary(_) => "PriceRefreshSummary",
             Self::FilingRequested(_) => "FilingRequested",
             Self::FilingPrefillRequested(_) => "FilingPrefillRequested",
+            Self::BulkFilingRequested(_) => "BulkFilingRequested",
+            Self::BulkImportProgress(_) => "BulkImportProgress",
             Self::AnalysisRequested(_) => "AnalysisRequested",
             Self::AnalysisCompleted(_) => "AnalysisCompleted",
             Self::AnalysisFailed(_) => "AnalysisFailed",
@@ -396,6 +409,41 @@ pub struct FilingPrefillRequested {
     pub fiscal_year: i32,
     /// A 10-Q's quarter of its fiscal year.
     pub fiscal_quarter: Option<u8>,
+}
+
+/// One filing of a bulk import: the fetcher fetches it (unless its item is no longer
+/// queued: cancelled, or done on an earlier delivery) and charges the import's unit price
+/// once when it is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkFilingRequested {
+    pub import_id: Uuid,
+    /// The import's item this filing is: its state is the once-only guard.
+    pub item_id: Uuid,
+    pub user_id: String,
+    /// The tier when the import was created: the fetcher checks the filing's real fiscal
+    /// year against it.
+    pub tier: UserTier,
+    pub spec: FilingSpec,
+}
+
+/// Where a bulk import stands, after a filing arrived or failed, or when it ended
+/// (`status` completed or cancelled). Counts are of the import's filings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkImportProgress {
+    pub import_id: Uuid,
+    pub user_id: String,
+    /// `running`, `completed` or `cancelled`.
+    pub status: String,
+    pub queued: u32,
+    pub stored: u32,
+    pub already_stored: u32,
+    pub failed: u32,
+    pub cancelled: u32,
+    pub charged: Money,
+    /// Still held for the filings queued (zero once it ended).
+    pub held: Money,
 }
 
 /// A message that moves an analysis task along: what ends the task when it cannot go on.

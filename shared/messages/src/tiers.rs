@@ -27,6 +27,10 @@ pub struct TierPolicy {
     /// Whose analyses wait for workers in the priority lane (its own queue and workers,
     /// which a backlog of the other tiers' analyses never holds up).
     pub priority_lane: bool,
+    /// Charged per filing a bulk import stores (seed 002: basic $5 per 100 filings,
+    /// professional $20 per 1,000, enterprise custom: no fee); `None`: the tier may not
+    /// bulk import (demo).
+    pub bulk_import_fee: Option<Money>,
 }
 
 impl UserTier {
@@ -45,6 +49,7 @@ impl UserTier {
                 chat_turn_fee: usd(10_000),
                 monthly_credits: Money::ZERO,
                 priority_lane: false,
+                bulk_import_fee: None,
             },
             UserTier::Basic => TierPolicy {
                 requests_per_hour: Some(100),
@@ -58,6 +63,7 @@ impl UserTier {
                 chat_turn_fee: usd(10_000),
                 monthly_credits: usd(5_000_000),
                 priority_lane: false,
+                bulk_import_fee: Some(usd(50_000)),
             },
             UserTier::Professional => TierPolicy {
                 requests_per_hour: Some(1_000),
@@ -71,6 +77,7 @@ impl UserTier {
                 chat_turn_fee: usd(5_000),
                 monthly_credits: usd(25_000_000),
                 priority_lane: true,
+                bulk_import_fee: Some(usd(20_000)),
             },
             UserTier::Enterprise => TierPolicy {
                 requests_per_hour: None,
@@ -84,12 +91,34 @@ impl UserTier {
                 chat_turn_fee: Money::ZERO,
                 monthly_credits: Money::ZERO,
                 priority_lane: true,
+                bulk_import_fee: Some(Money::ZERO),
             },
         }
     }
 }
 
 impl TierPolicy {
+    /// Why the tier may not bulk import, naming the tier that lifts it; `None` when it may.
+    pub fn bulk_import_refusal(&self) -> Option<String> {
+        self.bulk_import_fee.is_none().then(|| {
+            "your tier cannot bulk import filings (demo users get the pre-cached S&P 500 set); \
+             the basic tier and above can ($5 per 100 filings basic, $20 per 1,000 professional)"
+                .to_owned()
+        })
+    }
+
+    /// Why a bulk import reaching back to fiscal `year` is outside the tier's years,
+    /// naming the tiers that cover more; `None` when it is covered.
+    pub fn bulk_years_refusal(&self, year: i32, today: chrono::NaiveDate) -> Option<String> {
+        let earliest = self.earliest_fiscal_year(today)?;
+        (year < earliest).then(|| {
+            format!(
+                "your tier covers fiscal {earliest} on and this import reaches back to {year}; \
+                 the professional tier covers the last 10 years and enterprise every year"
+            )
+        })
+    }
+
     /// The earliest fiscal year the tier covers, counting the current year and the
     /// `history_years` before it (demo in 2026: fiscal 2024 on); `None` is all history.
     pub fn earliest_fiscal_year(&self, today: chrono::NaiveDate) -> Option<i32> {
@@ -139,5 +168,28 @@ mod tests {
         assert_eq!(UserTier::Demo.policy().earliest_fiscal_year(today), Some(2024));
         assert_eq!(UserTier::Professional.policy().earliest_fiscal_year(today), Some(2016));
         assert_eq!(UserTier::Enterprise.policy().earliest_fiscal_year(today), None);
+    }
+
+    #[test]
+    fn bulk_import_prices_are_seed_002s_per_filing() {
+        // $5 per 100 filings and $20 per 1,000, in micro-dollars per filing.
+        assert_eq!(
+            UserTier::Basic.policy().bulk_import_fee,
+            Some(Money::from_micros(50_000))
+        );
+        assert_eq!(
+            UserTier::Professional.policy().bulk_import_fee,
+            Some(Money::from_micros(20_000))
+        );
+        assert_eq!(UserTier::Enterprise.policy().bulk_import_fee, Some(Money::ZERO));
+        assert_eq!(UserTier::Demo.policy().bulk_import_fee, None);
+        let why = UserTier::Demo.policy().bulk_import_refusal().unwrap();
+        assert!(why.contains("basic tier"), "{why}");
+        assert!(UserTier::Basic.policy().bulk_import_refusal().is_none());
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let why = UserTier::Basic.policy().bulk_years_refusal(2020, today).unwrap();
+        assert!(why.contains("fiscal 2021 on") && why.contains("professional"), "{why}");
+        assert!(UserTier::Basic.policy().bulk_years_refusal(2021, today).is_none());
+        assert!(UserTier::Enterprise.policy().bulk_years_refusal(1994, today).is_none());
     }
 }

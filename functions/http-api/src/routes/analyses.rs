@@ -30,6 +30,9 @@ pub struct AnalysisConfig {
     pub document_bucket: String,
     /// The model the analyser is configured with: the pool key of new analyses.
     pub model: ModelKey,
+    /// `EVENTS_TOPIC_ARN`: where a cancelled bulk import's last progress is announced
+    /// (unset: the cancellation is not announced on the stream).
+    pub events_topic_arn: Option<String>,
 }
 
 impl AnalysisConfig {
@@ -38,6 +41,7 @@ impl AnalysisConfig {
             filings_queue_url: cfg.required("FILINGS_QUEUE_URL")?,
             document_bucket: cfg.required("DOCUMENT_BUCKET")?,
             model: lifecycle::configured_model(cfg)?,
+            events_topic_arn: cfg.optional("EVENTS_TOPIC_ARN")?,
         })
     }
 }
@@ -169,7 +173,7 @@ pub async fn tasks(
 }
 
 /// The cursor key of lists by (time, id): microseconds since the epoch and a UUID.
-fn time_and_id(key: &[Value]) -> Option<(DateTime<Utc>, Uuid)> {
+pub(crate) fn time_and_id(key: &[Value]) -> Option<(DateTime<Utc>, Uuid)> {
     let at = DateTime::from_timestamp_micros(key.first()?.as_i64()?)?;
     Some((at, Uuid::parse_str(key.get(1)?.as_str()?).ok()?))
 }

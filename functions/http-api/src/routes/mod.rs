@@ -5,6 +5,7 @@ pub mod account;
 pub mod alerts;
 pub mod analyses;
 pub mod billing;
+pub mod bulk_imports;
 pub mod data_versions;
 pub mod deals;
 pub mod fundamentals;
