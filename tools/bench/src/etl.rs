@@ -273,6 +273,22 @@ async fn receive(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> anyhow::Result<E
                 )
             })?;
         if let Some(message) = received.messages.unwrap_or_default().into_iter().next() {
+            // Deleted as the batch processor deletes a handled record: left, it would come
+            // back after its visibility timeout in place of the next file's (a full edit
+            // loads two files through one queue).
+            if let Some(receipt) = message.receipt_handle() {
+                sqs.delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(receipt)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        anyhow!(
+                            "deleting from the ETL queue: {}",
+                            aws_sdk_sqs::error::DisplayErrorContext(e)
+                        )
+                    })?;
+            }
             let body = message.body.unwrap_or_default();
             return Envelope::from_json(&body).context("the ETL queue message");
         }
