@@ -267,3 +267,6 @@ if [ "${BENCH_CSV:-1}" = 1 ]; then "$ROOT/scripts/bench-csv.sh"; fi
 
 # Live notifications (issue 5): 1,000 streams, 1,000 events; BENCH_SSE=0 skips it.
 if [ "${BENCH_SSE:-1}" = 1 ]; then "$ROOT/scripts/bench-sse.sh"; fi
+
+# The HTTP API under load (issue 16): GET /v1/me, a pool hit, a KPI query; BENCH_HTTP=0 skips it.
+if [ "${BENCH_HTTP:-1}" = 1 ]; then "$ROOT/scripts/bench-http.sh"; fi

@@ -9,6 +9,9 @@
 //!   sluice-bench stages --file FILE [--explain] [--reload [--edit-all]] [--analyze-stage] [--set k=v,...] [--save-staged F]  where the load's time goes, step by step
 //!   sluice-bench csv-export --file FILE [--checkpoint N]   the file's clean rows into `kpis`, then `GET /v1/kpis` as CSV
 //!                                                          through the HTTP API: rows/s, bytes, peak RSS at N rows and at the end
+//!   sluice-bench http-load [--connections 50] [--requests N] [--kpi-rows 100000]
+//!                                                          the HTTP API under load: GET /v1/me, a pool hit on POST /v1/analyses,
+//!                                                          a KPI query; requests/s, p50/p95/p99, errors per route
 //!
 //! `etl`, `copy` and `stages` take `--prepare SQL`, run on their fresh database after the
 //! migrations (experiments: e.g. what a constraint costs; `make bench` never passes it).
@@ -20,6 +23,7 @@
 mod copy;
 mod etl;
 mod export;
+mod http;
 mod init;
 mod parsed;
 mod stack;
@@ -160,6 +164,16 @@ async fn main() -> anyhow::Result<()> {
             };
             print_report(&export::run(&args.file()?, checkpoint).await?)
         }
+        "http-load" => {
+            let number = |name: &str, default: u64| -> anyhow::Result<u64> {
+                match args.options.get(name) {
+                    Some(n) => n.replace('_', "").parse().with_context(|| format!("--{name}")),
+                    None => Ok(default),
+                }
+            };
+            let connections = usize::try_from(number("connections", 50)?)?;
+            print_report(&http::run(connections, number("requests", 5_000)?, number("kpi-rows", 100_000)?).await?)
+        }
         "stages" => {
             let options = stages::StagesOptions {
                 explain: args.flag("explain"),
@@ -188,6 +202,7 @@ async fn main() -> anyhow::Result<()> {
                  sluice-bench preload --rows N --db DB\n       sluice-bench drop-preloaded --db DB\n       \
                  sluice-bench init --bin PATH [--runs N]\n       \
                  sluice-bench csv-export --file FILE [--checkpoint N]\n       \
+                 sluice-bench http-load [--connections N] [--requests N] [--kpi-rows N]\n       \
                  sluice-bench stages --file FILE [--explain] [--reload [--edit-all]] [--analyze-stage] [--set name=value,...] [--save-staged FILE] [--prepare SQL]"
             );
             std::process::exit(2);
