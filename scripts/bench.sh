@@ -274,3 +274,6 @@ if [ "${BENCH_INIT:-1}" = 1 ]; then "$ROOT/scripts/bench-init.sh"; fi
 # Ask Sluice's retrieval (issue 11): recall@5/MRR, indexing chunks/s, search p50/p99 over
 # 100,000 chunks; BENCH_RETRIEVAL=0 skips it.
 if [ "${BENCH_RETRIEVAL:-1}" = 1 ]; then "$ROOT/scripts/bench-retrieval.sh"; fi
+
+# The HTTP API under load (issue 16): GET /v1/me, a pool hit, a KPI query; BENCH_HTTP=0 skips it.
+if [ "${BENCH_HTTP:-1}" = 1 ]; then "$ROOT/scripts/bench-http.sh"; fi

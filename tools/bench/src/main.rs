@@ -13,6 +13,9 @@
 //!                                                          Ask Sluice's retrieval: recall@5 and MRR (full text, vector, hybrid),
 //!                                                          the Apple 10-K's indexing chunks/s, search p50/p99 over N chunks
 //!   sluice-bench retrieval-chunks --fixtures DIR           the filings' chunks as JSON lines (for writing questions)
+//!   sluice-bench http-load [--connections 50] [--requests N] [--kpi-rows 100000]
+//!                                                          the HTTP API under load: GET /v1/me, a pool hit on POST /v1/analyses,
+//!                                                          a KPI query; requests/s, p50/p95/p99, errors per route
 //!
 //! `etl`, `copy` and `stages` take `--prepare SQL`, run on their fresh database after the
 //! migrations (experiments: e.g. what a constraint costs; `make bench` never passes it).
@@ -24,6 +27,7 @@
 mod copy;
 mod etl;
 mod export;
+mod http;
 mod init;
 mod parsed;
 mod retrieval;
@@ -185,6 +189,16 @@ async fn main() -> anyhow::Result<()> {
                 retrieval::dump(&options)
             }
         }
+        "http-load" => {
+            let number = |name: &str, default: u64| -> anyhow::Result<u64> {
+                match args.options.get(name) {
+                    Some(n) => n.replace('_', "").parse().with_context(|| format!("--{name}")),
+                    None => Ok(default),
+                }
+            };
+            let connections = usize::try_from(number("connections", 50)?)?;
+            print_report(&http::run(connections, number("requests", 5_000)?, number("kpi-rows", 100_000)?).await?)
+        }
         "stages" => {
             let options = stages::StagesOptions {
                 explain: args.flag("explain"),
@@ -215,6 +229,7 @@ async fn main() -> anyhow::Result<()> {
                  sluice-bench csv-export --file FILE [--checkpoint N]\n       \
                  sluice-bench retrieval --fixtures DIR [--set DIR] [--chunks N] [--passes P] [--verbose]\n       \
                  sluice-bench retrieval-chunks --fixtures DIR\n       \
+                 sluice-bench http-load [--connections N] [--requests N] [--kpi-rows N]\n       \
                  sluice-bench stages --file FILE [--explain] [--reload [--edit-all]] [--analyze-stage] [--set name=value,...] [--save-staged FILE] [--prepare SQL]"
             );
             std::process::exit(2);

@@ -124,26 +124,7 @@ pub async fn create_preloaded(cfg: &ConfigSource, name: &str, rows: u64) -> anyh
     let filled = async {
         let mut client = pool.get().await?;
         migrate::run(&mut client, &migrate::embedded()?).await?;
-        let rows = i64::try_from(rows)?;
-        client
-            .execute(
-                "INSERT INTO kpis (fondo, empresa, fecha, cuarto, tipo, indicador, unidad, valor, data_source,
-                                   source_modified_at)
-                 SELECT 'Fondo Precarga ' || (n / 1440) % 7,
-                        'Precargada ' || (n / 1440) || ' S.L.',
-                        (date '2020-01-31' + make_interval(months => ((n / 24) % 60)::int))::date,
-                        'Q' || (((n / 24) % 60) / 3 % 4 + 1) || '-' || (2020 + (n / 24) % 60 / 12),
-                        CASE WHEN n % 2 = 0 THEN 'Real' ELSE 'Presupuesto' END,
-                        'Indicador ' || (n / 2) % 12,
-                        'EUR',
-                        round((random() * 10000000)::numeric, 2),
-                        'preload',
-                        timestamptz '2024-01-01 00:00:00+00'
-                 FROM generate_series(0, $1::bigint - 1) AS n",
-                &[&rows],
-            )
-            .await
-            .context("preloading kpis")?;
+        insert_preload_rows(&client, rows).await?;
         client.batch_execute("VACUUM ANALYZE kpis").await?;
         anyhow::Ok(())
     }
@@ -157,6 +138,33 @@ pub async fn create_preloaded(cfg: &ConfigSource, name: &str, rows: u64) -> anyh
             .await;
         return Err(e);
     }
+    Ok(())
+}
+
+/// Inserts `rows` rows into `kpis` of companies no generated file uses (`Precargada N S.L.`,
+/// 1,440 rows each: 60 months x 12 indicators x {Real, Presupuesto}), as the table's own
+/// loads write them.
+pub async fn insert_preload_rows(client: &tokio_postgres::Client, rows: u64) -> anyhow::Result<()> {
+    let rows = i64::try_from(rows)?;
+    client
+        .execute(
+            "INSERT INTO kpis (fondo, empresa, fecha, cuarto, tipo, indicador, unidad, valor, data_source,
+                               source_modified_at)
+             SELECT 'Fondo Precarga ' || (n / 1440) % 7,
+                    'Precargada ' || (n / 1440) || ' S.L.',
+                    (date '2020-01-31' + make_interval(months => ((n / 24) % 60)::int))::date,
+                    'Q' || (((n / 24) % 60) / 3 % 4 + 1) || '-' || (2020 + (n / 24) % 60 / 12),
+                    CASE WHEN n % 2 = 0 THEN 'Real' ELSE 'Presupuesto' END,
+                    'Indicador ' || (n / 2) % 12,
+                    'EUR',
+                    round((random() * 10000000)::numeric, 2),
+                    'preload',
+                    timestamptz '2024-01-01 00:00:00+00'
+             FROM generate_series(0, $1::bigint - 1) AS n",
+            &[&rows],
+        )
+        .await
+        .context("preloading kpis")?;
     Ok(())
 }
 
