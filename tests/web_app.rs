@@ -29,7 +29,26 @@ async fn every_page_works_in_a_real_browser() {
     let Some(browser) = Browser::find().await else {
         return;
     };
-    let s = EventsStack::start(sluice_core::ConfigSource::default()).await;
+    // EDGAR played by the fake over the repository's small mirror (SLXH's 10-K), so an
+    // analysis requested on the Filings page is fetched, split and analysed by the pumps.
+    let mirror = tempfile::tempdir().expect("mirror dir");
+    let mirrored = std::process::Command::new("bash")
+        .arg(repo_root().join("scripts/edgar-mirror.sh"))
+        .arg(mirror.path())
+        .status()
+        .expect("scripts/edgar-mirror.sh");
+    assert!(mirrored.success(), "scripts/edgar-mirror.sh failed");
+    let edgar = sluice_fakes::edgar::start(sluice_fakes::edgar::FakeEdgarConfig::new(mirror.path()))
+        .await
+        .expect("fake EDGAR");
+    let s = EventsStack::start(
+        sluice_core::ConfigSource::default()
+            .with("EDGAR_USER_AGENT", "Sluice Tests tests@sluice.invalid")
+            .with("EDGAR_WWW_BASE_URL", &edgar.base_url)
+            .with("EDGAR_DATA_BASE_URL", &edgar.base_url)
+            .with("EDGAR_BACKOFF_MS", "20"),
+    )
+    .await;
     // The event sources run as the runner runs them, until the test ends.
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let pumps: Vec<_> = s
@@ -104,6 +123,10 @@ async fn every_page_works_in_a_real_browser() {
         &[
             ("PAGE_URL", format!("{}/", s.url)),
             ("USER_ID", "web-ana".into()),
+            // Enterprise: every fiscal year is in its history, so the fixture's filing
+            // stays requestable whatever today's date is.
+            ("TIER", "enterprise".into()),
+            ("FILING", "SLXH 10-K 2025 risk_factors".into()),
             ("KPI_CSV", KPI_CSV.into()),
             ("ASK_QUESTION", "how many engineers in the Lisbon office".into()),
             ("SCREENSHOTS", screenshots.display().to_string()),
@@ -131,7 +154,7 @@ async fn every_page_works_in_a_real_browser() {
 
     // The Account page shows GET /v1/me: the tier chosen at sign-in and the tier's credits.
     let me = one("ME");
-    assert!(me.starts_with("basic $"), "{me}");
+    assert!(me.starts_with("enterprise $"), "{me}");
 
     // The upload went from the page to S3 and through the pipeline, followed live.
     let upload = one("UPLOAD");
@@ -159,6 +182,18 @@ async fn every_page_works_in_a_real_browser() {
     // the variance table has the two dates.
     assert_eq!(one("CHART"), "3");
     assert_eq!(one("BUDGET"), "2");
+
+    // The analysis requested on the Filings page was fetched from (fake) EDGAR, analysed
+    // and shown once its task completed, followed live.
+    let analysis = one("ANALYSIS");
+    assert!(analysis.starts_with("completed "), "{analysis}");
+    let tasks = s
+        .stack
+        .query("SELECT status FROM tasks WHERE user_id = 'web-ana'")
+        .await;
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].get::<_, &str>(0), "completed");
+    assert!(edgar.stats.total() > 0, "the filing was not fetched from EDGAR");
 
     // The ticket's status changed on the board is stored, with the user as the actor.
     assert_eq!(one("TICKET"), "in_progress");

@@ -11,6 +11,8 @@
 //   REPORT <companies> <text>       a report made from the Portfolio page
 //   NOTIFY <status>                 an e-mail kind turned off on the Account page
 //   WATCHLIST <tickers>             a watchlist made on the Market page, then edited
+//   ANALYSIS <status> <text>        an analysis requested on the Filings page, once its task
+//                                   ended (live, from the event stream)
 //   TICKET <status>                 a ticket's status after changing it on the Feedback board
 //   ASK <count> <citation>          the Ask page's passages for ASK_QUESTION, the first one's
 //                                   citation, then its cited passage once opened
@@ -25,7 +27,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { accessibilityProblems, signIn, withPage } from "./common.mjs";
 
-const { PAGE_URL, USER_ID = "ana", KPI_CSV, SCREENSHOTS, ASK_QUESTION = "" } = process.env;
+const { PAGE_URL, USER_ID = "ana", TIER = "basic", KPI_CSV, SCREENSHOTS, ASK_QUESTION = "", FILING } = process.env;
 if (!PAGE_URL || !KPI_CSV) {
   console.error("PAGE_URL and KPI_CSV are required");
   process.exit(2);
@@ -49,7 +51,7 @@ await withPage(async (page) => {
   await page.goto(PAGE_URL);
   await page.locator("#local-sign-in").waitFor();
   await check(page, "sign-in");
-  await signIn(page, { user: USER_ID, tier: "basic", team: true });
+  await signIn(page, { user: USER_ID, tier: TIER, team: true });
   await page.locator("#tier").waitFor();
   console.log(`ME ${await page.locator("#tier").innerText()} ${await page.locator("#credits").innerText()}`);
   await page.locator("#live[data-state=connected]").waitFor();
@@ -105,6 +107,25 @@ await withPage(async (page) => {
   console.log(`WATCHLIST ${await page.locator(".watchlist[data-name=Tech]").getAttribute("data-tickers")}`);
   await check(page, "market");
 
+  // Filings: an analysis requested on the page (FILING = "TICKER FORM YEAR KIND"), followed
+  // live until its task ends.
+  if (FILING) {
+    const [ticker, form, year, kind] = FILING.split(" ");
+    await page.click("#nav a[data-path=filings]");
+    await settled(page, "filings");
+    await page.fill("#ticker", ticker);
+    await page.selectOption("#form", form);
+    await page.fill("#year", year);
+    await page.selectOption("#kind", kind);
+    await page.click("#analysis-form button[type=submit]");
+    const ended = page.locator("#task .task[data-status=completed], #task .task[data-status=failed], #task .task[data-status=pool], #task [role=alert]").first();
+    await ended.waitFor();
+    const status = (await ended.getAttribute("data-status")) || "refused";
+    if (status === "completed") await page.locator("#analysis-result *").first().waitFor();
+    console.log(`ANALYSIS ${status} ${(await ended.innerText()).replace(/\s+/g, " ")} | ${(await page.locator("#analysis-result").innerText()).replace(/\s+/g, " ").slice(0, 200)}`);
+    await check(page, "filings");
+  }
+
   // Feedback: a ticket's status changed on the board (PATCH), shown once stored.
   await page.click("#nav a[data-path=feedback]");
   await settled(page, "feedback");
@@ -144,7 +165,7 @@ await withPage(async (page) => {
   console.log(`ASK ${count} ${cited.replace(/\s+/g, " ")}`);
   await check(page, "ask");
 
-  for (const name of PAGES.filter((p) => !["account", "uploads", "portfolio", "ask", "market"].includes(p))) {
+  for (const name of PAGES.filter((p) => !["account", "uploads", "portfolio", "ask", "market", ...(FILING ? ["filings"] : [])].includes(p))) {
     await page.click(`#nav a[data-path=${name}]`);
     await settled(page, name);
     await check(page, name);

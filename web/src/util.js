@@ -2,7 +2,7 @@
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 
-/** el("p", {class: "x", onclick: fn}, "text", child, ...) */
+/** el("p", {class: "x", onclick: fn}, "text", child, [child, [child]], ...): arrays at any depth are flattened */
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
@@ -13,7 +13,7 @@ export function el(tag, attrs = {}, ...children) {
     else if (v === true) node.setAttribute(k, "");
     else node.setAttribute(k, String(v));
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
     node.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
