@@ -7,6 +7,12 @@
 #   BENCH_INIT_RUNS=10       starts of each binary (the median is reported; >= 5 to write)
 #   BENCH_WRITE=0|1          never / always rewrite the figures of BENCHMARKS.md
 #
+# Not yet measurable here: started with AWS_LAMBDA_RUNTIME_API a function is "in AWS", so
+# it requires DATABASE_TLS=verify-full and opens its pool during init; the local
+# PostgreSQL of `make services` has no TLS, so every function exits before its first
+# `next` (the run stops with the function's own error). Next step: a TLS-enabled local
+# server (a throwaway CA with the loopback address as subject) and DATABASE_CA_FILE.
+#
 # The binaries are this machine's (x86_64), not the arm64 zips `make build` makes: the
 # init work (config, SDK clients, pool, constructors) is the same code; Lambda's own start
 # (the microVM, the zip's unpacking) is not in the figure.
