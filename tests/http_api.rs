@@ -355,6 +355,10 @@ async fn the_openapi_document_matches_the_routes_and_their_answers() {
 
 #[tokio::test]
 async fn quotes_and_daily_bars_come_from_the_store() {
+    // Two recent bars: the demo tier covers prices of the last two years only, so fixed
+    // dates would fall out of its reach as the years pass.
+    let today = chrono::Utc::now().date_naive();
+    let (before, last) = (today - chrono::Duration::days(15), today - chrono::Duration::days(14));
     let stack = TestStack::start().await;
     let api = stack.serve_api().await;
     stack
@@ -362,12 +366,12 @@ async fn quotes_and_daily_bars_come_from_the_store() {
         .get()
         .await
         .unwrap()
-        .batch_execute(
+        .batch_execute(&format!(
             "INSERT INTO tickers (ticker, name) VALUES ('AAPL', 'Apple Inc.');
              INSERT INTO prices (ticker, date, open, high, low, close, volume) VALUES
-               ('AAPL', '2026-11-19', 228.0, 231.5, 227.1, 230.0, 41000000),
-               ('AAPL', '2026-11-20', 230.2, 233.9, 229.8, 232.3, 38000000);",
-        )
+               ('AAPL', '{before}', 228.0, 231.5, 227.1, 230.0, 41000000),
+               ('AAPL', '{last}', 230.2, 233.9, 229.8, 232.3, 38000000);"
+        ))
         .await
         .unwrap();
     let bearer = token("ana", "demo", false);
@@ -382,7 +386,10 @@ async fn quotes_and_daily_bars_come_from_the_store() {
     assert_eq!(quote["source"], "database");
 
     let (status, _, bars) = get(
-        &format!("{api}/v1/prices/AAPL?from=2026-11-20&to=2026-11-30"),
+        &format!(
+            "{api}/v1/prices/AAPL?from={last}&to={}",
+            last + chrono::Duration::days(10)
+        ),
         Some(&bearer),
     )
     .await;
@@ -391,7 +398,7 @@ async fn quotes_and_daily_bars_come_from_the_store() {
     assert_eq!(items.len(), 1);
     assert_eq!(
         (items[0]["date"].as_str(), items[0]["close"].as_f64()),
-        (Some("2026-11-20"), Some(232.3))
+        (Some(last.to_string().as_str()), Some(232.3))
     );
 
     assert_eq!(get(&format!("{api}/v1/quotes/MSFT"), Some(&bearer)).await.0, 404);
