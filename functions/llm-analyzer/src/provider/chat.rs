@@ -4,11 +4,11 @@
 //! answers with [`ChatMessage::ToolResult`]s before asking again. Retries happen in
 //! [`chat_with_retry`], with the same loop and backoff as [`super::complete_with_retry`].
 
-use super::{LanguageModel, ProviderError};
+use super::{retry_verdict, LanguageModel, ProviderError};
 use serde_json::Value;
 use sluice_core::retry::Backoff;
 use sluice_messages::{ModelKey, Money};
-use sluice_vendor_http::{with_retry, Verdict};
+use sluice_vendor_http::with_retry;
 use std::time::Duration;
 
 /// A tool the model may call: its name, what it does, and a JSON Schema of its arguments.
@@ -77,19 +77,5 @@ pub async fn chat_with_retry(
     backoff: Backoff,
 ) -> Result<ChatReply, ProviderError> {
     let what = model.model().to_string();
-    with_retry(
-        backoff,
-        &what,
-        |_attempt| model.chat(request),
-        |error: &ProviderError| {
-            if error.is_retryable() {
-                Verdict::Retry {
-                    after: error.retry_after(),
-                }
-            } else {
-                Verdict::Final
-            }
-        },
-    )
-    .await
+    with_retry(backoff, &what, |_attempt| model.chat(request), retry_verdict).await
 }

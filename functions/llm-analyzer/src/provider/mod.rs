@@ -108,6 +108,18 @@ pub trait LanguageModel: Send + Sync {
     }
 }
 
+/// Whether a failed call is tried again (and when): the one rule of both the single-turn
+/// completions and the chat.
+pub(crate) fn retry_verdict(error: &ProviderError) -> Verdict {
+    if error.is_retryable() {
+        Verdict::Retry {
+            after: error.retry_after(),
+        }
+    } else {
+        Verdict::Final
+    }
+}
+
 /// Calls the model, retrying only retryable errors with full-jitter exponential
 /// backoff (a server's Retry-After wins), at most `backoff.max_attempts` attempts: the
 /// shared loop of [`sluice_vendor_http::with_retry`], for every provider.
@@ -117,21 +129,7 @@ pub async fn complete_with_retry(
     backoff: Backoff,
 ) -> Result<Completion, ProviderError> {
     let what = model.model().to_string();
-    with_retry(
-        backoff,
-        &what,
-        |_attempt| model.complete(request),
-        |error: &ProviderError| {
-            if error.is_retryable() {
-                Verdict::Retry {
-                    after: error.retry_after(),
-                }
-            } else {
-                Verdict::Final
-            }
-        },
-    )
-    .await
+    with_retry(backoff, &what, |_attempt| model.complete(request), retry_verdict).await
 }
 
 /// Which provider answers.
